@@ -1,0 +1,98 @@
+"""Which devices exist: the virtual sets or the machine's real backends, with ids assigned.
+
+This is `enumerateDevices()`: microphones, then cameras, then outputs, each kind in the order
+its backend gave (the system default first), every device with a keyed-hash deviceId/groupId.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import import_module
+
+from mscli.devices import KINDS, Device
+from mscli.errors import NotFoundError, UsageError
+from mscli.ids import IdHasher
+
+# Real backends, imported only when asked for real devices. Each module has
+# enumerate_devices() -> list[Device] and raises BackendUnavailable when it cannot load.
+REAL_BACKENDS = ("mscli.backends.v4l2", "mscli.backends.portaudio")
+
+
+class BackendUnavailable(Exception):
+    """A backend that cannot load: the message says what to install. Others still list."""
+
+
+@dataclass(frozen=True)
+class DeviceOrigin:
+    """Where devices come from: --devices FILE, --fake, or the machine (neither)."""
+
+    devices_file: str | None = None
+    fake: bool = False
+
+    def load(self, warn=None) -> list[Device]:
+        if self.devices_file:
+            from mscli.virtual import load_device_file
+
+            found = load_device_file(self.devices_file)
+        elif self.fake:
+            from mscli.virtual import fake_devices
+
+            found = fake_devices()
+        else:
+            found = real_devices(warn or _warn)
+        return assign_ids(found, IdHasher.for_user())
+
+
+def real_devices(warn) -> list[Device]:
+    found: list[Device] = []
+    for name in REAL_BACKENDS:
+        try:
+            module = import_module(name)
+            found.extend(module.enumerate_devices())
+        except ModuleNotFoundError as e:
+            if not e.name or not e.name.startswith("mscli."):
+                raise
+        except BackendUnavailable as e:
+            warn(str(e))
+    return found
+
+
+def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
+    for device in devices:
+        device.device_id = hasher.device_id(device.kind, device.key)
+        device.group_id = hasher.group_id(device.group_key)
+    # sorted() is stable: within a kind the backend's order (default first) stays.
+    return sorted(devices, key=lambda d: KINDS.index(d.kind))
+
+
+def find_device(devices: list[Device], selector: str) -> Device:
+    """DEVICE on the command line: a deviceId, `label:TEXT` or `index:N` (ms devices order)."""
+    if selector.startswith("index:"):
+        text = selector[len("index:"):]
+        if not text.isdigit():
+            raise UsageError(f"{selector!r}: index: takes a number, e.g. index:0")
+        if int(text) >= len(devices):
+            raise NotFoundError(f"{selector!r}: there are {len(devices)} devices "
+                                f"(index:0 to index:{len(devices) - 1})")
+        return devices[int(text)]
+    if selector.startswith("label:"):
+        label = selector[len("label:"):]
+        matches = [d for d in devices if d.label == label]
+        if len(matches) > 1:
+            kinds = ", ".join(d.kind for d in matches)
+            raise UsageError(f"{selector!r} matches {len(matches)} devices ({kinds}); "
+                             "use a deviceId from `ms devices`")
+        if matches:
+            return matches[0]
+        labels = ", ".join(repr(d.label) for d in devices) or "none"
+        raise NotFoundError(f"no device is labelled {label!r} (labels: {labels})")
+    for device in devices:
+        if device.device_id == selector:
+            return device
+    raise NotFoundError(f"no device has deviceId {selector!r}; give a deviceId from "
+                        "`ms devices`, label:TEXT or index:N")
+
+
+def _warn(message: str) -> None:
+    print(f"ms: warning: {message}", file=sys.stderr)

@@ -1,0 +1,173 @@
+"""Devices as the spec sees them: MediaDeviceInfo, native modes and capabilities.
+
+A backend (virtual, v4l2, portaudio) describes each device it finds as a `Device`: a kind, a
+label, a stable key, and what the hardware can natively do. Everything above the backends
+(constraint selection, `ms caps`, capture) works from these descriptions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+VIDEO_INPUT = "videoinput"
+AUDIO_INPUT = "audioinput"
+AUDIO_OUTPUT = "audiooutput"
+KINDS = (AUDIO_INPUT, VIDEO_INPUT, AUDIO_OUTPUT)  # the spec's enumeration order
+TRACK_KIND = {VIDEO_INPUT: "video", AUDIO_INPUT: "audio"}
+
+
+@dataclass(frozen=True)
+class VideoMode:
+    """One native mode: what the camera delivers without any processing."""
+
+    width: int
+    height: int
+    frame_rate: float
+    pixel_format: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"width": self.width, "height": self.height, "frameRate": self.frame_rate}
+        if self.pixel_format:
+            out["pixelFormat"] = self.pixel_format
+        return out
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """Values an audio property may take: a discrete list, or a continuous range."""
+
+    values: tuple | None = None  # discrete, in the order the device gave them
+    lo: float | None = None
+    hi: float | None = None
+
+    @classmethod
+    def of(cls, *values) -> "ValueSet":
+        return cls(values=tuple(values))
+
+    @classmethod
+    def range(cls, lo: float, hi: float) -> "ValueSet":
+        return cls(lo=lo, hi=hi)
+
+    @property
+    def is_range(self) -> bool:
+        return self.values is None
+
+    def bounds(self) -> tuple[float, float]:
+        if self.is_range:
+            return self.lo, self.hi
+        return min(self.values), max(self.values)
+
+    def to_json(self):
+        """`ms caps --modes` shape: the list itself, or {min, max}."""
+        if self.is_range:
+            return {"min": self.lo, "max": self.hi}
+        return list(self.values)
+
+
+@dataclass(frozen=True)
+class AudioCaps:
+    """What a microphone supports, per constrainable property; absent means unsupported."""
+
+    sample_rate: ValueSet | None = None
+    sample_size: ValueSet | None = None
+    channel_count: ValueSet | None = None
+    latency: ValueSet | None = None
+    echo_cancellation: tuple = ()
+    auto_gain_control: tuple = ()
+    noise_suppression: tuple = ()
+
+    # constraint name -> attribute, for the numeric and the boolean properties
+    NUMERIC = {"sampleRate": "sample_rate", "sampleSize": "sample_size",
+               "channelCount": "channel_count", "latency": "latency"}
+    BOOLEAN = {"echoCancellation": "echo_cancellation", "autoGainControl": "auto_gain_control",
+               "noiseSuppression": "noise_suppression"}
+
+    def numeric(self, name: str) -> ValueSet | None:
+        return getattr(self, self.NUMERIC[name])
+
+    def boolean(self, name: str) -> tuple:
+        return getattr(self, self.BOOLEAN[name])
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted event of a virtual device, `at` seconds after capture starts."""
+
+    at: float
+    event: str  # mute | end | frameRate | disconnect
+    duration: float | None = None  # mute: how long; None = until the end
+    value: float | None = None  # frameRate: the new rate
+
+
+@dataclass
+class Device:
+    kind: str
+    label: str
+    key: str  # stable across runs and replugs; hashed into deviceId, never shown
+    group_key: str
+    backend: str  # "virtual", "v4l2", "portaudio", ...
+    device_id: str = ""
+    group_id: str = ""
+    facing_mode: str | None = None
+    modes: tuple[VideoMode, ...] = ()
+    audio: AudioCaps | None = None
+    source: Any = None  # what the backend needs to open it (pattern, file, node, index)
+    faults: tuple[Fault, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def track_kind(self) -> str | None:
+        return TRACK_KIND.get(self.kind)
+
+    def info(self) -> dict:
+        """MediaDeviceInfo.toJSON(): exactly these four keys."""
+        return {"deviceId": self.device_id, "kind": self.kind, "label": self.label,
+                "groupId": self.group_id}
+
+
+def capabilities(device: Device) -> dict:
+    """getCapabilities() in the spec's shapes: ranges are {min, max}, enums are lists."""
+    caps: dict[str, Any] = {"deviceId": device.device_id, "groupId": device.group_id}
+    if device.kind == VIDEO_INPUT:
+        caps.update(_video_capabilities(device))
+    elif device.kind == AUDIO_INPUT and device.audio is not None:
+        caps.update(_audio_capabilities(device.audio))
+    return caps
+
+
+def _video_capabilities(device: Device) -> dict:
+    # Chromium's shape: crop-and-scale can reach any size from 1 up to the largest native one.
+    max_w = max(m.width for m in device.modes)
+    max_h = max(m.height for m in device.modes)
+    return {
+        "width": {"min": 1, "max": max_w},
+        "height": {"min": 1, "max": max_h},
+        "aspectRatio": {"min": round(1 / max_h, 10), "max": float(max_w)},
+        "frameRate": {"min": 0.0, "max": max(m.frame_rate for m in device.modes)},
+        "facingMode": [device.facing_mode] if device.facing_mode else [],
+        "resizeMode": ["none", "crop-and-scale"],
+    }
+
+
+def _audio_capabilities(audio: AudioCaps) -> dict:
+    caps: dict[str, Any] = {}
+    for name in AudioCaps.NUMERIC:
+        values = audio.numeric(name)
+        if values is not None:
+            lo, hi = values.bounds()
+            caps[name] = {"min": lo, "max": hi}
+    for name in AudioCaps.BOOLEAN:
+        if audio.boolean(name):
+            caps[name] = list(audio.boolean(name))
+    return caps
+
+
+def native_modes(device: Device) -> dict | list:
+    """`ms caps --modes`: the native modes behind the capability ranges."""
+    if device.kind == VIDEO_INPUT:
+        return [m.to_json() for m in device.modes]
+    if device.kind == AUDIO_INPUT and device.audio is not None:
+        return {name: device.audio.numeric(name).to_json()
+                for name in AudioCaps.NUMERIC if device.audio.numeric(name) is not None}
+    return []

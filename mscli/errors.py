@@ -1,0 +1,78 @@
+"""Errors named as the spec names them, each with the exit code contract.md fixes.
+
+Every failure a user can cause or meet is one of these; the CLI turns them into one line on
+stderr (`ms: NAME: message`) and, with --json, an object on stdout.
+"""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """Base of every error ms reports to a user."""
+
+    name = "Error"
+    exit_code = 1
+
+    def __init__(self, message: str, constraint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.constraint = constraint
+
+    def to_json(self) -> dict:
+        body = {"name": self.name}
+        if self.constraint is not None:
+            body["constraint"] = self.constraint
+        body["message"] = self.message
+        return {"error": body}
+
+
+class AbortError(MediaError):
+    """An unexpected failure while capturing or writing (disk full, encoder error)."""
+
+    name = "AbortError"
+    exit_code = 1
+
+
+class UsageError(MediaError):
+    """A bad command line: unknown option, missing file, unusable output."""
+
+    name = "UsageError"
+    exit_code = 2
+
+
+class ConstraintTypeError(MediaError):
+    """The spec's TypeError: input that is not valid JSON or not of the spec's types."""
+
+    name = "TypeError"
+    exit_code = 2
+
+
+class DeviceFileError(MediaError):
+    """A virtual device file that does not follow the documented format."""
+
+    name = "DeviceFileError"
+    exit_code = 2
+
+
+class NotFoundError(MediaError):
+    """No device of a requested kind (or no device matching a selector)."""
+
+    name = "NotFoundError"
+    exit_code = 3
+
+
+class OverconstrainedError(MediaError):
+    """No device can satisfy the required constraints; `constraint` names the culprit."""
+
+    name = "OverconstrainedError"
+    exit_code = 4
+
+    def __init__(self, constraint: str, message: str):
+        super().__init__(message, constraint=constraint)
+
+
+class NotReadableError(MediaError):
+    """The device exists but cannot be opened or read (busy, permission)."""
+
+    name = "NotReadableError"
+    exit_code = 5

@@ -1,0 +1,96 @@
+"""deviceId and groupId: keyed hashes of stable device keys.
+
+A browser's deviceId is stable for one user, unguessable for others and rotated when the user
+clears site data. ms does the same with HMAC-SHA256 over a per-user secret kept in the state
+directory; `ms devices --reset-ids` replaces the secret. Raw labels and serials never show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sys
+from pathlib import Path
+
+SECRET_NAME = "id-secret"
+ID_HEX_CHARS = 32  # 128 bits: unguessable, and short enough to paste
+
+
+def state_dir() -> Path:
+    if os.environ.get("MS_STATE_DIR"):
+        return Path(os.environ["MS_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "mscli"
+
+
+class IdHasher:
+    """Turns stable keys into ids with this user's secret (created on first use)."""
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    @classmethod
+    def for_user(cls) -> "IdHasher":
+        return cls(_load_or_create_secret(state_dir()))
+
+    def device_id(self, kind: str, key: str) -> str:
+        return self._digest(f"device\0{kind}\0{key}")
+
+    def group_id(self, group_key: str) -> str:
+        return self._digest(f"group\0{group_key}")
+
+    def _digest(self, text: str) -> str:
+        mac = hmac.new(self._secret, text.encode(), hashlib.sha256)
+        return mac.hexdigest()[:ID_HEX_CHARS]
+
+
+def reset_secret() -> Path:
+    """Replace the secret atomically, so every id changes; return where it lives."""
+    directory = state_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SECRET_NAME
+    tmp = directory / f".{SECRET_NAME}.{os.getpid()}"
+    _write_private(tmp, secrets.token_bytes(32))
+    os.replace(tmp, path)
+    return path
+
+
+def _load_or_create_secret(directory: Path) -> bytes:
+    path = directory / SECRET_NAME
+    try:
+        if path.exists():
+            return _read_secret(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{SECRET_NAME}.{os.getpid()}"
+        _write_private(tmp, secrets.token_bytes(32))
+        try:
+            # link() fails if another ms got there first; then both use the winner's secret.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _read_secret(path)
+    except OSError as e:
+        # A read-only home must not stop listing; the ids just won't survive this run.
+        print(f"ms: warning: cannot keep device ids stable: {directory}: {e.strerror}; "
+              "set MS_STATE_DIR to a writable directory", file=sys.stderr)
+        return secrets.token_bytes(32)
+
+
+def _read_secret(path: Path) -> bytes:
+    data = path.read_bytes()
+    if len(data) < 16:  # truncated by a crash or by hand: ids cannot be kept, start anew
+        reset_secret()
+        data = path.read_bytes()
+    return data
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())

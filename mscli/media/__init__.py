@@ -1,0 +1,1 @@
+"""Everything that touches media data (PyAV, numpy, OpenCV): imported only to capture."""

@@ -1,0 +1,99 @@
+"""Output: JSON on stdout for machines, rich tables for people at a terminal.
+
+stdout carries data only. Rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def wants_json(json_flag: bool) -> bool:
+    """--json, or stdout is not a terminal (so `ms devices | jq` works)."""
+    return json_flag or not sys.stdout.isatty()
+
+
+def print_json(value) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+
+
+def _table(title: str | None, columns: list[str]):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict) and set(value) == {"min", "max"}:
+        return f"{value['min']:g} – {value['max']:g}"
+    if isinstance(value, (list, dict, bool)) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+def devices_table(infos: list[dict]) -> None:
+    table = _table(None, ["#", "kind", "label", "deviceId", "groupId"])
+    for i, info in enumerate(infos):
+        table.add_row(f"index:{i}", info["kind"], info["label"], info["deviceId"],
+                      info["groupId"])
+    console = _console()
+    console.print(table)
+    if not infos:
+        console.print("no devices found")
+
+
+def caps_tables(entries: list[dict]) -> None:
+    """entries: {"kind", "label", "capabilities", "modes"?} per device."""
+    console = _console()
+    for entry in entries:
+        table = _table(f"{entry['label']} ({entry['kind']})", ["property", "capability"])
+        for name, value in entry["capabilities"].items():
+            table.add_row(name, _cell(value))
+        console.print(table)
+        if "modes" in entry:
+            _modes_table(console, entry["modes"])
+
+
+def _modes_table(console, modes) -> None:
+    if isinstance(modes, dict):  # audio: property -> values
+        table = _table("native values", ["property", "values"])
+        for name, value in modes.items():
+            table.add_row(name, _cell(value))
+    else:
+        table = _table("native modes", ["width", "height", "frameRate", "pixelFormat"])
+        for mode in modes:
+            table.add_row(str(mode["width"]), str(mode["height"]), f"{mode['frameRate']:g}",
+                          mode.get("pixelFormat", ""))
+    console.print(table)
+
+
+def supported_table(names: dict) -> None:
+    table = _table("supported constraints", ["name"])
+    for name in names:
+        table.add_row(name)
+    _console().print(table)
+
+
+def resolve_table(result: dict) -> None:
+    console = _console()
+    for track in result["tracks"]:
+        table = _table(f"{track['kind']}: {track['label']}", ["setting", "value"])
+        for name, value in track["settings"].items():
+            table.add_row(name, _cell(value))
+        if "mode" in track:
+            mode = track["mode"]
+            table.add_row("(native mode)",
+                          f"{mode['width']}x{mode['height']} @ {mode['frameRate']:g} fps")
+        console.print(table)

@@ -1,0 +1,436 @@
+"""SelectSettings: choosing a device and its settings for one track, as getUserMedia does.
+
+The spec describes candidates as every possible settings dictionary of every device. ms groups
+them into *regions* whose points differ only in continuous settings:
+
+- a camera gives one region per (native mode, resizeMode): with "none" the size is the native
+  size; with "crop-and-scale" it is any (width, height) in [1, native] (downscale and crop, never
+  upscale, as Chromium). In both, the frame rate may be decimated to anything in (0, native].
+- a microphone is one region: each audio property independently takes any supported value.
+
+A region can answer two questions exactly: is any of its points inside a set of required
+constraints, and which of its points has the smallest fitness distance for the basic set. The
+spec's algorithm (basic set, then each advanced set all-or-nothing, then the smallest distance)
+runs over regions with those two answers.
+
+Choices the spec leaves open follow Chromium, and each is named where it is made:
+- ties between regions: native fitness, then a native mode over a rescaled one, then
+  enumeration order, then the native size closest to 640x480 and the rate closest to 30;
+- ties inside a region: keep the native aspect ratio when only one dimension is asked, crop
+  to an asked aspect ratio, and otherwise stay as close to the native size as allowed;
+- width and height are solved as real numbers and rounded at the end, so an exact aspect ratio
+  such as 1.3333 is met by 640x480 (Chromium's ResolutionSet works the same way);
+- with resizeMode "none" the frame rate may still be decimated (resizeMode is about resolution).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mscli.constraints import (
+    EPSILON,
+    PROPERTIES,
+    Constraint,
+    ConstraintSet,
+    TrackConstraints,
+    fitness_distance,
+    numeric_bounds,
+    satisfies,
+)
+from mscli.devices import AUDIO_INPUT, VIDEO_INPUT, AudioCaps, Device, ValueSet, VideoMode
+from mscli.errors import NotFoundError, OverconstrainedError
+
+DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FRAME_RATE = 640, 480, 30.0
+AUDIO_DEFAULTS = {"sampleRate": 48000, "sampleSize": 16, "channelCount": 1, "latency": 0.0}
+INPUT_KIND = {"video": VIDEO_INPUT, "audio": AUDIO_INPUT}
+
+
+@dataclass
+class Selection:
+    """What getUserMedia would open for one track."""
+
+    kind: str
+    device: Device
+    settings: dict
+    mode: VideoMode | None = None
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "label": self.device.label, "deviceId": self.device.device_id,
+               "groupId": self.device.group_id, "settings": self.settings}
+        if self.mode is not None:
+            out["mode"] = self.mode.to_json()
+        return out
+
+
+def select_settings(track: TrackConstraints, devices: list[Device], kind: str) -> Selection:
+    """Run SelectSettings for a track of `kind` over `devices` (enumeration order)."""
+    regions = [r for order, d in enumerate(_inputs(devices, kind)) for r in _regions(d, order)]
+    if not regions:
+        raise NotFoundError(f"no {kind} input device found (`ms devices` lists what there is)")
+    required = _required(track.basic, kind)
+    live = [r for r in regions if r.feasible(required)]
+    if not live:
+        raise _overconstrained(kind, regions, required, track.basic)
+    for advanced in track.advanced:  # each set is applied whole or skipped whole
+        trial = required + _required(advanced, kind)
+        survivors = [r for r in live if r.feasible(trial)]
+        if survivors:
+            live, required = survivors, trial
+    best = min((r.best(track.basic, required) for r in live), key=lambda choice: choice[0])
+    return best[1]
+
+
+def _inputs(devices: list[Device], kind: str) -> list[Device]:
+    return [d for d in devices if d.kind == INPUT_KIND[kind]]
+
+
+def _regions(device: Device, order: int) -> list["Region"]:
+    if device.kind == VIDEO_INPUT:
+        return [VideoRegion(device, order, mode, resize)
+                for mode in device.modes for resize in ("none", "crop-and-scale")]
+    return [AudioRegion(device, order)]
+
+
+def _required(constraints: ConstraintSet, kind: str) -> list[Constraint]:
+    return [c for c in constraints.values() if c.required and kind in PROPERTIES[c.name].kinds]
+
+
+def _overconstrained(kind, regions, required, basic) -> OverconstrainedError:
+    """Name a required constraint no candidate can meet even alone, or "" (spec step 5)."""
+    for c in required:
+        if not any(r.feasible([c]) for r in regions):
+            offered = _describe_offer(c.name, regions)
+            return OverconstrainedError(
+                c.name, f"{kind}.{c.name}: no {kind} device can satisfy {_describe(c)}"
+                        f"{offered}")
+    return OverconstrainedError(
+        "", f"{kind}: the required constraints {', '.join(c.name for c in required)} "
+            "cannot all be met by any one device and mode (each alone can)")
+
+
+def _describe(c: Constraint) -> str:
+    parts = {k: getattr(c, k) for k in ("exact", "min", "max") if getattr(c, k) is not None}
+    if c.exists is not None:
+        parts["exists"] = c.exists
+    return ", ".join(f"{k} {_show_value(v)}" for k, v in parts.items())
+
+
+def _show_value(v) -> str:
+    if isinstance(v, tuple):
+        return " or ".join(_show_value(x) for x in v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return f"{v:g}"
+
+
+def _describe_offer(name: str, regions: list["Region"]) -> str:
+    values = [v for r in regions for v in r.offers(name)]
+    if not values:
+        return f" (no device has a {name} setting)"
+    numeric = [v for v in values if isinstance(v, tuple)]
+    if numeric:
+        lo, hi = min(v[0] for v in numeric), max(v[1] for v in numeric)
+        return f" (devices offer {lo:g} to {hi:g})"
+    distinct = list(dict.fromkeys(_show_value(v) for v in values))
+    return f" (devices offer {', '.join(distinct)})"
+
+
+def _number(x: float):
+    """JSON-friendly: 30 rather than 30.0, as a browser's getSettings() shows it."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _bounds(required: list[Constraint], name: str) -> tuple[float, float]:
+    lo, hi = -math.inf, math.inf
+    for c in required:
+        if c.name == name and c.exists is None:
+            c_lo, c_hi = numeric_bounds(c)
+            lo, hi = max(lo, c_lo), min(hi, c_hi)
+    return lo, hi
+
+
+def _ideal(basic: ConstraintSet, name: str) -> float | None:
+    c = basic.get(name)
+    return c.ideal if c is not None and c.exists is None else None
+
+
+def _relative(a: float, b: float) -> float:
+    return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
+
+
+class Region:
+    device: Device
+    order: int
+    fixed: dict  # the settings that are the same at every point of the region
+
+    def fixed_ok(self, required: list[Constraint]) -> bool:
+        """Required constraints this region meets at every point or at none: those on
+        settings it does not vary (ids, facingMode, resizeMode) and existence constraints."""
+        for c in required:
+            if c.exists is not None:
+                if self.has_setting(c.name) != c.exists:
+                    return False
+            elif not self.varies(c.name) and not satisfies(c, self.fixed.get(c.name)):
+                return False
+        return True
+
+    def varies(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def has_setting(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def offers(self, name: str) -> list:
+        """For error messages: (lo, hi) ranges or discrete values this region offers."""
+        if name in self.fixed:
+            return [self.fixed[name]]
+        return []
+
+
+class VideoRegion(Region):
+    NUMERIC = ("width", "height", "aspectRatio", "frameRate")
+
+    def __init__(self, device: Device, order: int, mode: VideoMode, resize: str):
+        self.device, self.order, self.mode, self.resize = device, order, mode, resize
+        self.fixed = {"deviceId": device.device_id, "groupId": device.group_id,
+                      "resizeMode": resize}
+        if device.facing_mode:
+            self.fixed["facingMode"] = device.facing_mode
+
+    def varies(self, name: str) -> bool:
+        return name in self.NUMERIC
+
+    def has_setting(self, name: str) -> bool:
+        return name in self.NUMERIC or name in self.fixed
+
+    def offers(self, name: str) -> list:
+        m = self.mode
+        cropped = self.resize == "crop-and-scale"
+        ranges = {"width": (1 if cropped else m.width, m.width),
+                  "height": (1 if cropped else m.height, m.height),
+                  "aspectRatio": (1 / m.height if cropped else m.width / m.height,
+                                  m.width if cropped else m.width / m.height),
+                  "frameRate": (0, m.frame_rate)}
+        return [ranges[name]] if name in ranges else super().offers(name)
+
+    def _box(self, required):
+        """The allowed (w, h, aspect, frame rate) intervals; None when one is empty."""
+        m = self.mode
+        w_lo, w_hi = _bounds(required, "width")
+        h_lo, h_hi = _bounds(required, "height")
+        a_lo, a_hi = _bounds(required, "aspectRatio")
+        f_lo, f_hi = _bounds(required, "frameRate")
+        if self.resize == "none":
+            w = (max(w_lo, m.width), min(w_hi, m.width))
+            h = (max(h_lo, m.height), min(h_hi, m.height))
+        else:
+            w = (max(w_lo, 1), min(w_hi, m.width))
+            h = (max(h_lo, 1), min(h_hi, m.height))
+        f = (max(f_lo, 0.0), min(f_hi, m.frame_rate))
+        a = (max(a_lo, 0.0), a_hi)
+        if not all(_nonempty(*iv) for iv in (w, h, f, a)) or f[1] <= 0:
+            return None
+        # Some point of the box has an aspect ratio inside [a_lo, a_hi].
+        if not _nonempty(max(a[0], w[0] / h[1]), min(a[1], w[1] / h[0])):
+            return None
+        return w, h, a, f
+
+    def feasible(self, required: list[Constraint]) -> bool:
+        return self.fixed_ok(required) and self._box(required) is not None
+
+    def best(self, basic: ConstraintSet, required: list[Constraint]):
+        (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
+        frame_rate = _closest(_ideal(basic, "frameRate"), f_lo, f_hi, default=f_hi)
+        default_w, default_h = self._default_point(basic)
+        best_key, best_point = None, None
+        for w, h in self._candidate_points(basic, (w_lo, w_hi, h_lo, h_hi, a_lo, a_hi),
+                                           (default_w, default_h)):
+            settings = self._settings(w, h, w / h, frame_rate)
+            distance = fitness_distance(basic, settings, "video")
+            tie = (_relative(w / h, default_w / default_h), _relative(h, default_h))
+            key = (distance, tie)
+            if best_key is None or key < best_key:
+                best_key, best_point = key, (w, h)
+        w, h = best_point
+        width, height = max(1, round(w)), max(1, round(h))
+        settings = self._settings(width, height, round(width / height, 10), frame_rate)
+        key = (best_key[0], self._native_fitness(basic, required), self.resize != "none",
+               self.order, _relative(self.mode.width, DEFAULT_WIDTH)
+               + _relative(self.mode.height, DEFAULT_HEIGHT),
+               _relative(self.mode.frame_rate, DEFAULT_FRAME_RATE))
+        return key, Selection("video", self.device, settings, self.mode)
+
+    def _settings(self, w, h, aspect, frame_rate) -> dict:
+        out = {"deviceId": self.device.device_id, "groupId": self.device.group_id,
+               "width": w, "height": h, "aspectRatio": aspect,
+               "frameRate": _number(frame_rate), "resizeMode": self.resize}
+        if self.device.facing_mode:
+            out["facingMode"] = self.device.facing_mode
+        return out
+
+    def _default_point(self, basic: ConstraintSet) -> tuple[float, float]:
+        """Where ties inside the region go: Chromium keeps the native aspect ratio for one
+        asked dimension, crops to an asked aspect ratio, else stays at the native size."""
+        m = self.mode
+        iw, ih, ia = (_ideal(basic, n) for n in ("width", "height", "aspectRatio"))
+        aspect = ia if ia else m.width / m.height
+        if iw and ih:
+            return iw, ih
+        if iw:
+            return iw, iw / aspect
+        if ih:
+            return ih * aspect, ih
+        if aspect >= m.width / m.height:
+            return m.width, m.width / aspect
+        return m.height * aspect, m.height
+
+    @staticmethod
+    def _candidate_points(basic, box, default):
+        """Every point where the minimum can be.
+
+        Inside the cells cut by the lines w = ideal width, h = ideal height and w/h = ideal
+        aspect, each distance term is linear or concave along rays from the origin and along
+        the cell edges, so a minimum of their sum lies on a vertex: an intersection of two of
+        those lines or of the box's edges. Lines through the default point carry the ties.
+        """
+        w_lo, w_hi, h_lo, h_hi, a_lo, a_hi = box
+        iw, ih, ia = (_ideal(basic, n) for n in ("width", "height", "aspectRatio"))
+        verticals = [v for v in (w_lo, w_hi, iw, default[0]) if v]
+        horizontals = [v for v in (h_lo, h_hi, ih, default[1]) if v]
+        rays = [r for r in (a_lo, a_hi, ia, default[0] / default[1])
+                if r and math.isfinite(r)]
+        points = [(w, h) for w in verticals for h in horizontals]
+        points += [(w, w / r) for w in verticals for r in rays]
+        points += [(h * r, h) for h in horizontals for r in rays]
+
+        def inside(w, h):
+            return (w_lo - _slack(w_lo) <= w <= w_hi + _slack(w_hi)
+                    and h_lo - _slack(h_lo) <= h <= h_hi + _slack(h_hi)
+                    and a_lo - _slack(a_lo) <= w / h <= a_hi + _slack(a_hi))
+
+        return [p for p in points if p[1] > 0 and inside(*p)]
+
+    def _native_fitness(self, basic: ConstraintSet, required: list[Constraint]) -> float:
+        """Chromium: how far the native mode is from the ideal (clamped to what is allowed),
+        or from the required maximum when there is no ideal; prefers modes needing no work."""
+        total = 0.0
+        for name, native in (("width", self.mode.width), ("height", self.mode.height),
+                             ("frameRate", self.mode.frame_rate)):
+            lo, hi = _bounds(required, name)
+            ideal = _ideal(basic, name)
+            target = min(max(ideal, lo), hi) if ideal is not None else hi
+            if math.isfinite(target):
+                total += _relative(native, target)
+        return total
+
+
+def _nonempty(lo: float, hi: float) -> bool:
+    return lo <= hi + _slack(hi)
+
+
+def _slack(bound: float) -> float:
+    return 0.0 if math.isinf(bound) else EPSILON * max(1.0, abs(bound))
+
+
+def _closest(ideal: float | None, lo: float, hi: float, default: float) -> float:
+    if ideal is None:
+        return default
+    return min(max(ideal, lo), hi)
+
+
+class AudioRegion(Region):
+    """A microphone: every audio property is chosen on its own (they do not interact)."""
+
+    def __init__(self, device: Device, order: int):
+        self.device, self.order = device, order
+        self.caps = device.audio or AudioCaps()
+        self.fixed = {"deviceId": device.device_id, "groupId": device.group_id}
+
+    def varies(self, name: str) -> bool:
+        return name in AudioCaps.NUMERIC or name in AudioCaps.BOOLEAN
+
+    def has_setting(self, name: str) -> bool:
+        if name in AudioCaps.NUMERIC:
+            return self.caps.numeric(name) is not None
+        if name in AudioCaps.BOOLEAN:
+            return bool(self.caps.boolean(name))
+        return name in self.fixed
+
+    def offers(self, name: str) -> list:
+        if name in AudioCaps.NUMERIC:
+            values = self.caps.numeric(name)
+            return [values.bounds()] if values is not None else []
+        if name in AudioCaps.BOOLEAN:
+            return list(self.caps.boolean(name))
+        return super().offers(name)
+
+    def _options(self, name: str, required: list[Constraint], ideal) -> list:
+        """The values of one property that meet every required constraint on it."""
+        if name in AudioCaps.BOOLEAN:
+            options = list(self.caps.boolean(name))
+        else:
+            values = self.caps.numeric(name)
+            if values is None:
+                options = []
+            elif values.is_range:
+                options = _range_options(values, _bounds(required, name), ideal,
+                                         AUDIO_DEFAULTS[name], PROPERTIES[name].type)
+            else:
+                options = list(values.values)
+        on_name = [c for c in required if c.name == name]
+        return [v for v in options if all(satisfies(c, v) for c in on_name)]
+
+    def feasible(self, required: list[Constraint]) -> bool:
+        if not self.fixed_ok(required):
+            return False
+        names = {c.name for c in required if self.varies(c.name) and c.exists is None}
+        return all(self._options(name, required, None) for name in names)
+
+    def best(self, basic: ConstraintSet, required: list[Constraint]):
+        settings = {"deviceId": self.device.device_id, "groupId": self.device.group_id}
+        for name in (*AudioCaps.NUMERIC, *AudioCaps.BOOLEAN):
+            options = self._options(name, required, _ideal(basic, name))
+            if options:
+                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic))
+        distance = fitness_distance(basic, settings, "audio")
+        return (distance, self.order), Selection("audio", self.device, _ordered(settings))
+
+    @staticmethod
+    def _value_key(name, value, basic):
+        """Smallest distance first; ties go to the defaults (48 kHz, 16 bit, mono, lowest
+        latency, processing on) as a browser's microphone defaults do."""
+        c = basic.get(name)
+        distance = fitness_distance({name: c}, {name: value}, "audio") if c else 0.0
+        if isinstance(value, bool):
+            return distance, value is not True
+        return distance, abs(value - AUDIO_DEFAULTS[name])
+
+
+def _range_options(values: ValueSet, bounds, ideal, default, kind) -> list:
+    """Candidate points of a continuous range: the ideal and the default clamped into it."""
+    lo, hi = max(values.lo, bounds[0]), min(values.hi, bounds[1])
+    if kind != "double":
+        lo, hi = math.ceil(lo - _slack(lo)), math.floor(hi + _slack(hi))
+    if lo > hi:
+        return []
+    points = {lo, hi, min(max(default, lo), hi)}
+    if ideal is not None:
+        points.add(min(max(ideal, lo), hi))
+    if kind != "double":
+        points = {int(round(p)) for p in points}
+    return sorted(points)
+
+
+def _ordered(settings: dict) -> dict:
+    order = ("deviceId", "groupId", "sampleRate", "sampleSize", "channelCount", "latency",
+             "echoCancellation", "autoGainControl", "noiseSuppression")
+    return {k: _number(settings[k]) if k in AudioCaps.NUMERIC and k != "latency"
+            else settings[k] for k in order if k in settings}
+
+
+def resolve_stream(constraints, devices: list[Device]) -> list[Selection]:
+    """getUserMedia without the opening: one Selection per requested track, audio first."""
+    return [select_settings(track, devices, kind) for kind, track in constraints.tracks()]

@@ -1,0 +1,277 @@
+"""Virtual devices: the built-in `--fake` set and sets described in JSON (`--devices FILE`).
+
+The file format is contract.md's. Validation is strict (an unknown key is an error naming its
+JSON path) because a typo in a CI device file should fail loudly, not capture from defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from mscli.devices import (
+    AUDIO_INPUT,
+    AUDIO_OUTPUT,
+    KINDS,
+    VIDEO_INPUT,
+    AudioCaps,
+    Device,
+    Fault,
+    ValueSet,
+    VideoMode,
+)
+from mscli.errors import DeviceFileError
+from mscli.jsoninput import load_json
+from mscli.jsoninput import show_json as _show
+
+FAKE_MODES = (VideoMode(320, 240, 30.0), VideoMode(640, 480, 30.0),
+              VideoMode(1280, 720, 30.0), VideoMode(1920, 1080, 30.0))
+FAKE_AUDIO = AudioCaps(
+    sample_rate=ValueSet.of(48000), sample_size=ValueSet.of(16),
+    channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01),
+    echo_cancellation=(True, False), auto_gain_control=(True, False),
+    noise_suppression=(True, False))
+SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
+FACING_MODES = ("user", "environment", "left", "right")
+FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect")
+COMMON_KEYS = ("kind", "label", "group", "faults")
+KEYS = {
+    VIDEO_INPUT: COMMON_KEYS + ("facingMode", "modes", "source"),
+    AUDIO_INPUT: COMMON_KEYS + ("source", *AudioCaps.NUMERIC, *AudioCaps.BOOLEAN),
+    AUDIO_OUTPUT: COMMON_KEYS,
+}
+
+
+def fake_devices() -> list[Device]:
+    """The built-in set: like a browser's fake-device flag."""
+    return [
+        Device(AUDIO_INPUT, "Fake Microphone", "fake:audioinput", "fake:desk", "virtual",
+               audio=FAKE_AUDIO, source="tone"),
+        Device(VIDEO_INPUT, "Fake Camera", "fake:videoinput", "fake:desk", "virtual",
+               facing_mode="user", modes=FAKE_MODES, source="pattern"),
+        Device(AUDIO_OUTPUT, "Fake Speaker", "fake:audiooutput", "fake:speaker", "virtual"),
+    ]
+
+
+def load_device_file(path: str) -> list[Device]:
+    value, name = load_json(path, "device", DeviceFileError)
+    base = Path(path).parent if name == path else Path.cwd()
+    return parse_device_file(value, base)
+
+
+def parse_device_file(value: object, base: Path) -> list[Device]:
+    _expect_object(value, "(top level)", ("devices",), required=("devices",))
+    entries = value["devices"]
+    if not isinstance(entries, list):
+        raise DeviceFileError(f"devices: expected a list of devices, got {_show(entries)}")
+    devices: list[Device] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, entry in enumerate(entries):
+        device = _parse_device(entry, f"devices[{i}]", base)
+        # Two devices of one kind may share a label; a counter keeps their keys distinct.
+        n = seen.get((device.kind, device.label), 0)
+        seen[(device.kind, device.label)] = n + 1
+        device.key = f"virtual:{device.kind}:{device.label}" + (f"#{n}" if n else "")
+        if not device.group_key:
+            device.group_key = "virtual-own:" + device.key
+        devices.append(device)
+    return devices
+
+
+def _parse_device(entry: object, path: str, base: Path) -> Device:
+    if not isinstance(entry, dict):
+        raise DeviceFileError(f"{path}: expected an object, got {_show(entry)}")
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise DeviceFileError(f"{path}.kind: expected one of {', '.join(KINDS)}, "
+                              f"got {_show(kind)}")
+    _expect_object(entry, path, KEYS[kind], required=("kind",))
+    label = entry.get("label", f"Virtual {kind}")
+    if not isinstance(label, str) or not label:
+        raise DeviceFileError(f"{path}.label: expected a non-empty string, got {_show(label)}")
+    group = entry.get("group")
+    if group is not None and not isinstance(group, str):
+        raise DeviceFileError(f"{path}.group: expected a string, got {_show(group)}")
+    device = Device(kind, label, key="", group_key=f"virtual-group:{group}" if group else "",
+                    backend="virtual")
+    device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind)
+    if kind == AUDIO_OUTPUT:
+        return device
+    device.source = _parse_source(entry.get("source", SYNTHETIC[kind]), f"{path}.source",
+                                  kind, base)
+    if kind == VIDEO_INPUT:
+        device.facing_mode = _parse_facing(entry.get("facingMode"), f"{path}.facingMode")
+        if "modes" in entry:
+            device.modes = _parse_modes(entry["modes"], f"{path}.modes")
+        elif isinstance(device.source, dict):
+            device.modes = _file_modes(device.source["file"], f"{path}.source.file")
+        else:
+            device.modes = FAKE_MODES
+    else:
+        device.audio = _parse_audio(entry, path, device.source)
+    return device
+
+
+def _parse_source(value: object, path: str, kind: str, base: Path):
+    if isinstance(value, str):
+        if value != SYNTHETIC[kind]:
+            raise DeviceFileError(f'{path}: a {kind} source is "{SYNTHETIC[kind]}" or '
+                                  f'{{"file": PATH}}, got {_show(value)}')
+        return value
+    _expect_object(value, path, ("file", "loop"), required=("file",))
+    file = value["file"]
+    if not isinstance(file, str) or not file:
+        raise DeviceFileError(f"{path}.file: expected a path, got {_show(file)}")
+    loop = value.get("loop", False)
+    if not isinstance(loop, bool):
+        raise DeviceFileError(f"{path}.loop: expected true or false, got {_show(loop)}")
+    full = (base / os.path.expanduser(file)).resolve()
+    if not full.is_file():
+        raise DeviceFileError(f"{path}.file: no such file {str(full)!r}")
+    return {"file": str(full), "loop": loop}
+
+
+def _parse_facing(value: object, path: str) -> str | None:
+    if value is None or value in FACING_MODES:
+        return value
+    raise DeviceFileError(f"{path}: expected one of {', '.join(FACING_MODES)}, "
+                          f"got {_show(value)}")
+
+
+def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
+    if not isinstance(value, list) or not value:
+        raise DeviceFileError(f"{path}: expected a non-empty list of modes, got {_show(value)}")
+    modes = []
+    for i, mode in enumerate(value):
+        where = f"{path}[{i}]"
+        _expect_object(mode, where, ("width", "height", "frameRate", "pixelFormat"),
+                       required=("width", "height", "frameRate"))
+        width = _positive(mode["width"], f"{where}.width", integer=True, most=16384)
+        height = _positive(mode["height"], f"{where}.height", integer=True, most=16384)
+        rate = _positive(mode["frameRate"], f"{where}.frameRate", integer=False, most=1000)
+        pixel_format = mode.get("pixelFormat")
+        if pixel_format is not None and not isinstance(pixel_format, str):
+            raise DeviceFileError(f"{where}.pixelFormat: expected a string like \"YUYV\"")
+        modes.append(VideoMode(width, height, float(rate), pixel_format))
+    return tuple(modes)
+
+
+def _parse_audio(entry: dict, path: str, source) -> AudioCaps:
+    fields = {}
+    from_file = _file_audio(source["file"], f"{path}.source.file") \
+        if isinstance(source, dict) else {}
+    for name, attr in AudioCaps.NUMERIC.items():
+        if name in from_file and name not in entry:
+            fields[attr] = from_file[name]
+        elif name in entry:
+            fields[attr] = _parse_value_set(entry[name], f"{path}.{name}",
+                                            integer=name != "latency")
+        else:
+            fields[attr] = FAKE_AUDIO.numeric(name)
+    for name, attr in AudioCaps.BOOLEAN.items():
+        value = entry.get(name, list(FAKE_AUDIO.boolean(name)))
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(v, bool) for v in value)):
+            raise DeviceFileError(f"{path}.{name}: expected a list like [true, false], "
+                                  f"got {_show(value)}")
+        fields[attr] = tuple(dict.fromkeys(value))
+    return AudioCaps(**fields)
+
+
+def _parse_value_set(value: object, path: str, integer: bool) -> ValueSet:
+    """A list is the discrete set of supported values; {min, max} a continuous range."""
+    if isinstance(value, list):
+        if not value:
+            raise DeviceFileError(f"{path}: an empty list supports nothing; give at least one")
+        return ValueSet.of(*(_positive(v, f"{path}[{i}]", integer, zero_ok=not integer)
+                             for i, v in enumerate(value)))
+    if isinstance(value, dict):
+        _expect_object(value, path, ("min", "max"), required=("min", "max"))
+        lo = _positive(value["min"], f"{path}.min", integer, zero_ok=not integer)
+        hi = _positive(value["max"], f"{path}.max", integer, zero_ok=not integer)
+        if lo > hi:
+            raise DeviceFileError(f"{path}: min {lo} is larger than max {hi}")
+        return ValueSet.range(lo, hi)
+    raise DeviceFileError(f"{path}: expected a list of values or {{\"min\", \"max\"}}, "
+                          f"got {_show(value)}")
+
+
+def _parse_faults(value: object, path: str, kind: str) -> tuple[Fault, ...]:
+    if not isinstance(value, list):
+        raise DeviceFileError(f"{path}: expected a list of faults, got {_show(value)}")
+    allowed = ("disconnect",) if kind == AUDIO_OUTPUT else (
+        FAULT_EVENTS if kind == VIDEO_INPUT else tuple(e for e in FAULT_EVENTS
+                                                       if e != "frameRate"))
+    faults = []
+    for i, fault in enumerate(value):
+        where = f"{path}[{i}]"
+        _expect_object(fault, where, ("at", "event", "for", "value"), required=("at", "event"))
+        at = _positive(fault["at"], f"{where}.at", integer=False, zero_ok=True)
+        event = fault["event"]
+        if event not in allowed:
+            raise DeviceFileError(f"{where}.event: a {kind} fault is one of "
+                                  f"{', '.join(allowed)}, got {_show(event)}")
+        duration = value_ = None
+        if "for" in fault:
+            if event != "mute":
+                raise DeviceFileError(f"{where}.for: only a mute fault has a duration")
+            duration = _positive(fault["for"], f"{where}.for", integer=False)
+        if event == "frameRate":
+            if "value" not in fault:
+                raise DeviceFileError(f"{where}.value: a frameRate fault needs the new rate")
+            value_ = _positive(fault["value"], f"{where}.value", integer=False, most=1000)
+        elif "value" in fault:
+            raise DeviceFileError(f"{where}.value: only a frameRate fault has a value")
+        faults.append(Fault(float(at), event, duration, value_))
+    return tuple(sorted(faults, key=lambda f: f.at))
+
+
+def _positive(value: object, path: str, integer: bool, zero_ok: bool = False,
+              most: float = 1e9):
+    ok = isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
+    if not ok or not (value >= 0 if zero_ok else value > 0) or value > most:
+        what = "an integer" if integer else "a number"
+        sign = ">= 0" if zero_ok else "> 0"
+        raise DeviceFileError(f"{path}: expected {what} {sign} and at most {most:g}, "
+                              f"got {_show(value)}")
+    return value
+
+
+def _expect_object(value: object, path: str, allowed, required=()) -> None:
+    if not isinstance(value, dict):
+        raise DeviceFileError(f"{path}: expected an object, got {_show(value)}")
+    for key in value:
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, list(allowed), n=1)
+            more = f" (did you mean {hint[0]!r}?)" if hint else \
+                f" (allowed: {', '.join(allowed)})"
+            where = key if path == "(top level)" else f"{path}.{key}"
+            raise DeviceFileError(f"{where}: unknown key{more}")
+    for key in required:
+        if key not in value:
+            raise DeviceFileError(f"{path}: missing {key!r}")
+
+
+def _file_modes(path: str, where: str) -> tuple[VideoMode, ...]:
+    """A file-backed camera without declared modes takes its one mode from the file.
+
+    This is the only non-capture path that imports PyAV, and only for such a device.
+    """
+    from mscli.media.probe import probe_video_mode
+
+    try:
+        return (probe_video_mode(path),)
+    except ValueError as e:
+        raise DeviceFileError(f"{where}: {e}") from None
+
+
+def _file_audio(path: str, where: str) -> dict[str, ValueSet]:
+    """A file-backed microphone offers the file's own rate and channel count."""
+    from mscli.media.probe import probe_audio
+
+    try:
+        rate, channels = probe_audio(path)
+    except ValueError as e:
+        raise DeviceFileError(f"{where}: {e}") from None
+    return {"sampleRate": ValueSet.of(rate), "channelCount": ValueSet.range(1, channels)}
