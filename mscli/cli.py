@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -166,27 +167,27 @@ def resolve(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns every failure into the documented exit code."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args
     args = [a for a in args if a != "--traceback"]
     json_mode = "--json" in args
     try:
         code = app(args=args, prog_name="ms", standalone_mode=False)
-    except click.exceptions.UsageError as e:
-        hint = f" (see 'ms {e.ctx.info_name} --help')" if e.ctx and e.ctx.parent else \
-            " (see 'ms --help')"
-        _fail(UsageError(e.format_message() + hint), json_mode)
     except MediaError as e:
         if traceback:
             raise
         _fail(e, json_mode)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        render.quiet_broken_pipe()
     except Exception as e:  # the last line of defence: never a traceback by default
+        if _is_click(e, "NoArgsIsHelpError"):
+            sys.exit(2)  # the help is already on the screen
+        if _is_click(e, "UsageError"):
+            _fail(UsageError(_usage_message(e)), json_mode)
+        if _is_click(e, "Abort"):
+            sys.exit(130)
         if traceback:
             raise
         _fail(AbortError(f"unexpected {type(e).__name__}: {e} (rerun with --traceback "
@@ -194,23 +195,19 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _is_click(error: Exception, name: str) -> bool:
+    """Typer raises click's exceptions, from click itself or from its vendored copy."""
+    return any(cls.__name__ == name for cls in type(error).__mro__)
+
+
+def _usage_message(error) -> str:
+    ctx = getattr(error, "ctx", None)
+    command = f"ms {ctx.info_name}" if ctx is not None and ctx.parent is not None else "ms"
+    return f"{error.format_message()} (see '{command} --help')"
+
+
 def _fail(error: MediaError, json_mode: bool) -> None:
     print(f"ms: {error.name}: {error.message}", file=sys.stderr)
     if json_mode:
-        try:
-            render.print_json(error.to_json())
-        except BrokenPipeError:
-            _quiet_broken_pipe()
+        render.print_json(error.to_json())
     sys.exit(error.exit_code)
-
-
-def _quiet_broken_pipe() -> None:
-    """The reader went away (`ms devices | head -1`): exit 141 like a shell, say nothing."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
-    except OSError:
-        pass
-    os._exit(141)

@@ -16,8 +16,21 @@ def wants_json(json_flag: bool) -> bool:
 
 
 def print_json(value) -> None:
-    sys.stdout.write(json.dumps(value, indent=2) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(value, indent=2) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+
+
+def quiet_broken_pipe() -> None:
+    """The reader went away (`ms devices | head -1`): exit 141 like a shell, say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
+    except OSError:
+        pass
+    os._exit(141)
 
 
 def _console():

@@ -255,7 +255,10 @@ class VideoRegion(Region):
             if best_key is None or key < best_key:
                 best_key, best_point = key, (w, h)
         w, h = best_point
-        width, height = max(1, round(w)), max(1, round(h))
+        if self.resize == "crop-and-scale":
+            width, height = _even_within(w, w_lo, w_hi), _even_within(h, h_lo, h_hi)
+        else:
+            width, height = round(w), round(h)
         settings = self._settings(width, height, round(width / height, 10), frame_rate)
         key = (best_key[0], self._native_fitness(basic, required), self.resize != "none",
                self.order, _relative(self.mode.width, DEFAULT_WIDTH)
@@ -325,6 +328,15 @@ class VideoRegion(Region):
             if math.isfinite(target):
                 total += _relative(native, target)
         return total
+
+
+def _even_within(x: float, lo: float, hi: float) -> int:
+    """Round a rescaled dimension to an even number when the constraints allow: 4:2:0 video,
+    which every encoder ms uses takes, has no odd sizes. Otherwise the nearest integer."""
+    even = 2 * round(x / 2)
+    if even >= 2 and lo - _slack(lo) <= even <= hi + _slack(hi):
+        return even
+    return max(1, round(x))
 
 
 def _nonempty(lo: float, hi: float) -> bool:
