@@ -227,9 +227,15 @@ def _number(kind: str, value: object, path: str) -> float:
     if not _is_number(value):
         raise ConstraintTypeError(f"{path}: expected a number, got {_show(value)}")
     if kind == DOUBLE:
-        if not math.isfinite(value):
-            raise ConstraintTypeError(f"{path}: expected a finite number, got {value}")
-        return float(value)
+        # Fix: a JSON integer too large for a float (e.g. 400 digits) is Infinity as a
+        # JavaScript number, which `double` refuses; math.isfinite() raised OverflowError on it.
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf if value > 0 else -math.inf
+        if not math.isfinite(number):
+            raise ConstraintTypeError(f"{path}: expected a finite number, got {_show(value)}")
+        return number
     # [Clamp] unsigned long: clamp into [0, 2^32-1], round half to even.
     if isinstance(value, float) and math.isnan(value):
         return 0
