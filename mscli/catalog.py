@@ -49,7 +49,10 @@ def real_devices(warn) -> list[Device]:
     for name in REAL_BACKENDS:
         try:
             module = import_module(name)
-            found.extend(module.enumerate_devices())
+            listed = module.enumerate_devices()
+            found.extend(listed)
+            for message in getattr(listed, "warnings", ()):  # devices it had to leave out
+                warn(message)
         except ModuleNotFoundError as e:
             if not e.name or not e.name.startswith("mscli."):
                 raise

@@ -1,0 +1,201 @@
+"""Microphones and speakers through PortAudio (sounddevice), imported only when asked for.
+
+`import sounddevice` loads the PortAudio library and initialises it, which on Linux makes ALSA
+print a screenful of `Unknown PCM cards.pcm.rear`-style lines on fd 2. Those lines say nothing
+a user can act on, so fd 2 points at /dev/null while PortAudio starts and while devices are
+probed; MS_VERBOSE=1 lets them through.
+
+Capabilities come from probing: `check_input_settings` for the standard sample rates, sample
+sizes and channel counts (it asks the host API whether a stream could open; none is started).
+Keys come from the host API and the ALSA card id + device number, never PortAudio's index,
+which changes as devices come and go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+
+from mscli.backends import Found, physical_device
+from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, AudioCaps, Device, ValueSet
+
+INSTALL_HINT = "PortAudio not found: audio devices are not listed (apt-get install libportaudio2)"
+STANDARD_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
+SAMPLE_SIZES = (("int16", 16), ("int24", 24), ("int32", 32), ("float32", 32))
+MAX_PROBED_CHANNELS = 8  # every count up to this one is probed; beyond it only the maximum
+ALSA_HW = re.compile(r"\(hw:(\d+),(\d+)\)")
+PROC_ASOUND = "/proc/asound"
+SYSFS_DIR = "/sys"
+
+
+def _import_sounddevice():
+    """The sounddevice module, or BackendUnavailable naming what to install."""
+    try:
+        import sounddevice
+    except OSError as e:  # the module is there, the PortAudio library is not
+        from mscli.catalog import BackendUnavailable
+
+        raise BackendUnavailable(INSTALL_HINT) from e
+    return sounddevice
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Send fd 2 (where ALSA writes) to /dev/null for a while, unless MS_VERBOSE=1."""
+    if os.environ.get("MS_VERBOSE") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no fd 2 at all: nothing to protect
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def enumerate_devices() -> list[Device]:
+    """Inputs as audioinput, outputs as audiooutput; each kind's default first."""
+    with quiet_stderr():
+        sd = _import_sounddevice()
+        return _enumerate(sd)
+
+
+def _enumerate(sd) -> Found:
+    found = Found()
+    hostapis = list(sd.query_hostapis())
+    if not hostapis:
+        return found
+    # The default host API only: on Windows the others list the same hardware again
+    # (MME, DirectSound, WASAPI …); on Linux it is ALSA, which sees every card.
+    api_index = _default_hostapi(sd, hostapis)
+    api = hostapis[api_index]
+    devices = [d for d in sd.query_devices() if d["hostapi"] == api_index]
+    keys: dict[str, int] = {}
+    for kind, channels_key, default_key in (
+            (AUDIO_INPUT, "max_input_channels", "default_input_device"),
+            (AUDIO_OUTPUT, "max_output_channels", "default_output_device")):
+        listed = []
+        for info in devices:
+            if info[channels_key] <= 0:
+                continue
+            key, group = _keys(api["name"], info["name"])
+            n = keys.get(kind + key, 0)
+            keys[kind + key] = n + 1
+            device = Device(
+                kind, info["name"], key + (f"#{n}" if n else ""), group, "portaudio",
+                source={"portaudio_name": info["name"], "hostapi": api["name"]})
+            if kind == AUDIO_INPUT:
+                device.audio = probe_input(sd, info)
+            listed.append((info["index"] != api[default_key], device))
+        listed.sort(key=lambda pair: pair[0])  # stable: the default first, then PortAudio order
+        found.extend(device for _not_default, device in listed)
+    return found
+
+
+def _default_hostapi(sd, hostapis) -> int:
+    try:
+        index = int(sd.default.hostapi)
+    except (AttributeError, TypeError, ValueError):
+        index = 0
+    return index if 0 <= index < len(hostapis) else 0
+
+
+def _keys(hostapi: str, name: str) -> tuple[str, str]:
+    """(key, group_key) for one PortAudio device name.
+
+    ALSA hardware devices are named like "Loopback: PCM (hw:0,1)": the card number can change
+    from boot to boot, the card id ("Loopback", from /proc/asound/card0/id) does not. Other
+    names ("default", "pulse", "sysdefault") are stable themselves.
+    """
+    match = ALSA_HW.search(name)
+    if match:
+        card, device = match.groups()
+        card_id = _card_id(card)
+        if card_id:
+            return (f"portaudio:{hostapi}:card:{card_id}:{device}",
+                    _card_group(card) or f"alsa-card:{card_id}")
+    return f"portaudio:{hostapi}:name:{name}", f"portaudio-own:{hostapi}:{name}"
+
+
+def _card_id(card: str) -> str | None:
+    try:
+        with open(os.path.join(PROC_ASOUND, f"card{card}", "id")) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _card_group(card: str) -> str | None:
+    """The sound card's physical device, so a webcam's microphone groups with its camera."""
+    physical = physical_device(os.path.join(SYSFS_DIR, "class", "sound", f"card{card}",
+                                            "device"))
+    if physical:
+        return "sysfs:" + physical.removeprefix(SYSFS_DIR.rstrip("/"))
+    return None
+
+
+def probe_input(sd, info: dict) -> AudioCaps:
+    """AudioCaps of one input, from what check_input_settings accepts.
+
+    Probed one dimension at a time around the first setting that works (every combination
+    would open the device hundreds of times): channel counts, sample rates and sample sizes,
+    each with the other two held at that setting.
+    """
+    index = info["index"]
+    max_channels = int(info["max_input_channels"])
+    default_rate = float(info.get("default_samplerate") or 48000)
+
+    def ok(channels: int, dtype: str, rate: float) -> bool:
+        try:
+            sd.check_input_settings(device=index, channels=channels, dtype=dtype,
+                                    samplerate=rate)
+            return True
+        except Exception:  # PortAudioError or ValueError: unsupported combination
+            return False
+
+    off = dict(echo_cancellation=(False,), auto_gain_control=(False,),
+               noise_suppression=(False,))  # raw hardware: no processing, so only "off"
+    base = next(((c, d, r) for c in dict.fromkeys((1, 2, max_channels))
+                 if c <= max_channels
+                 for d, _bits in SAMPLE_SIZES
+                 for r in dict.fromkeys((default_rate, 48000.0, 44100.0))
+                 if ok(c, d, r)), None)
+    if base is None:
+        # Nothing opens (busy, or a sound server that is not running): what PortAudio says.
+        return AudioCaps(sample_rate=ValueSet.of(int(default_rate)),
+                         channel_count=ValueSet.range(1, max_channels),
+                         latency=_latency(info), **off)
+    base_channels, base_dtype, base_rate = base
+    counts = sorted(set(range(1, min(max_channels, MAX_PROBED_CHANNELS) + 1)) | {max_channels})
+    channels = [c for c in counts if c == base_channels or ok(c, base_dtype, base_rate)]
+    rates = {r for r in STANDARD_RATES if r == base_rate or ok(base_channels, base_dtype, r)}
+    rates.add(int(base_rate) if base_rate == int(base_rate) else base_rate)
+    sizes = {bits for dtype, bits in SAMPLE_SIZES
+             if dtype == base_dtype or ok(base_channels, dtype, base_rate)}
+    # Every probed count works: the whole range (counts above 8 are assumed between 8 and max).
+    channel_set = ValueSet.range(1, max_channels) if channels == counts \
+        else ValueSet.of(*channels)
+    return AudioCaps(sample_rate=ValueSet.of(*sorted(rates)),
+                     sample_size=ValueSet.of(*sorted(sizes)),
+                     channel_count=channel_set, latency=_latency(info), **off)
+
+
+def _latency(info: dict) -> ValueSet | None:
+    low = info.get("default_low_input_latency")
+    high = info.get("default_high_input_latency")
+    if low is None or high is None:
+        return None
+    low, high = float(low), float(high)
+    return ValueSet.range(min(low, high), max(low, high))
