@@ -7,7 +7,6 @@ its backend gave (the system default first), every device with a keyed-hash devi
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from importlib import import_module
 
 from mscli.devices import KINDS, Device
@@ -23,25 +22,19 @@ class BackendUnavailable(Exception):
     """A backend that cannot load: the message says what to install. Others still list."""
 
 
-@dataclass(frozen=True)
-class DeviceOrigin:
-    """Where devices come from: --devices FILE, --fake, or the machine (neither)."""
+def load_devices(devices_file: str | None = None, fake: bool = False, warn=None) -> list[Device]:
+    """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids."""
+    if devices_file:
+        from mscli.virtual import load_device_file
 
-    devices_file: str | None = None
-    fake: bool = False
+        found = load_device_file(devices_file)
+    elif fake:
+        from mscli.virtual import fake_devices
 
-    def load(self, warn=None) -> list[Device]:
-        if self.devices_file:
-            from mscli.virtual import load_device_file
-
-            found = load_device_file(self.devices_file)
-        elif self.fake:
-            from mscli.virtual import fake_devices
-
-            found = fake_devices()
-        else:
-            found = real_devices(warn or _warn)
-        return assign_ids(found, IdHasher.for_user())
+        found = fake_devices()
+    else:
+        found = real_devices(warn or _warn)
+    return assign_ids(found, IdHasher.for_user())
 
 
 def real_devices(warn) -> list[Device]:

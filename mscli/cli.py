@@ -41,9 +41,9 @@ def _examples(*lines: str) -> str:
 
 
 def _load_devices(fake: bool, devices_file: Optional[str]):
-    from mscli.catalog import DeviceOrigin
+    from mscli.catalog import load_devices
 
-    return DeviceOrigin(devices_file=devices_file, fake=fake).load()
+    return load_devices(devices_file, fake)
 
 
 def _warn(message: str) -> None:

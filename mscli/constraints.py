@@ -11,11 +11,10 @@ turn `"x"` into NaN and then 0 for a width, which hides a mistake in a file; ms 
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 
-from mscli.errors import ConstraintTypeError
+from mscli.errors import ConstraintTypeError, did_you_mean
 from mscli.jsoninput import show_json as _show
 
 ULONG, DOUBLE, BOOLEAN, STRING, BOOL_OR_STRING = "ulong", "double", "boolean", "string", "bool|str"
@@ -247,9 +246,7 @@ def _number(kind: str, value: object, path: str) -> float:
 
 
 def _unknown(path: str, name: str, known) -> str:
-    hint = difflib.get_close_matches(name, list(known), n=1)
-    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return f"{path}: unknown name {name!r} ignored{suggestion}"
+    return f"{path}: unknown name {name!r} ignored{did_you_mean(name, known)}"
 
 
 # ---------------------------------------------------------------------------------------------

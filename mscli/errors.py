@@ -76,3 +76,11 @@ class NotReadableError(MediaError):
 
     name = "NotReadableError"
     exit_code = 5
+
+
+def did_you_mean(name: str, options) -> str:
+    """' (did you mean 'x'?)' for the closest option, or ''."""
+    import difflib  # only on the error path
+
+    hint = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""

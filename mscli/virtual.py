@@ -6,7 +6,6 @@ JSON path) because a typo in a CI device file should fail loudly, not capture fr
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from mscli.devices import (
     ValueSet,
     VideoMode,
 )
-from mscli.errors import DeviceFileError
+from mscli.errors import DeviceFileError, did_you_mean
 from mscli.jsoninput import load_json
 from mscli.jsoninput import show_json as _show
 
@@ -243,9 +242,7 @@ def _expect_object(value: object, path: str, allowed, required=()) -> None:
         raise DeviceFileError(f"{path}: expected an object, got {_show(value)}")
     for key in value:
         if key not in allowed:
-            hint = difflib.get_close_matches(key, list(allowed), n=1)
-            more = f" (did you mean {hint[0]!r}?)" if hint else \
-                f" (allowed: {', '.join(allowed)})"
+            more = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
             where = key if path == "(top level)" else f"{path}.{key}"
             raise DeviceFileError(f"{where}: unknown key{more}")
     for key in required:
