@@ -12,7 +12,7 @@ turn `"x"` into NaN and then 0 for a width, which hides a mistake in a file; ms 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mscli.errors import ConstraintTypeError, did_you_mean
 from mscli.jsoninput import show_json as _show
@@ -22,8 +22,7 @@ ULONG_MAX = 2**32 - 1
 EPSILON = 1e-6  # Chromium's tolerance when comparing doubles (aspect ratios, frame rates)
 
 
-@dataclass(frozen=True)
-class Property:
+class Property(NamedTuple):
     type: str
     kinds: tuple[str, ...]  # track kinds it applies to
     values: tuple[str, ...] = ()  # enum values, for the schema and did-you-mean hints
@@ -49,8 +48,7 @@ PROPERTIES: dict[str, Property] = {
 NUMERIC_TYPES = (ULONG, DOUBLE)
 
 
-@dataclass(frozen=True)
-class Constraint:
+class Constraint(NamedTuple):
     """One member of a constraint set, normalised.
 
     Numeric: exact/ideal are numbers, min/max bounds. Strings: exact/ideal are tuples of
@@ -79,18 +77,19 @@ class Constraint:
 ConstraintSet = dict  # name -> Constraint, in the order the user wrote them
 
 
-@dataclass
 class TrackConstraints:
-    basic: ConstraintSet = field(default_factory=dict)
-    advanced: list[ConstraintSet] = field(default_factory=list)
-    raw: dict = field(default_factory=dict)  # what getConstraints() returns
+    def __init__(self, basic: ConstraintSet | None = None,
+                 advanced: list[ConstraintSet] | None = None, raw: dict | None = None):
+        self.basic = basic or {}
+        self.advanced = advanced or []
+        self.raw = raw or {}  # what getConstraints() returns
 
 
-@dataclass
 class StreamConstraints:
-    audio: TrackConstraints | None = None
-    video: TrackConstraints | None = None
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self):
+        self.audio: TrackConstraints | None = None
+        self.video: TrackConstraints | None = None
+        self.warnings: list[str] = []
 
     def tracks(self) -> list[tuple[str, TrackConstraints]]:
         """The requested tracks in the order getUserMedia returns them: audio, then video."""

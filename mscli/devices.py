@@ -1,5 +1,8 @@
 """Devices as the spec sees them: MediaDeviceInfo, native modes and capabilities.
 
+NamedTuples and a plain class rather than dataclasses: this module loads on every Tab press,
+and importing dataclasses plus building each class costs milliseconds there.
+
 A backend (virtual, v4l2, portaudio) describes each device it finds as a `Device`: a kind, a
 label, a stable key, and what the hardware can natively do. Everything above the backends
 (constraint selection, `ms caps`, capture) works from these descriptions only.
@@ -7,8 +10,7 @@ label, a stable key, and what the hardware can natively do. Everything above the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 VIDEO_INPUT = "videoinput"
 AUDIO_INPUT = "audioinput"
@@ -17,8 +19,7 @@ KINDS = (AUDIO_INPUT, VIDEO_INPUT, AUDIO_OUTPUT)  # the spec's enumeration order
 TRACK_KIND = {VIDEO_INPUT: "video", AUDIO_INPUT: "audio"}
 
 
-@dataclass(frozen=True)
-class VideoMode:
+class VideoMode(NamedTuple):
     """One native mode: what the camera delivers without any processing."""
 
     width: int
@@ -33,8 +34,7 @@ class VideoMode:
         return out
 
 
-@dataclass(frozen=True)
-class ValueSet:
+class ValueSet(NamedTuple):
     """Values an audio property may take: a discrete list, or a continuous range."""
 
     values: tuple | None = None  # discrete, in the order the device gave them
@@ -65,8 +65,7 @@ class ValueSet:
         return list(self.values)
 
 
-@dataclass(frozen=True)
-class AudioCaps:
+class AudioCaps(NamedTuple):
     """What a microphone supports, per constrainable property; absent means unsupported."""
 
     sample_rate: ValueSet | None = None
@@ -90,8 +89,7 @@ class AudioCaps:
         return getattr(self, self.BOOLEAN[name])
 
 
-@dataclass(frozen=True)
-class Fault:
+class Fault(NamedTuple):
     """A scripted event of a virtual device, `at` seconds after capture starts."""
 
     at: float
@@ -100,21 +98,28 @@ class Fault:
     value: float | None = None  # frameRate: the new rate
 
 
-@dataclass
 class Device:
-    kind: str
-    label: str
-    key: str  # stable across runs and replugs; hashed into deviceId, never shown
-    group_key: str
-    backend: str  # "virtual", "v4l2", "portaudio", ...
-    device_id: str = ""
-    group_id: str = ""
-    facing_mode: str | None = None
-    modes: tuple[VideoMode, ...] = ()
-    audio: AudioCaps | None = None
-    source: Any = None  # what the backend needs to open it (pattern, file, node, index)
-    faults: tuple[Fault, ...] = ()
-    extra: dict = field(default_factory=dict)
+    """One device as a backend found it; deviceId/groupId are filled in by the catalog."""
+
+    def __init__(self, kind: str, label: str, key: str, group_key: str, backend: str, *,
+                 facing_mode: str | None = None, modes: tuple[VideoMode, ...] = (),
+                 audio: AudioCaps | None = None, source: Any = None,
+                 faults: tuple[Fault, ...] = ()):
+        self.kind = kind
+        self.label = label
+        self.key = key  # stable across runs and replugs; hashed into deviceId, never shown
+        self.group_key = group_key
+        self.backend = backend  # "virtual", "v4l2", "portaudio", ...
+        self.device_id = ""
+        self.group_id = ""
+        self.facing_mode = facing_mode
+        self.modes = modes
+        self.audio = audio
+        self.source = source  # what the backend needs to open it (pattern, file, node, index)
+        self.faults = faults
+
+    def __repr__(self) -> str:
+        return f"Device({self.kind!r}, {self.label!r}, backend={self.backend!r})"
 
     @property
     def track_kind(self) -> str | None:

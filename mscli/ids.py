@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 import sys
 
 SECRET_NAME = "id-secret"
@@ -52,7 +51,7 @@ def reset_secret() -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, SECRET_NAME)
     tmp = os.path.join(directory, f".{SECRET_NAME}.{os.getpid()}")
-    _write_private(tmp, secrets.token_bytes(32))
+    _write_private(tmp, os.urandom(32))
     os.replace(tmp, path)
     return path
 
@@ -64,7 +63,7 @@ def _load_or_create_secret(directory: str) -> bytes:
             return _read_secret(path)
         os.makedirs(directory, exist_ok=True)
         tmp = os.path.join(directory, f".{SECRET_NAME}.{os.getpid()}")
-        _write_private(tmp, secrets.token_bytes(32))
+        _write_private(tmp, os.urandom(32))
         try:
             # link() fails if another ms got there first; then both use the winner's secret.
             os.link(tmp, path)
@@ -77,7 +76,7 @@ def _load_or_create_secret(directory: str) -> bytes:
         # A read-only home must not stop listing; the ids just won't survive this run.
         print(f"ms: warning: cannot keep device ids stable: {directory}: {e.strerror}; "
               "set MS_STATE_DIR to a writable directory", file=sys.stderr)
-        return secrets.token_bytes(32)
+        return os.urandom(32)
 
 
 def _read_secret(path: str) -> bytes:

@@ -26,7 +26,7 @@ Choices the spec leaves open follow Chromium, and each is named where it is made
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mscli.constraints import (
     EPSILON,
@@ -46,8 +46,7 @@ AUDIO_DEFAULTS = {"sampleRate": 48000, "sampleSize": 16, "channelCount": 1, "lat
 INPUT_KIND = {"video": VIDEO_INPUT, "audio": AUDIO_INPUT}
 
 
-@dataclass
-class Selection:
+class Selection(NamedTuple):
     """What getUserMedia would open for one track."""
 
     kind: str
