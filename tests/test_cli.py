@@ -357,7 +357,7 @@ def test_device_file_syntax_error_names_line_and_column(ms, tmp_path):
 def test_every_command_help_has_an_example(ms, command):
     result = ms(command, "--help")
     assert result.code == 0
-    assert "Examples:" in result.out and f"ms {command}" in result.out
+    assert "examples:" in result.out and f"ms {command}" in result.out
 
 
 def test_usage_errors_are_one_line_and_exit_2(ms):
