@@ -243,6 +243,11 @@ class VideoRegion(Region):
     def best(self, basic: ConstraintSet, required: list[Constraint]):
         (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
         frame_rate = _closest(_ideal(basic, "frameRate"), f_lo, f_hi, default=f_hi)
+        if frame_rate <= 0:
+            # Fix: an ideal of 0 or below was clamped to the open end of (0, native] and gave
+            # a frame rate of 0. No positive rate is closest there (the distance only tends to
+            # its infimum), so take the default: the native (or highest allowed) rate.
+            frame_rate = f_hi
         default_w, default_h = self._default_point(basic)
         best_key, best_point = None, None
         for w, h in self._candidate_points(basic, (w_lo, w_hi, h_lo, h_hi, a_lo, a_hi),
