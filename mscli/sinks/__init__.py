@@ -1,0 +1,1 @@
+"""Where frames go: y4m and WAV streams, PyAV containers, single images (imported only to capture)."""

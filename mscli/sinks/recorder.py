@@ -1,0 +1,594 @@
+"""Recording to containers with PyAV, and the checks that come before any output is opened.
+
+`check_output` decides the format of an `-o` target (extension or `-f`) and refuses what cannot
+work, before anything is opened. `Recorder` encodes and muxes VideoFrames and AudioFrames into
+one container (matroska, webm, mp4, mov, nut, ogg, opus, flac, wav) with per-container codec
+defaults; y4m, WAV streams and single images have their own writers (y4m.py, wav.py, image.py).
+
+Choices that matter to users:
+- Matroska/WebM: a cluster at least every second and every packet flushed, so a recording
+  killed with SIGKILL is readable up to its last second or two.
+- mp4/mov to something that cannot seek (a pipe): fragmented (frag_keyframe+empty_moov,
+  keyframe every 2 s), since a plain mp4 needs to seek back to write its index.
+- Opus only takes 8/12/16/24/48 kHz: other rates are resampled to 48 kHz by the encoder's
+  input stage, timestamps preserved.
+- FFmpeg's log is captured while the output is set up, so errors say what FFmpeg said
+  ("width not divisible by 2") rather than "Invalid argument".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import stat
+import sys
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import BinaryIO
+
+import av
+import av.logging
+import numpy as np
+
+from mscli.errors import AbortError, UsageError
+from mscli.media.convert import audio_layout
+from mscli.media.frames import AudioFrame, VideoFrame, i420_size
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    width: int
+    height: int
+    frame_rate: Fraction
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    sample_rate: int
+    channels: int
+
+
+# --------------------------------------------------------------------------------------------
+# Formats
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    name: str  # ms's name, returned by check_output
+    muxer: str | None  # FFmpeg muxer for PyAV formats; None for ms's own writers
+    kinds: frozenset[str]
+    extensions: tuple[str, ...]
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    description: str = ""
+
+
+FORMATS: dict[str, FormatInfo] = {f.name: f for f in (
+    FormatInfo("matroska", "matroska", frozenset({"video", "audio"}), (".mkv", ".mka"),
+               "libx264", "libopus", "Matroska"),
+    FormatInfo("webm", "webm", frozenset({"video", "audio"}), (".webm",),
+               "libvpx-vp9", "libopus", "WebM"),
+    FormatInfo("mp4", "mp4", frozenset({"video", "audio"}), (".mp4", ".m4v"),
+               "libx264", "aac", "MP4"),
+    FormatInfo("mov", "mov", frozenset({"video", "audio"}), (".mov",),
+               "libx264", "aac", "QuickTime"),
+    FormatInfo("nut", "nut", frozenset({"video", "audio"}), (".nut",),
+               "rawvideo", "pcm_s16le", "NUT"),
+    FormatInfo("y4m", None, frozenset({"video"}), (".y4m",), description="YUV4MPEG2"),
+    FormatInfo("wav", "wav", frozenset({"audio"}), (".wav",), None, "pcm_s16le", "WAV"),
+    FormatInfo("ogg", "ogg", frozenset({"audio"}), (".ogg", ".oga"), None, "libopus", "Ogg"),
+    FormatInfo("opus", "opus", frozenset({"audio"}), (".opus",), None, "libopus", "Ogg Opus"),
+    FormatInfo("flac", "flac", frozenset({"audio"}), (".flac",), None, "flac", "FLAC"),
+    FormatInfo("png", None, frozenset({"video"}), (".png",), description="PNG image"),
+    FormatInfo("jpg", None, frozenset({"video"}), (".jpg", ".jpeg"), description="JPEG image"),
+)}
+
+# Other names -f accepts (FFmpeg's, and the obvious ones).
+FORMAT_ALIASES = {"mkv": "matroska", "mka": "matroska", "yuv4mpegpipe": "y4m",
+                  "yuv4mpeg": "y4m", "jpeg": "jpg", "mjpeg": "jpg", "oga": "ogg", "m4v": "mp4",
+                  "image2": None}
+EXTENSIONS = {ext: f.name for f in FORMATS.values() for ext in f.extensions}
+IMAGE_FORMATS = frozenset({"png", "jpg"})
+# Where each kind goes when -o - has no -f (contract.md).
+STDOUT_DEFAULTS = {frozenset({"video", "audio"}): "matroska", frozenset({"video"}): "y4m",
+                   frozenset({"audio"}): "wav"}
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def resolve_format(name: str) -> str:
+    """ms's format name for a -f value; UsageError when unknown."""
+    key = name.strip().lower()
+    if key in FORMATS:
+        return key
+    if FORMAT_ALIASES.get(key):
+        return FORMAT_ALIASES[key]
+    names = sorted(FORMATS) + sorted(k for k, v in FORMAT_ALIASES.items() if v)
+    raise UsageError(f"unknown output format {name!r}{_did_you_mean(key, names)}; "
+                     f"known formats: {', '.join(sorted(FORMATS))}")
+
+
+def _stdout_kind() -> str:
+    """'pipe', 'tty', 'file' or 'other' for file descriptor 1."""
+    try:
+        mode = os.fstat(1).st_mode
+    except OSError:
+        return "other"
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return "pipe"
+    if os.isatty(1):
+        return "tty"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def check_output(path_or_dash: str, kinds: set[str], format_override: str | None = None, *,
+                 stdout_is_pipe: bool | None = None, overwrite: bool | None = None) -> str:
+    """The format ms will write `path_or_dash` in, for tracks of `kinds` ({"video", "audio"}),
+    or a UsageError saying why it cannot work. Opens nothing.
+
+    `-` is stdout: it needs `format_override` unless stdout is a pipe, where the default
+    is matroska (audio + video), y4m (video) or wav (audio). `stdout_is_pipe` overrides the
+    detection (for tests). `overwrite=False` refuses an existing file (-y not given).
+    """
+    kinds = set(kinds)
+    if not kinds or not kinds <= {"video", "audio"}:
+        raise UsageError(f"nothing to write: track kinds {sorted(kinds)!r}")
+    target = str(path_or_dash)
+    if target == "-":
+        if stdout_is_pipe is None:
+            where = _stdout_kind()
+            if where == "tty":
+                raise UsageError("stdout is a terminal: redirect it to a file or a pipe, "
+                                 "or give -o FILE")
+            stdout_is_pipe = where == "pipe"
+        if format_override:
+            fmt = resolve_format(format_override)
+        elif stdout_is_pipe:
+            fmt = STDOUT_DEFAULTS[frozenset(kinds)]
+        else:
+            raise UsageError("-o - needs -f FORMAT when stdout is not a pipe "
+                             f"(e.g. -f {STDOUT_DEFAULTS[frozenset(kinds)]})")
+    else:
+        if not target:
+            raise UsageError("empty output path")
+        if format_override:
+            fmt = resolve_format(format_override)
+        else:
+            ext = os.path.splitext(target)[1].lower()
+            if not ext:
+                raise UsageError(f"cannot tell the format of {target!r} from its name: add an "
+                                 f"extension ({', '.join(sorted(EXTENSIONS))}) or give -f FORMAT")
+            if ext not in EXTENSIONS:
+                raise UsageError(f"unknown output extension {ext!r} in {target!r}"
+                                 f"{_did_you_mean(ext, EXTENSIONS)}; known: "
+                                 f"{', '.join(sorted(EXTENSIONS))} (or give -f FORMAT)")
+            fmt = EXTENSIONS[ext]
+    info = FORMATS[fmt]
+    extra = kinds - info.kinds
+    if extra:
+        kind = extra.pop()
+        only = "video" if kind == "audio" else "audio"
+        alt = "-o audio=FILE.wav" if kind == "audio" else "-o video=FILE.mkv"
+        raise UsageError(f"{info.description or fmt} ({fmt}) carries {only} only and cannot take "
+                         f"the {kind} track: send it to its own output ({alt}) or use a "
+                         f"container that holds both (.mkv)")
+    if target != "-":
+        if os.path.isdir(target):
+            raise UsageError(f"output {target!r} is a directory")
+        parent = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(parent):
+            raise UsageError(f"cannot write {target!r}: directory {parent!r} does not exist")
+        if overwrite is False and os.path.exists(target):
+            raise UsageError(f"{target!r} exists: give -y/--overwrite to replace it")
+    return fmt
+
+
+# --------------------------------------------------------------------------------------------
+# FFmpeg's log and errors
+
+
+@contextlib.contextmanager
+def _ffmpeg_log():
+    """Collects FFmpeg's error messages of this thread for the duration; yields the list."""
+    previous = av.logging.get_level()
+    if previous is None or previous < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs:
+            yield logs
+    finally:
+        av.logging.set_level(previous)
+
+
+def _reason(error: BaseException, logs) -> str:
+    lines: list[str] = []
+    for entry in logs or ():
+        name, message = entry[1], str(entry[2]).strip()
+        text = f"{name}: {message}" if name else message
+        if message and text not in lines:
+            lines.append(text)
+    if lines:
+        return "; ".join(lines[-3:])
+    if isinstance(error, av.FFmpegError):
+        return error.strerror or str(error)
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def parse_bitrate(value: int | str) -> int:
+    """Bits per second from 2500000, "2500k", "2.5M"."""
+    if isinstance(value, int):
+        rate = value
+    else:
+        text = str(value).strip().lower()
+        scale = 1
+        if text and text[-1] in "km":
+            scale = 1000 if text[-1] == "k" else 1_000_000
+            text = text[:-1]
+        try:
+            rate = round(float(text) * scale)
+        except ValueError:
+            raise UsageError(f"invalid bitrate {value!r} (e.g. 2500k, 2M)") from None
+    if rate <= 0:
+        raise UsageError(f"invalid bitrate {value!r}")
+    return rate
+
+
+CRF_CODECS = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
+              "libvpx": (4, 63), "libsvtav1": (0, 63), "libaom-av1": (0, 63)}
+LOSSLESS = {"rawvideo", "ffv1", "pcm_s16le", "flac", "png"}
+
+
+def _encoder(name: str, kind: str) -> av.Codec:
+    try:
+        codec = av.Codec(name, "w")
+    except Exception:
+        candidates = [c for c in av.codecs_available if c.startswith(("lib", name[:2]))]
+        raise UsageError(f"unknown {kind} encoder {name!r}"
+                         f"{_did_you_mean(name, candidates or av.codecs_available)}") from None
+    if codec.type != kind:
+        raise UsageError(f"{name!r} is a {codec.type} codec, not a {kind} one")
+    return codec
+
+
+# --------------------------------------------------------------------------------------------
+# The recorder
+
+
+class _Output:
+    """The file object PyAV writes to when the target is a Python stream: counts bytes and
+    passes flushes through."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.bytes_written = 0
+
+    def write(self, data) -> int:
+        n = self.raw.write(data)
+        size = len(data) if n is None else n
+        self.bytes_written += size
+        return size
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def seekable(self) -> bool:
+        try:
+            return bool(self.raw.seekable())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+class Recorder:
+    """Encodes and muxes one output file or stream.
+
+    target: a path, "-" for stdout, or a binary stream (flushed but not closed at the end).
+    container_format: a name from FORMATS with a muxer (see check_output).
+    crf applies to the video encoder; bitrate (bits/s, or "2M") to the video encoder when there
+    is video, otherwise to the audio encoder; audio_bitrate to the audio encoder.
+    Everything is set up (encoders opened, header written) in the constructor, so a bad
+    combination fails before the first frame. Not thread-safe beyond a lock around writes.
+    """
+
+    def __init__(self, target: str | BinaryIO, container_format: str,
+                 video: VideoSpec | None, audio: AudioSpec | None,
+                 video_codec: str | None = None, audio_codec: str | None = None,
+                 crf: int | float | None = None, bitrate: int | str | None = None,
+                 audio_bitrate: int | str | None = None):
+        fmt = resolve_format(container_format)
+        self.info = info = FORMATS[fmt]
+        if info.muxer is None:
+            raise UsageError(f"{fmt} is not written by the recorder (use its own writer)")
+        if video is None and audio is None:
+            raise UsageError("a recording needs a video or an audio track")
+        if video is not None and "video" not in info.kinds:
+            raise UsageError(f"{fmt} cannot carry video")
+        if audio is not None and "audio" not in info.kinds:
+            raise UsageError(f"{fmt} cannot carry audio")
+        self.video_spec, self.audio_spec = video, audio
+        self.format = fmt
+        self._lock = threading.Lock()
+        self._closed = False
+        self._last_video_pts: int | None = None
+        self.video_frames = 0
+        self.audio_samples = 0
+        self.dropped_video = 0
+
+        # Where it goes.
+        self._created_path: str | None = None
+        if isinstance(target, str) and target != "-":
+            self.name = target
+            self._path = target
+            self._output = None
+            seekable = True
+            if not os.path.exists(target):
+                self._created_path = target
+            av_target = "file:" + target
+        else:
+            raw = sys.stdout.buffer if target == "-" else target
+            self.name = "<stdout>" if target == "-" else str(getattr(raw, "name", "<output>"))
+            if isinstance(self.name, int) or self.name.isdigit():
+                self.name = "<stdout>" if str(self.name) == "1" else f"<fd {self.name}>"
+            self._path = None
+            self._output = _Output(raw)
+            seekable = self._output.seekable()
+            av_target = self._output
+        self.seekable = seekable
+
+        # Codecs (validated before anything is opened).
+        vcodec = acodec = None
+        if video is not None:
+            vname = video_codec or info.video_codec
+            vcodec = _encoder(vname, "video")
+            if crf is not None and vcodec.name not in CRF_CODECS:
+                raise UsageError(f"--crf does not apply to {vcodec.name} "
+                                 f"(it does to {', '.join(sorted(CRF_CODECS))})")
+            if crf is not None:
+                lo, hi = CRF_CODECS[vcodec.name]
+                if not lo <= crf <= hi:
+                    raise UsageError(f"--crf {crf} is out of range for {vcodec.name} "
+                                     f"({lo}..{hi})")
+        elif video_codec:
+            raise UsageError("--video-codec given but there is no video track")
+        elif crf is not None:
+            raise UsageError("--crf applies to video and there is no video track")
+        if audio is not None:
+            aname = audio_codec or info.audio_codec
+            acodec = _encoder(aname, "audio")
+        elif audio_codec:
+            raise UsageError("--audio-codec given but there is no audio track")
+        vbit = abit = None
+        if bitrate is not None:
+            if video is not None:
+                vbit = parse_bitrate(bitrate)
+            else:
+                abit = parse_bitrate(bitrate)
+        if audio_bitrate is not None:
+            abit = parse_bitrate(audio_bitrate)
+        for codec, bits in ((vcodec, vbit), (acodec, abit)):
+            if codec is not None and bits is not None and codec.name in LOSSLESS:
+                raise UsageError(f"a bitrate does not apply to {codec.name} (lossless)")
+
+        options = self._container_options(seekable)
+        self._flush_each = options.get("flush_packets") == "1"
+        self.container = None
+        try:
+            with _ffmpeg_log() as logs:
+                try:
+                    self.container = av.open(av_target, "w", format=info.muxer,
+                                             container_options=options)
+                    self.video_stream = self.audio_stream = None
+                    if video is not None:
+                        self.video_stream = self._add_video(vcodec, video, crf, vbit, seekable)
+                    if audio is not None:
+                        self.audio_stream = self._add_audio(acodec, audio, abit)
+                    self.container.start_encoding()
+                except ValueError as e:  # PyAV's own checks (codec not in this container...)
+                    raise UsageError(f"cannot record {fmt} to {self.name}: {e}") from None
+                except (av.FFmpegError, OSError) as e:
+                    if isinstance(e, BrokenPipeError):
+                        raise
+                    raise AbortError(f"cannot record to {self.name}: {_reason(e, logs)}") \
+                        from None
+        except BaseException:
+            self._discard()
+            raise
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _container_options(self, seekable: bool) -> dict[str, str]:
+        options: dict[str, str] = {}
+        muxer = self.info.muxer
+        if muxer in ("matroska", "webm"):
+            options["cluster_time_limit"] = "1000"  # ms
+            options["flush_packets"] = "1"
+        if muxer in ("mp4", "mov") and not seekable:
+            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+        if not seekable:
+            options["flush_packets"] = "1"
+        if self.video_spec is not None and self.audio_spec is not None:
+            # Do not hold one stream's packets for long waiting for the other's.
+            options["max_interleave_delta"] = "1000000"
+        return options
+
+    def _add_video(self, codec: av.Codec, spec: VideoSpec, crf, bitrate, seekable):
+        rate = Fraction(spec.frame_rate).limit_denominator(1_000_000)
+        options: dict[str, str] = {}
+        name = codec.name
+        if name in ("libx264", "libx265"):
+            options["preset"] = "veryfast"
+        elif name == "libvpx-vp9":
+            options.update({"deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
+            if crf is None and bitrate is None:
+                crf = 32
+            if crf is not None:
+                options["b"] = "0"
+        elif name == "libvpx":
+            options.update({"deadline": "realtime", "cpu-used": "8"})
+        elif name == "libsvtav1":
+            options["preset"] = "10"
+        if crf is not None:
+            options["crf"] = str(crf)
+        stream = self.container.add_stream(name, rate=rate, options=options)
+        stream.width, stream.height = spec.width, spec.height
+        formats = [f.name for f in (codec.video_formats or ())]
+        stream.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+        stream.codec_context.time_base = 1 / rate
+        stream.time_base = 1 / rate
+        if bitrate is not None:
+            stream.bit_rate = bitrate
+        if name == "libvpx-vp9":
+            stream.codec_context.thread_count = os.cpu_count() or 1
+        if self.info.muxer in ("mp4", "mov") and not seekable:
+            stream.codec_context.gop_size = max(1, round(2 * float(rate)))
+        return stream
+
+    def _add_audio(self, codec: av.Codec, spec: AudioSpec, bitrate):
+        rate = spec.sample_rate
+        rates = codec.audio_rates
+        if rates and rate not in rates:
+            higher = [r for r in rates if r >= rate]
+            rate = min(higher) if higher else max(rates)
+        stream = self.container.add_stream(codec.name, rate=rate)
+        stream.layout = audio_layout(spec.channels)
+        formats = [f.name for f in (codec.audio_formats or ())]
+        if formats:
+            stream.format = "s16" if "s16" in formats else formats[0]
+        stream.time_base = Fraction(1, rate)
+        if bitrate is not None:
+            stream.bit_rate = bitrate
+        self._audio_layout = audio_layout(spec.channels)
+        return stream
+
+    def _discard(self) -> None:
+        """After a failed set-up: close what was opened, remove the file if we created it."""
+        if self.container is not None:
+            with contextlib.suppress(Exception):
+                self.container.close()
+        if self._created_path and os.path.exists(self._created_path):
+            with contextlib.suppress(OSError):
+                os.unlink(self._created_path)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @property
+    def bytes_written(self) -> int:
+        if self._output is not None:
+            return self._output.bytes_written
+        try:
+            return os.path.getsize(self._path)
+        except OSError:
+            return 0
+
+    def write_video(self, frame: VideoFrame) -> None:
+        spec = self.video_spec
+        if self.video_stream is None:
+            raise ValueError("this recording has no video track")
+        if frame.width != spec.width or frame.height != spec.height:
+            raise ValueError(f"frame is {frame.width}x{frame.height}, the recording "
+                             f"{spec.width}x{spec.height}")
+        tb = self.video_stream.codec_context.time_base
+        pts = frame.pts if frame.time_base == tb else round(frame.pts * frame.time_base / tb)
+        with self._lock:
+            if self._last_video_pts is not None and pts <= self._last_video_pts:
+                self.dropped_video += 1  # two frames in one frame interval: keep the first
+                return
+            self._last_video_pts = pts
+            av_frame = _to_av_video(frame)
+            av_frame.pts = pts
+            av_frame.time_base = tb
+            self._encode(self.video_stream, av_frame)
+            self.video_frames += 1
+
+    def write_audio(self, frame: AudioFrame) -> None:
+        spec = self.audio_spec
+        if self.audio_stream is None:
+            raise ValueError("this recording has no audio track")
+        if frame.sample_rate != spec.sample_rate or frame.channels != spec.channels:
+            raise ValueError(f"audio is {frame.sample_rate} Hz x {frame.channels}, the "
+                             f"recording {spec.sample_rate} Hz x {spec.channels}")
+        if frame.samples == 0:
+            return
+        data = np.ascontiguousarray(frame.data, np.int16)
+        av_frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s16",
+                                              layout=self._audio_layout)
+        av_frame.sample_rate = frame.sample_rate
+        av_frame.time_base = Fraction(1, frame.sample_rate)
+        av_frame.pts = frame.pts
+        with self._lock:
+            self._encode(self.audio_stream, av_frame)
+            self.audio_samples += frame.samples
+
+    def _encode(self, stream, av_frame) -> None:
+        if self._closed:
+            raise ValueError("recorder is closed")
+        try:
+            packets = stream.encode(av_frame)
+            if packets:
+                self.container.mux(packets)
+                if self._output is not None and self._flush_each:
+                    self._output.flush()
+        except (av.FFmpegError, OSError) as e:
+            if isinstance(e, BrokenPipeError):
+                raise
+            raise AbortError(f"cannot write {self.name}: {_reason(e, None)}") from None
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush the encoders, write the trailer; the file is complete afterwards."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                for stream in (self.video_stream, self.audio_stream):
+                    if stream is not None:
+                        packets = stream.encode(None)
+                        if packets:
+                            self.container.mux(packets)
+                self.container.close()
+                if self._output is not None:
+                    self._output.flush()
+            except (av.FFmpegError, OSError) as e:
+                if isinstance(e, BrokenPipeError):
+                    raise
+                raise AbortError(f"cannot finish {self.name}: {_reason(e, None)}") from None
+            except ValueError:  # the target stream was closed by its owner
+                pass
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _to_av_video(frame: VideoFrame) -> av.VideoFrame:
+    """An av.VideoFrame over the I420 buffer: no copy when the size is even."""
+    w, h = frame.width, frame.height
+    data = frame.data
+    if w % 2 == 0 and h % 2 == 0 and data.flags.c_contiguous and data.dtype == np.uint8:
+        return av.VideoFrame.from_numpy_buffer(data.reshape(h * 3 // 2, w), format="yuv420p")
+    if data.size != i420_size(w, h):
+        raise ValueError(f"frame buffer has {data.size} bytes, expected {i420_size(w, h)}")
+    out = av.VideoFrame(w, h, "yuv420p")
+    offset = 0
+    for plane, (pw, ph) in zip(out.planes, ((w, h), ((w + 1) // 2, (h + 1) // 2),
+                                            ((w + 1) // 2, (h + 1) // 2))):
+        view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
+        view[:] = data[offset:offset + pw * ph].reshape(ph, pw)
+        offset += pw * ph
+    return out

@@ -1,0 +1,113 @@
+"""YUV4MPEG2 writer: the header once, then `FRAME\\n` and the I420 buffer as it is.
+
+The frame buffer already is the payload (Y, U, V, unpadded), so each frame goes out with one
+writev(2) of the marker and the buffer, no copy, when the output has a file descriptor; other
+binary outputs get two write() calls. A short write (a signal, a full pipe) is continued.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from fractions import Fraction
+from typing import BinaryIO
+
+import numpy as np
+
+from mscli.errors import AbortError
+from mscli.media.frames import VideoFrame, i420_size
+
+FRAME_MARKER = b"FRAME\n"
+
+
+def y4m_header(width: int, height: int, frame_rate: Fraction) -> bytes:
+    rate = Fraction(frame_rate).limit_denominator(1_000_000)
+    return (f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} "
+            f"Ip A1:1 C420jpeg\n").encode("ascii")
+
+
+def output_name(out) -> str:
+    name = getattr(out, "name", None)
+    if isinstance(name, int):
+        return {1: "<stdout>", 2: "<stderr>"}.get(name, f"<fd {name}>")
+    return str(name) if name else "<output>"
+
+
+def raise_write_error(out, error: OSError):
+    """BrokenPipeError goes up as is (the CLI exits 141); any other OSError is an AbortError
+    naming the output."""
+    if isinstance(error, BrokenPipeError):
+        raise error
+    reason = error.strerror or str(error)
+    raise AbortError(f"cannot write {output_name(out)}: {reason}") from error
+
+
+def _fileno(out) -> int | None:
+    try:
+        return out.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+class Y4MWriter:
+    """Writes VideoFrames of one size as a y4m stream to a binary output. The output is
+    flushed, never closed, by `close()`: whoever opened it closes it."""
+
+    def __init__(self, out: BinaryIO, width: int, height: int, frame_rate: Fraction):
+        self.out = out
+        self.width, self.height = int(width), int(height)
+        self.frame_rate = Fraction(frame_rate)
+        self.frame_size = i420_size(self.width, self.height)
+        self.frames = 0
+        self.bytes_written = 0
+        self._closed = False
+        header = y4m_header(self.width, self.height, self.frame_rate)
+        try:
+            out.write(header)
+            self._fd = _fileno(out)
+            if self._fd is not None:
+                out.flush()  # from here on, frames bypass the Python buffer
+        except OSError as e:
+            raise_write_error(out, e)
+        self.bytes_written += len(header)
+
+    def write(self, frame: VideoFrame) -> None:
+        if frame.width != self.width or frame.height != self.height:
+            raise ValueError(f"frame is {frame.width}x{frame.height}, the y4m stream is "
+                             f"{self.width}x{self.height}")
+        data = frame.data
+        if data.size != self.frame_size:
+            raise ValueError(f"frame buffer has {data.size} bytes, expected {self.frame_size}")
+        if data.dtype != np.uint8 or not data.flags.c_contiguous:
+            data = np.ascontiguousarray(data, np.uint8)
+        payload = memoryview(data).cast("B")
+        try:
+            if self._fd is not None:
+                self._writev(payload)
+            else:
+                self.out.write(FRAME_MARKER)
+                self.out.write(payload)
+        except OSError as e:
+            raise_write_error(self.out, e)
+        self.frames += 1
+        self.bytes_written += len(FRAME_MARKER) + self.frame_size
+
+    def _writev(self, payload: memoryview) -> None:
+        total = len(FRAME_MARKER) + len(payload)
+        done = os.writev(self._fd, (FRAME_MARKER, payload))
+        while done < total:  # short write: continue where it stopped
+            if done < len(FRAME_MARKER):
+                done += os.write(self._fd, FRAME_MARKER[done:])
+            else:
+                done += os.write(self._fd, payload[done - len(FRAME_MARKER):])
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.out.flush()
+        except OSError as e:
+            raise_write_error(self.out, e)
+        except ValueError:  # already closed by its owner
+            pass
