@@ -260,7 +260,19 @@ class VideoRegion(Region):
                 best_key, best_point = key, (w, h)
         w, h = best_point
         if self.resize == "crop-and-scale":
-            width, height = _even_within(w, w_lo, w_hi), _even_within(h, h_lo, h_hi)
+            # Fix: each side used to be rounded to even on its own, which could lose the ideal
+            # aspect ratio (aspectRatio 1 on a 3x4 mode gave 3x4, not 2x2) or break a required
+            # one that the nearest integers meet (exact 1 on 641x479 gave 480x479). Now the
+            # even sizes next to the real optimum are tried in pairs: the pair that keeps the
+            # required aspect ratio with the smallest distance wins (then the closest, then the
+            # largest); the nearest integers when no even pair keeps it.
+            pairs = [(a, b) for a in _even_options(w, w_lo, w_hi)
+                     for b in _even_options(h, h_lo, h_hi) if _within(a / b, a_lo, a_hi)]
+            width, height = min(
+                pairs or [(max(1, round(w)), max(1, round(h)))],
+                key=lambda p: (fitness_distance(basic, self._settings(*p, p[0] / p[1],
+                                                                      frame_rate), "video"),
+                               abs(p[0] - w) + abs(p[1] - h), -p[0] * p[1]))
         else:
             width, height = round(w), round(h)
         settings = self._settings(width, height, round(width / height, 10), frame_rate)
@@ -334,13 +346,16 @@ class VideoRegion(Region):
         return total
 
 
-def _even_within(x: float, lo: float, hi: float) -> int:
-    """Round a rescaled dimension to an even number when the constraints allow: 4:2:0 video,
-    which every encoder ms uses takes, has no odd sizes. Otherwise the nearest integer."""
-    even = 2 * round(x / 2)
-    if even >= 2 and lo - _slack(lo) <= even <= hi + _slack(hi):
-        return even
-    return max(1, round(x))
+def _even_options(x: float, lo: float, hi: float) -> list[int]:
+    """The even sizes on either side of a rescaled dimension that [lo, hi] allows: 4:2:0
+    video, which every encoder ms uses takes, has no odd sizes. Else the nearest integer."""
+    evens = {2 * math.floor(x / 2), 2 * math.ceil(x / 2)}
+    options = sorted(v for v in evens if v >= 2 and _within(v, lo, hi))
+    return options or [max(1, round(x))]
+
+
+def _within(x: float, lo: float, hi: float) -> bool:
+    return lo - _slack(lo) <= x <= hi + _slack(hi)
 
 
 def _nonempty(lo: float, hi: float) -> bool:
