@@ -1,0 +1,69 @@
+"""One frame as a PNG or JPEG image (OpenCV: I420 -> BGR, BT.601 limited range, encode)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+
+from mscli.errors import AbortError, UsageError
+from mscli.media.frames import VideoFrame, chroma_size
+from mscli.sinks.y4m import raise_write_error
+
+_EXT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg"}
+
+
+def i420_to_bgr(data: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width, 3) uint8 BGR from a 1-D I420 buffer; odd sizes are handled by padding
+    the luma to even and cropping the result."""
+    cw, ch = chroma_size(width, height)
+    ew, eh = 2 * cw, 2 * ch
+    if (ew, eh) == (width, height):
+        return cv2.cvtColor(data.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
+    y = data[:width * height].reshape(height, width)
+    padded = np.empty(ew * eh + 2 * cw * ch, np.uint8)
+    padded[:ew * eh].reshape(eh, ew)[:] = np.pad(y, ((0, eh - height), (0, ew - width)),
+                                                 mode="edge")
+    padded[ew * eh:] = data[width * height:]
+    bgr = cv2.cvtColor(padded.reshape(eh * 3 // 2, ew), cv2.COLOR_YUV2BGR_I420)
+    return bgr[:height, :width]
+
+
+def encode_image(frame: VideoFrame, image_format: str = "png", quality: int = 92) -> bytes:
+    ext = _EXT.get(image_format.lower())
+    if ext is None:
+        raise UsageError(f"unknown image format {image_format!r} (png or jpg)")
+    bgr = i420_to_bgr(frame.data, frame.width, frame.height)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else []
+    ok, encoded = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise AbortError(f"cannot encode a {frame.width}x{frame.height} frame as {ext[1:]}")
+    return encoded.tobytes()
+
+
+def write_image(frame: VideoFrame, target: str | BinaryIO, image_format: str | None = None,
+                quality: int = 92) -> int:
+    """Writes `frame` as an image to a path ("-" is stdout) or a binary stream (not closed);
+    the format comes from `image_format` or the path's extension. Returns the bytes written."""
+    if image_format is None:
+        if not isinstance(target, str) or target == "-":
+            raise UsageError("an image written to a stream needs its format (png or jpg)")
+        image_format = os.path.splitext(target)[1].lstrip(".") or "?"
+    payload = encode_image(frame, image_format, quality)
+    if isinstance(target, str) and target != "-":
+        try:
+            with open(target, "wb") as f:
+                f.write(payload)
+        except OSError as e:
+            raise AbortError(f"cannot write {target}: {e.strerror or e}") from None
+        return len(payload)
+    out = sys.stdout.buffer if target == "-" else target
+    try:
+        out.write(payload)
+        out.flush()
+    except OSError as e:
+        raise_write_error(out, e)
+    return len(payload)
