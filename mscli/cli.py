@@ -120,7 +120,64 @@ def build_parser() -> Parser:
     _add_device_options(resolve)
     _add_json_option(resolve)
     resolve.set_defaults(run=cmd_resolve)
+
+    capture = command(
+        "capture", "Open the devices getUserMedia would choose and record or pipe their "
+                   "tracks; report events as they happen.",
+        "ms capture --fake -c '{\"video\": true, \"audio\": true}' -t 5 -o demo.mkv",
+        "ms capture --fake -c '{\"video\": {\"width\": 1280}}' --frames 300 -o - | "
+        "ffplay -",
+        "ms capture --devices ci.json -c c.json -o video=v.y4m -o audio=a.wav -t 2",
+        "ms capture --fake -c '{\"video\": true}' -o still.png")
+    _add_constraints_option(capture)
+    _add_device_options(capture)
+    out = capture.add_argument_group("outputs")
+    out.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
+                     help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
+                          ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
+                          "or KIND=OUT to send one track kind (video=, audio=); repeatable")
+    out.add_argument("-f", "--format", metavar="FORMAT",
+                     help="container for -o - (matroska, nut, y4m, wav, ...) or to override "
+                          "an extension")
+    out.add_argument("-y", "--overwrite", action="store_true",
+                     help="replace existing output files")
+    out.add_argument("--video-codec", metavar="CODEC", help="e.g. libx264, libvpx-vp9, ffv1")
+    out.add_argument("--audio-codec", metavar="CODEC", help="e.g. libopus, aac, flac")
+    out.add_argument("--crf", type=float, metavar="N", help="video quality (x264: 0-51)")
+    out.add_argument("--bitrate", metavar="RATE", help="e.g. 2M, 128k")
+    stop = capture.add_argument_group("stopping")
+    stop.add_argument("-t", "--duration", type=_positive_float, metavar="SECONDS",
+                      help="stop after this much capture time")
+    stop.add_argument("--frames", type=_positive_int, metavar="N",
+                      help="stop after N video frames")
+    run = capture.add_argument_group("running")
+    run.add_argument("--unpaced", action="store_true",
+                     help="virtual and file sources run as fast as the outputs take frames "
+                          "(timestamps stay at the nominal rate); real devices ignore it")
+    run.add_argument("--events", metavar="FILE|none",
+                     help="write events as NDJSON to FILE, or none; default: stderr "
+                          "(NDJSON, or the live view on a terminal)")
+    run.add_argument("--reapply", action="store_true",
+                     help="on SIGHUP, re-read the constraints file and apply it to the live "
+                          "tracks (applyConstraints)")
+    capture.set_defaults(run=cmd_capture)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
@@ -212,6 +269,12 @@ def cmd_resolve(args) -> None:
         render.print_json(result)
     else:
         render.resolve_table(result)
+
+
+def cmd_capture(args) -> None:
+    from mscli.capture import capture
+
+    capture(args, load_constraints(args.constraints), _load_devices(args))
 
 
 # --- entry point --------------------------------------------------------------------------

@@ -1,0 +1,64 @@
+"""`ms capture` from parsed options to a finished recording: resolve, check the outputs,
+choose where events go, run the session, and make every way out leave finalised files."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from mscli.errors import UsageError
+from mscli.events import CaptureClock, EventLog, ndjson_writer
+from mscli.outputs import plan_outputs
+from mscli.select import resolve_stream
+from mscli.session import CaptureOptions, CaptureSession
+
+
+def capture(args, constraints, devices) -> None:
+    selections = resolve_stream(constraints, devices)
+    kinds = [s.kind for s in selections]
+    if args.frames is not None and "video" not in kinds:
+        raise UsageError("--frames counts video frames and no video track is requested; "
+                         "use -t SECONDS")
+    if args.reapply and (args.constraints == "-" or args.constraints.lstrip().startswith("{")):
+        raise UsageError("--reapply re-reads the constraints file: give -c FILE")
+    plans = plan_outputs(args.output, kinds, args.format, args.overwrite)
+    options = CaptureOptions(
+        duration=args.duration, frames=args.frames, paced=not args.unpaced,
+        overwrite=args.overwrite, reapply=args.reapply, constraints_source=args.constraints,
+        recorder={k: v for k, v in (("video_codec", args.video_codec),
+                                    ("audio_codec", args.audio_codec),
+                                    ("crf", args.crf), ("bitrate", args.bitrate))
+                  if v is not None})
+    events = EventLog(CaptureClock())
+    with contextlib.ExitStack() as stack:
+        view = _event_destinations(args.events, events, stack)
+        session = CaptureSession(selections, constraints, plans, options, events, view)
+        session.open_outputs()
+        try:
+            session.run()
+        except BaseException:
+            session.abort()
+            raise
+
+
+def _event_destinations(events_option: str | None, events: EventLog, stack):
+    """NDJSON to --events FILE, nowhere with `none`, else stderr: the live view on a
+    terminal, NDJSON otherwise. Returns the live view, if any."""
+    view = None
+    if sys.stderr.isatty():
+        from mscli.liveview import LiveView
+
+        view = stack.enter_context(LiveView(show_events=events_option is None))
+        if events_option is None:
+            events.add_writer(view.add_event)
+    if events_option == "none":
+        return view
+    if events_option is not None:
+        try:
+            stream = stack.enter_context(open(events_option, "w", buffering=1))
+        except OSError as e:
+            raise UsageError(f"--events {events_option}: {e.strerror}") from None
+        events.add_writer(ndjson_writer(stream))
+    elif view is None:
+        events.add_writer(ndjson_writer(sys.stderr))
+    return view

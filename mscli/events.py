@@ -1,0 +1,70 @@
+"""The one event stream of a capture: mute, unmute, ended, overconstrained, addtrack,
+removetrack, devicechange and stopped, each written the moment it happens.
+
+Machines get NDJSON (stderr when it is not a terminal, or --events FILE), flushed per event;
+people at a terminal get the live view (mscli/liveview.py). Each record:
+{"event", "time", "target", "trackId", "kind", "label", "detail"}, time in seconds on the
+capture clock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Callable, TextIO
+
+EVENT_NAMES = ("mute", "unmute", "ended", "overconstrained", "addtrack", "removetrack",
+               "devicechange", "stopped")
+
+
+class CaptureClock:
+    """Monotonic seconds since the capture started; every timestamp in ms is on this clock."""
+
+    def __init__(self):
+        self.start()
+
+    def start(self) -> None:
+        """Time 0 is when the sources start, not when ms started opening things."""
+        self._start = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def at(self, monotonic_time: float) -> float:
+        return monotonic_time - self._start
+
+
+class EventLog:
+    """Thread-safe: sources, tracks and the session all emit into it."""
+
+    def __init__(self, clock: CaptureClock):
+        self.clock = clock
+        self._writers: list[Callable[[dict], None]] = []
+        self._lock = threading.Lock()
+        self.history: list[dict] = []
+
+    def add_writer(self, writer: Callable[[dict], None]) -> None:
+        self._writers.append(writer)
+
+    def emit(self, event: str, *, track=None, target: str = "track", detail: dict | None = None,
+             at: float | None = None) -> dict:
+        record = {"event": event, "time": round(self.clock.now() if at is None else at, 3),
+                  "target": target,
+                  "trackId": track.id if track is not None else None,
+                  "kind": track.kind if track is not None else None,
+                  "label": track.label if track is not None else None,
+                  "detail": detail or {}}
+        with self._lock:
+            self.history.append(record)
+            for writer in self._writers:
+                writer(record)
+        return record
+
+
+def ndjson_writer(stream: TextIO) -> Callable[[dict], None]:
+    def write(record: dict) -> None:
+        stream.write(json.dumps(record) + "\n")
+        stream.flush()  # per event: a CI job tailing the log sees it at once
+
+    return write

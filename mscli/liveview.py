@@ -1,0 +1,114 @@
+"""The live view on a terminal's stderr: a status line (elapsed time, frames, fps, drops,
+bytes written, audio level, muted tracks) with the event log under it. Nothing of it goes to
+stdout, and none of it is drawn when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections import deque
+
+REFRESH_SECONDS = 0.1
+EVENT_LINES = 12
+
+
+class LiveView:
+    def __init__(self, show_events: bool):
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(file=sys.stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                               highlight=False)
+        self.show_events = show_events
+        self._events: deque = deque(maxlen=EVENT_LINES)
+        self._live = Live(console=self.console, auto_refresh=False, transient=False)
+        self._last_draw = 0.0
+        self._session = None
+        self._previous: tuple[float, int] | None = None
+        self._fps = 0.0
+
+    def __enter__(self) -> "LiveView":
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._session is not None:
+            self._draw(self._session)
+        self._live.__exit__(*exc)
+
+    def add_event(self, record: dict) -> None:
+        if self.show_events:
+            self._events.append(record)
+
+    def update(self, session) -> None:
+        self._session = session
+        now = time.monotonic()
+        if now - self._last_draw >= REFRESH_SECONDS:
+            self._last_draw = now
+            self._draw(session)
+
+    def _draw(self, session) -> None:
+        from rich.console import Group
+        from rich.text import Text
+
+        lines = [Text(self._status(session), style="bold")]
+        for record in self._events:
+            lines.append(Text(_event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
+        self._live.update(Group(*lines), refresh=True)
+
+    def _status(self, session) -> str:
+        elapsed = session.clock.now()
+        video = [t for t in session.tracks if t.kind == "video"]
+        frames = sum(t.frames for t in video)
+        if self._previous is not None and elapsed > self._previous[0]:
+            self._fps = (frames - self._previous[1]) / (elapsed - self._previous[0])
+        self._previous = (elapsed, frames)
+        parts = [f"{_clock(elapsed)}"]
+        if video:
+            parts.append(f"{frames} frames  {self._fps:5.1f} fps")
+        drops = sum(t.drops for t in session.tracks)
+        parts.append(f"{drops} dropped")
+        parts.append(_size(sum(sink.bytes_written for sink, _ in session.sinks)))
+        level = _audio_level(session)
+        if level is not None:
+            parts.append(level)
+        muted = [t.label for t in session.tracks if t.muted]
+        if muted:
+            parts.append("MUTED: " + ", ".join(muted))
+        return "  ".join(parts)
+
+
+_EVENT_STYLE = {"mute": "yellow", "unmute": "green", "ended": "red",
+                "overconstrained": "magenta", "stopped": "bold"}
+
+
+def _event_line(record: dict) -> str:
+    who = f" {record['kind']} {record['label']!r}" if record.get("label") else ""
+    detail = ", ".join(f"{k}={v}" for k, v in record["detail"].items() if k != "tracks")
+    return f"  {record['time']:8.3f}s  {record['event']}{who}" + (f"  ({detail})" if detail
+                                                                   else "")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{secs:05.2f}"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _audio_level(session) -> str | None:
+    """A meter from the last audio frame written: dBFS and a bar."""
+    level = getattr(session, "audio_level", None)
+    if level is None:
+        return None
+    db = 20 * math.log10(max(level, 1e-6))
+    filled = max(0, min(20, round((db + 60) / 3)))
+    return f"audio {db:6.1f} dBFS [{'#' * filled}{'.' * (20 - filled)}]"

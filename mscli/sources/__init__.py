@@ -1,0 +1,61 @@
+"""Sources: one reader thread per opened device, handing native frames to its track.
+
+Every source has the same shape: `start()`, `stop()`, and a thread that calls
+`track.deliver(frame)` per native frame, then `track.source_ended(reason)` when the device goes
+away by itself or `track.source_finished()` when the user's limit (-t, --frames) is reached.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from mscli.events import CaptureClock
+
+
+class SourceThread:
+    """The thread, pacing and stop handling every source shares."""
+
+    name = "source"
+
+    def __init__(self, track, clock: CaptureClock, *, paced: bool, until: float | None):
+        self.track = track
+        self.clock = clock
+        self.paced = paced
+        self.until = until
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"ms-{self.name}", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_until(self, t: float) -> bool:
+        """Sleep until capture time t when paced; False if stopped meanwhile."""
+        if self.paced:
+            delay = t - self.clock.now()
+            if delay > 0:
+                return not self._stop.wait(delay)
+        return not self._stop.is_set()
+
+    def past_limit(self, t: float) -> bool:
+        return self.until is not None and t >= self.until - 1e-9
+
+    def _main(self) -> None:
+        try:
+            self.run()
+        except Exception as e:  # a source that breaks ends its track with the reason
+            self.error = e
+            self.track.source_ended(f"read-error: {e}")
+
+    def run(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,88 @@
+"""A media file played as a device: PyAV demux and decode, paced in real time by the file's
+own timestamps (or as fast as the sinks take frames with --unpaced), optionally looped.
+
+Each device backed by the file opens its own reader for its own stream, so a file with audio
+and video can be a camera and a microphone at once.
+"""
+
+from __future__ import annotations
+
+from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.sources import SourceThread
+from mscli.sources.synthetic import END_REASONS, FaultScript
+
+
+class FileSource(SourceThread):
+    name = "file"
+
+    def run(self) -> None:
+        import av
+
+        spec = self.track.device.source
+        script = FaultScript(self.track.device.faults)
+        offset = 0.0  # capture time of the current pass's first frame (loops add up)
+        index = 0
+        next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
+        while True:
+            last_t = offset
+            with av.open(spec["file"]) as container:
+                for t, frame in self._frames(container, offset):
+                    last_t = t
+                    if self.past_limit(t):
+                        return self.track.source_finished()
+                    fault = script.ending(t)
+                    if fault is not None:
+                        if self.wait_until(fault.at):
+                            self.track.source_ended(END_REASONS[fault.event], at=fault.at)
+                        return
+                    if not self.wait_until(t):
+                        return
+                    if script.muted(t) or t < next_allowed - 1e-6:
+                        continue
+                    rate = script.rate(t, 0.0)
+                    next_allowed = t + 1.0 / rate if rate else 0.0
+                    self.track.deliver(self._convert(frame, t, index))
+                    index += 1
+            if not spec.get("loop"):
+                return self.track.source_ended("end-of-file", at=last_t)
+            offset = last_t + self._frame_duration
+
+    def _frames(self, container, offset: float):
+        """(capture time, decoded frame) for the track's kind, times from the first frame."""
+        stream = (container.streams.video if self.track.kind == "video"
+                  else container.streams.audio)[0]
+        first = None
+        self._frame_duration = 0.0
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                if frame.pts is None:
+                    continue
+                seconds = float(frame.pts * frame.time_base)
+                first = seconds if first is None else first
+                if self.track.kind == "video":
+                    rate = stream.average_rate or stream.guessed_rate or 30
+                    self._frame_duration = 1.0 / float(rate)
+                else:
+                    self._frame_duration = frame.samples / frame.sample_rate
+                yield offset + seconds - first, frame
+
+    def _convert(self, frame, t: float, index: int):
+        if self.track.kind == "video":
+            data = frame.to_ndarray(format="yuv420p").reshape(-1)
+            return VideoFrame(data, frame.width, frame.height, index, self.track.mode and
+                              1 / self.track.mode.frame_rate, t, index)
+        return self._audio(frame, t)
+
+    def _audio(self, frame, t: float) -> AudioFrame:
+        import av
+
+        if not hasattr(self, "_resampler"):
+            self._channels = frame.layout.nb_channels
+            self._resampler = av.AudioResampler(format="s16", layout=frame.layout,
+                                                rate=frame.sample_rate)
+        parts = [f.to_ndarray().reshape(-1, self._channels)
+                 for f in self._resampler.resample(frame)]
+        import numpy as np
+
+        data = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return AudioFrame(data, frame.sample_rate, round(t * frame.sample_rate), t)

@@ -1,0 +1,325 @@
+"""MediaStreamTrack and MediaStream at run time.
+
+A source thread hands each native frame to its track (`deliver`). The track applies what
+SelectSettings chose (crop-and-scale and frame-rate decimation for video; rate and channel
+conversion for audio), stamps pts from the frame's capture time, and queues the result for
+the sinks. The queue is bounded: a live source drops the oldest frame when the sinks fall
+behind (and counts it), a file or unpaced source waits instead.
+
+State follows the spec: readyState live -> ended (final), muted set by the system only,
+enabled is the user's switch (black frames / silence, no event).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections import deque
+from fractions import Fraction
+
+import numpy as np
+
+from mscli.constraints import TrackConstraints, numeric_bounds
+from mscli.devices import Device, VideoMode, capabilities
+from mscli.events import EventLog
+from mscli.media.frames import AudioFrame, VideoFrame, chroma_size
+
+VIDEO_QUEUE_FRAMES = 30  # about a second of video
+AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
+# A video source silent for this many frame intervals after its last frame is muted: late
+# enough that a drop from 30 to 10 fps (a 3-interval gap) is not a stall, early enough that
+# mute fires within 3 intervals of the moment the next frame was due.
+MUTE_INTERVALS = 3.5
+AUDIO_MUTE_SECONDS = 0.1  # an audio source silent this long is muted
+RATE_WINDOW = 0.5  # seconds of frame intervals behind a measured frame rate
+
+
+class MediaStreamTrack:
+    def __init__(self, kind: str, device: Device, settings: dict, constraints: TrackConstraints,
+                 events: EventLog, wake: threading.Condition, *, live: bool,
+                 mode: VideoMode | None = None, frame_limit: int | None = None):
+        self.id = str(uuid.uuid4())
+        self.kind = kind
+        self.label = device.label
+        self.device = device
+        self.mode = mode
+        self.settings = dict(settings)
+        self.constraints = constraints
+        self.ready_state = "live"
+        self.muted = False
+        self.enabled = True
+        self.live = live  # drops frames rather than waiting when the sinks fall behind
+        self.frames = 0
+        self.drops = 0
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self.ended_reason: str | None = None
+        self.source = None  # set by the session
+        self._events = events
+        self._wake = wake
+        self._queue: deque = deque()
+        self._limit = VIDEO_QUEUE_FRAMES if kind == "video" else AUDIO_QUEUE_FRAMES
+        self._frame_limit = frame_limit
+        self._stopping = False
+        self._processor = VideoProcessor(self) if kind == "video" else AudioProcessor(self)
+        self._rate = RateMonitor(self) if kind == "video" else None
+
+    # --- the spec's API ---------------------------------------------------------------------
+
+    def get_settings(self) -> dict:
+        if self.ready_state == "ended":  # spec: only these survive the end of a track
+            return {k: v for k, v in self.settings.items()
+                    if k in ("deviceId", "groupId", "facingMode")}
+        return dict(self.settings)
+
+    def get_constraints(self) -> dict:
+        return self.constraints.raw
+
+    def get_capabilities(self) -> dict:
+        return capabilities(self.device)
+
+    def stop(self) -> None:
+        """The user's stop: ended without an event."""
+        self._stopping = True
+        if self.ready_state == "live":
+            self.ready_state = "ended"
+        if self.source is not None:
+            self.source.stop()
+        with self._wake:
+            self._wake.notify_all()
+
+    def apply_settings(self, settings: dict, constraints: TrackConstraints,
+                       mode: VideoMode | None) -> None:
+        """applyConstraints succeeded: the frames from now on follow the new settings."""
+        self.settings, self.constraints, self.mode = dict(settings), constraints, mode
+        self._processor = VideoProcessor(self) if self.kind == "video" \
+            else AudioProcessor(self)
+        if self._rate is not None:
+            self._rate.reset()
+
+    # --- called by the source thread ----------------------------------------------------------
+
+    def deliver(self, frame) -> None:
+        """A native frame from the source; `frame.time` is its capture time."""
+        if self.ready_state != "live":
+            return
+        self._check_gap(frame.time)
+        if self.muted:
+            self._set_muted(False, at=frame.time)
+        if self._rate is not None:
+            self._rate.add(frame.time)
+        for out in self._processor.process(frame):
+            if not self.enabled:
+                out = blank(out)
+            self._enqueue(out)
+
+    def source_ended(self, reason: str, at: float | None = None) -> None:
+        """The source ended by itself (device gone, read error, end of file)."""
+        if self.ready_state != "live" or self._stopping:
+            return
+        for out in self._processor.flush():
+            self._enqueue(out)
+        self.ready_state = "ended"
+        self.ended_reason = reason
+        self._events.emit("ended", track=self, detail={"reason": reason}, at=at)
+        with self._wake:
+            self._wake.notify_all()
+
+    def source_finished(self) -> None:
+        """The source reached the user's limit (-t, --frames): ended, no event."""
+        for out in self._processor.flush():
+            self._enqueue(out)
+        self.ready_state = "ended"
+        with self._wake:
+            self._wake.notify_all()
+
+    # --- called by the session ------------------------------------------------------------------
+
+    def take(self) -> list:
+        with self._wake:
+            frames = list(self._queue)
+            self._queue.clear()
+            self._wake.notify_all()  # a waiting (non-live) source may go on
+        return frames
+
+    def watchdog(self, now: float) -> None:
+        """Mute a live source that stopped delivering (works for every backend)."""
+        if self.ready_state != "live" or self.muted or self.last_time is None:
+            return
+        if now - self.last_time > self._mute_after():
+            self._set_muted(True, at=now)
+
+    @property
+    def done(self) -> bool:
+        return self.ready_state == "ended" and not self._queue
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _mute_after(self) -> float:
+        if self.kind == "audio":
+            return AUDIO_MUTE_SECONDS
+        rate = self._rate.measured() if self._rate else None
+        return MUTE_INTERVALS / (rate or self.mode.frame_rate)
+
+    def _check_gap(self, time: float) -> None:
+        """An unpaced source skips a stall in no time: report it from the timestamps."""
+        if self.last_time is not None and not self.muted:
+            if time - self.last_time > self._mute_after() + self._interval():
+                self._set_muted(True, at=self.last_time + self._mute_after())
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = time
+
+    def _interval(self) -> float:
+        if self.kind == "audio":
+            return 0.0
+        return 1.0 / self.mode.frame_rate
+
+    def _set_muted(self, muted: bool, at: float) -> None:
+        self.muted = muted
+        if not muted and self._rate is not None:
+            self._rate.reset()  # the stall is not a frame rate
+        self._events.emit("mute" if muted else "unmute", track=self, at=at)
+
+    def _enqueue(self, frame) -> None:
+        if self._frame_limit is not None and self.frames >= self._frame_limit:
+            return
+        with self._wake:
+            if len(self._queue) >= self._limit:
+                if self.live:
+                    self._queue.popleft()
+                    self.drops += 1
+                else:
+                    while len(self._queue) >= self._limit and not self._stopping:
+                        self._wake.wait(0.1)
+            self._queue.append(frame)
+            self.frames += 1
+            self._wake.notify_all()
+
+    def stats(self) -> dict:
+        duration = 0.0 if self.first_time is None else self.last_time - self.first_time
+        return {"trackId": self.id, "kind": self.kind, "label": self.label,
+                "frames": self.frames, "drops": self.drops, "duration": round(duration, 3)}
+
+
+def blank(frame):
+    """A disabled track's frame: black video, silent audio, same timing."""
+    if isinstance(frame, VideoFrame):
+        data = np.empty_like(frame.data)
+        luma = frame.width * frame.height
+        data[:luma] = 16
+        data[luma:] = 128
+        return VideoFrame(data, frame.width, frame.height, frame.pts, frame.time_base,
+                          frame.time, frame.index)
+    return AudioFrame(np.zeros_like(frame.data), frame.sample_rate, frame.pts, frame.time)
+
+
+class VideoProcessor:
+    """Native frames -> the settings' size and rate (crop-and-scale, decimation)."""
+
+    def __init__(self, track: MediaStreamTrack):
+        self.width = track.settings["width"]
+        self.height = track.settings["height"]
+        self.rate = Fraction(track.settings["frameRate"]).limit_denominator(1001)
+        self.time_base = 1 / self.rate
+        self._last_pts: int | None = None
+
+    def process(self, frame: VideoFrame):
+        # Output slot of this capture time at the settings' rate: a frame that falls in the
+        # slot of the previous one is decimated away; a late frame leaves a gap in pts.
+        pts = math.floor(frame.time * self.rate + 1e-6)
+        if self._last_pts is not None and pts <= self._last_pts:
+            return
+        self._last_pts = pts
+        data = frame.data
+        if (frame.width, frame.height) != (self.width, self.height):
+            from mscli.media.convert import scale_i420
+
+            data = scale_i420(data, frame.width, frame.height, self.width, self.height)
+        yield VideoFrame(data, self.width, self.height, pts, self.time_base, frame.time,
+                         frame.index)
+
+    def flush(self):
+        return ()
+
+
+class AudioProcessor:
+    """Native chunks -> the settings' sample rate and channel count, pts in samples."""
+
+    def __init__(self, track: MediaStreamTrack):
+        self.rate = track.settings["sampleRate"]
+        self.channels = track.settings["channelCount"]
+        self._converter = None
+        self._next_pts: int | None = None
+
+    def process(self, frame: AudioFrame):
+        if (frame.sample_rate, frame.channels) != (self.rate, self.channels):
+            frame = self._convert(frame)
+            if frame is None:
+                return
+        # Contiguous pts while the source is steady; after a stall, back onto the clock.
+        pts = round(frame.time * self.rate)
+        if self._next_pts is not None and abs(pts - self._next_pts) <= frame.samples // 2:
+            pts = self._next_pts
+        self._next_pts = pts + frame.samples
+        yield AudioFrame(frame.data, self.rate, pts, pts / self.rate)
+
+    def _convert(self, frame: AudioFrame) -> AudioFrame | None:
+        if self._converter is None:
+            from mscli.media.convert import AudioConverter
+
+            self._converter = AudioConverter(frame.sample_rate, frame.channels,
+                                             self.rate, self.channels)
+        return self._converter.convert_frame(frame)
+
+    def flush(self):
+        if self._converter is not None:
+            rest = self._converter.flush_frame()
+            if rest is not None:
+                yield from self.process(rest)
+
+
+class RateMonitor:
+    """Fires `overconstrained` when the delivered frame rate leaves the required range of
+    the track's constraints for a sustained window (and again after it came back)."""
+
+    def __init__(self, track: MediaStreamTrack):
+        self.track = track
+        self.reset()
+
+    def reset(self) -> None:
+        self._times: deque = deque()
+        self._outside_since: float | None = None
+        self._reported = False
+        c = self.track.constraints.basic.get("frameRate")
+        self._bounds = numeric_bounds(c) if c is not None and c.required else None
+
+    def add(self, time: float) -> None:
+        self._times.append(time)
+        while self._times and time - self._times[0] > RATE_WINDOW:
+            self._times.popleft()
+        if self._bounds is None:
+            return
+        rate = self.measured()
+        if rate is None:
+            return
+        lo, hi = self._bounds
+        if lo * (1 - 0.05) <= rate <= hi * (1 + 0.05):  # 5%: jitter is not a violation
+            self._outside_since, self._reported = None, False
+            return
+        if self._outside_since is None:
+            self._outside_since = time
+        if not self._reported and time - self._outside_since >= RATE_WINDOW / 2:
+            self._reported = True
+            self.track._events.emit(
+                "overconstrained", track=self.track, at=time,
+                detail={"constraint": "frameRate", "measured": round(rate, 2),
+                        "required": {"min": None if math.isinf(lo) else lo,
+                                     "max": None if math.isinf(hi) else hi}})
+
+    def measured(self) -> float | None:
+        if len(self._times) < 3:
+            return None
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else None
