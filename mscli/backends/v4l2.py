@@ -80,8 +80,9 @@ def _each(fd: int, request: int, layout: struct.Struct, make_fields, limit: int 
 
 
 def fourcc(code: int) -> str:
-    """0x56595559 -> "YUYV"; a big-endian variant gets "-BE" like v4l2-ctl prints it."""
-    text = struct.pack("<I", code & ~FOURCC_BIG_ENDIAN).decode("latin-1").rstrip(" \0")
+    """0x56595559 -> "YUYV": always four characters ("Y16 " keeps its space, as v4l2-ctl
+    and OpenCV's fourcc do); a big-endian variant gets "-BE" like v4l2-ctl prints it."""
+    text = struct.pack("<I", code & ~FOURCC_BIG_ENDIAN).decode("latin-1")
     return text + ("-BE" if code & FOURCC_BIG_ENDIAN else "")
 
 
