@@ -33,6 +33,7 @@ AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
 MUTE_INTERVALS = 3.5
 AUDIO_MUTE_SECONDS = 0.1  # an audio source silent this long is muted
 RATE_WINDOW = 0.5  # seconds of frame intervals behind a measured frame rate
+SLOT_TOLERANCE = 0.1  # of a frame interval, when placing a capture time in an output slot
 
 
 class MediaStreamTrack:
@@ -227,8 +228,9 @@ class VideoProcessor:
 
     def process(self, frame: VideoFrame):
         # Output slot of this capture time at the settings' rate: a frame that falls in the
-        # slot of the previous one is decimated away; a late frame leaves a gap in pts.
-        pts = math.floor(frame.time * self.rate + 1e-6)
+        # slot of the previous one is decimated away; a late frame leaves a gap in pts. The
+        # tenth of a slot absorbs timestamps rounded by a container (1 ms in Matroska).
+        pts = math.floor(frame.time * self.rate + SLOT_TOLERANCE)
         if self._last_pts is not None and pts <= self._last_pts:
             return
         self._last_pts = pts

@@ -19,6 +19,7 @@ class Result:
     code: int
     out: str
     err: str
+    raw: bytes = b""  # stdout as bytes, for media written there
 
     def json(self):
         return json.loads(self.out)
@@ -44,7 +45,8 @@ def ms(ms_env):
                               input=input.encode() if isinstance(input, str) else input,
                               capture_output=True, timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)
-        return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+        return Result(proc.returncode, proc.stdout.decode(errors="replace"),
+                      proc.stderr.decode(errors="replace"), proc.stdout)
 
     return run
 
