@@ -155,6 +155,10 @@ class CaptureSession:
             for sink, kinds in self.sinks:
                 if track.kind in kinds and not sink.done:
                     sink.write(frame)
+            if self.options.paced:
+                # Capture to written; an audio chunk's time is its start, so its latency
+                # includes its own 10 ms.
+                track.latencies.append(self.clock.now() - frame.time)
 
     def _stop_sources(self) -> None:
         for track in self.tracks:

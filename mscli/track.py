@@ -56,6 +56,7 @@ class MediaStreamTrack:
         self.first_time: float | None = None
         self.last_time: float | None = None
         self.ended_reason: str | None = None
+        self.latencies: list[float] = []  # capture -> written, seconds (paced runs only)
         self.source = None  # set by the session
         self._events = events
         self._wake = wake
@@ -200,8 +201,14 @@ class MediaStreamTrack:
 
     def stats(self) -> dict:
         duration = 0.0 if self.first_time is None else self.last_time - self.first_time
-        return {"trackId": self.id, "kind": self.kind, "label": self.label,
-                "frames": self.frames, "drops": self.drops, "duration": round(duration, 3)}
+        out = {"trackId": self.id, "kind": self.kind, "label": self.label,
+               "frames": self.frames, "drops": self.drops, "duration": round(duration, 3)}
+        if self.latencies:
+            ordered = sorted(self.latencies)
+            out["latency"] = {name: round(ordered[min(len(ordered) - 1,
+                                                      int(q * len(ordered)))], 4)
+                              for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
+        return out
 
 
 def blank(frame):
