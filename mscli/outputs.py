@@ -57,13 +57,43 @@ def _split(spec: str) -> tuple[str | None, str]:
 
 
 class Sink:
-    """One opened output: takes the frames of its tracks, in time order."""
+    """One opened output: takes the frames of its tracks, in time order, in the format it was
+    opened with."""
 
     done = False  # an image sink is done after its frame
 
-    def __init__(self, plan: OutputPlan):
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict]):
         self.plan = plan
         self.name = "<stdout>" if plan.target == "-" else plan.target
+        video, audio = settings.get("video"), settings.get("audio")
+        self.video_size = (video["width"], video["height"]) if video else None
+        self.audio_format = (audio["sampleRate"], audio["channelCount"]) if audio else None
+        self._converter = None
+
+    def fit(self, frame):
+        """An open file cannot change its picture size or sample format: after --reapply
+        changed a track's settings, frames are scaled (or audio converted) to what it has."""
+        from mscli.media.frames import AudioFrame, VideoFrame
+
+        if isinstance(frame, VideoFrame):
+            if self.video_size in (None, (frame.width, frame.height)):
+                return frame
+            from mscli.media.convert import scale_i420
+
+            w, h = self.video_size
+            data = scale_i420(frame.data, frame.width, frame.height, w, h)
+            return VideoFrame(data, w, h, frame.pts, frame.time_base, frame.time, frame.index)
+        if isinstance(frame, AudioFrame) and self.audio_format not in (
+                None, (frame.sample_rate, frame.channels)):
+            from mscli.media.convert import AudioConverter
+
+            if self._converter is None or (self._converter.src_rate,
+                                           self._converter.src_channels) != \
+                    (frame.sample_rate, frame.channels):
+                self._converter = AudioConverter(frame.sample_rate, frame.channels,
+                                                 *self.audio_format)
+            return self._converter.convert_frame(frame)
+        return frame
 
     def write(self, frame) -> None:
         raise NotImplementedError
@@ -84,8 +114,8 @@ class NullSink(Sink):
 class _StreamSink(Sink):
     """y4m and WAV: ms's own writers on a file object ms opened (or stdout)."""
 
-    def __init__(self, plan: OutputPlan, overwrite: bool):
-        super().__init__(plan)
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
+        super().__init__(plan, settings)
         if plan.target == "-":
             self._file = os.fdopen(sys.stdout.fileno(), "wb", closefd=False)
         else:
@@ -103,31 +133,33 @@ class _StreamSink(Sink):
 
 
 class Y4MSink(_StreamSink):
-    def __init__(self, plan: OutputPlan, settings: dict, overwrite: bool):
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
         from mscli.sinks.y4m import Y4MWriter
 
-        super().__init__(plan, overwrite)
-        rate = Fraction(settings["frameRate"]).limit_denominator(1001)
-        self.writer = Y4MWriter(self._file, settings["width"], settings["height"], rate)
+        super().__init__(plan, settings, overwrite)
+        video = settings["video"]
+        rate = Fraction(video["frameRate"]).limit_denominator(1001)
+        self.writer = Y4MWriter(self._file, video["width"], video["height"], rate)
 
     def write(self, frame) -> None:
         self.writer.write(frame)
 
 
 class WavSink(_StreamSink):
-    def __init__(self, plan: OutputPlan, settings: dict, overwrite: bool):
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
         from mscli.sinks.wav import WavWriter
 
-        super().__init__(plan, overwrite)
-        self.writer = WavWriter(self._file, settings["sampleRate"], settings["channelCount"])
+        super().__init__(plan, settings, overwrite)
+        audio = settings["audio"]
+        self.writer = WavWriter(self._file, audio["sampleRate"], audio["channelCount"])
 
     def write(self, frame) -> None:
         self.writer.write(frame)
 
 
 class ImageSink(Sink):
-    def __init__(self, plan: OutputPlan):
-        super().__init__(plan)
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict]):
+        super().__init__(plan, settings)
         self._bytes = 0
 
     def write(self, frame) -> None:
@@ -146,7 +178,7 @@ class RecorderSink(Sink):
     def __init__(self, plan: OutputPlan, settings: dict[str, dict], options: dict):
         from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec
 
-        super().__init__(plan)
+        super().__init__(plan, settings)
         video = audio = None
         if "video" in settings:
             s = settings["video"]
@@ -177,11 +209,11 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
               overwrite: bool) -> Sink:
     """settings: the settings of each track kind the output takes."""
     if plan.format == "null":
-        return NullSink(plan)
+        return NullSink(plan, settings)
     if plan.format == "y4m":
-        return Y4MSink(plan, settings["video"], overwrite)
+        return Y4MSink(plan, settings, overwrite)
     if plan.format == "wav":
-        return WavSink(plan, settings["audio"], overwrite)
+        return WavSink(plan, settings, overwrite)
     if plan.format in ("png", "jpg"):
-        return ImageSink(plan)
+        return ImageSink(plan, settings)
     return RecorderSink(plan, settings, options)

@@ -154,7 +154,9 @@ class CaptureSession:
                 self.audio_level = rms_level(frame.data)
             for sink, kinds in self.sinks:
                 if track.kind in kinds and not sink.done:
-                    sink.write(frame)
+                    fitted = sink.fit(frame)
+                    if fitted is not None:
+                        sink.write(fitted)
             if self.options.paced:
                 # Capture to written; an audio chunk's time is its start, so its latency
                 # includes its own 10 ms.

@@ -213,8 +213,9 @@ def _parse_faults(value: object, path: str, kind: str) -> tuple[Fault, ...]:
                                   f"{', '.join(allowed)}, got {_show(event)}")
         duration = value_ = None
         if "for" in fault:
-            if event != "mute":
-                raise DeviceFileError(f"{where}.for: only a mute fault has a duration")
+            if event not in ("mute", "disconnect"):
+                raise DeviceFileError(f"{where}.for: only mute and disconnect faults have a "
+                                      "duration (a disconnected device comes back after it)")
             duration = _positive(fault["for"], f"{where}.for", integer=False)
         if event == "frameRate":
             if "value" not in fault:

@@ -17,11 +17,13 @@ class SourceThread:
 
     name = "source"
 
-    def __init__(self, track, clock: CaptureClock, *, paced: bool, until: float | None):
+    def __init__(self, track, clock: CaptureClock, *, paced: bool, until: float | None,
+                 start: float = 0.0):
         self.track = track
         self.clock = clock
         self.paced = paced
         self.until = until
+        self.start_time = start  # capture time of the first frame (later for a reconnected device)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"ms-{self.name}", daemon=True)
         self.error: BaseException | None = None
@@ -33,7 +35,8 @@ class SourceThread:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     @property
     def stopped(self) -> bool:
@@ -49,6 +52,17 @@ class SourceThread:
 
     def past_limit(self, t: float) -> bool:
         return self.until is not None and t >= self.until - 1e-9
+
+    def ended_by(self, script, t: float) -> bool:
+        """A scripted end or disconnect at or before t: wait for its moment, end the track."""
+        fault = script.ending(t)
+        if fault is None:
+            return False
+        if self.wait_until(fault.at):
+            from mscli.sources.faults import END_REASONS
+
+            self.track.source_ended(END_REASONS[fault.event], at=fault.at)
+        return True
 
     def _main(self) -> None:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.sources import SourceThread
-from mscli.sources.synthetic import END_REASONS, FaultScript
+from mscli.sources.faults import FaultScript
 
 
 class FileSource(SourceThread):
@@ -30,10 +30,7 @@ class FileSource(SourceThread):
                     last_t = t
                     if self.past_limit(t):
                         return self.track.source_finished()
-                    fault = script.ending(t)
-                    if fault is not None:
-                        if self.wait_until(fault.at):
-                            self.track.source_ended(END_REASONS[fault.event], at=fault.at)
+                    if self.ended_by(script, t):
                         return
                     if not self.wait_until(t):
                         return

@@ -1,0 +1,39 @@
+"""`ms capture --reapply`: SIGHUP re-reads the constraints file and runs applyConstraints on
+each live track.
+
+applyConstraints runs SelectSettings on the track's own device only (a new deviceId cannot
+move it). Success changes the settings of the frames from then on; failure fires
+`overconstrained` with the constraint's name and keeps the old constraints and settings, as
+the spec's rejected promise does.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mscli.constraints import parse_stream_constraints
+from mscli.errors import ConstraintTypeError, MediaError, OverconstrainedError
+from mscli.jsoninput import load_json
+from mscli.select import select_settings
+
+
+def reapply_constraints(session, source: str) -> None:
+    try:
+        value, _ = load_json(source, "constraints", ConstraintTypeError)
+        parsed = parse_stream_constraints(value)
+    except MediaError as e:  # a half-saved file must not stop a recording
+        print(f"ms: warning: --reapply: {e.message}; keeping the current constraints",
+              file=sys.stderr)
+        return
+    new = dict(parsed.tracks())
+    for track in session.tracks:
+        if track.ready_state != "live" or track.kind not in new:
+            continue
+        try:
+            selection = select_settings(new[track.kind], [track.device], track.kind)
+        except OverconstrainedError as e:
+            session.events.emit("overconstrained", track=track,
+                                detail={"constraint": e.constraint, "message": e.message,
+                                        "cause": "reapply"})
+            continue
+        track.apply_settings(selection.settings, new[track.kind], selection.mode)
