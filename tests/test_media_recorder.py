@@ -15,7 +15,8 @@ import av
 import pytest
 
 from mscli.errors import AbortError, UsageError
-from mscli.media.frames import VideoFrame
+from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.tone import ToneGenerator
 from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec, check_output
 
 from _media import audio_frames, clicks, decode, flashes, video_frames
@@ -152,6 +153,26 @@ def test_frames_in_another_time_base_are_rescaled(tmp_path):
     d = decode(str(path))
     assert d["numbers"] == list(range(30))
     assert [round(t * 30) for t in d["times"]] == list(range(30))
+
+
+@pytest.mark.parametrize("codec", ["libopus", "flac", "aac"])
+def test_audio_pts_gaps_become_silence_and_overlaps_are_cut(tmp_path, codec):
+    path = tmp_path / "gaps.mkv"
+    rec = Recorder(str(path), "matroska", None, AudioSpec(48000, 2), audio_codec=codec)
+    tone = ToneGenerator(48000, 2)
+    starts = (list(range(0, 48000, 960))            # 0 .. 1 s
+              + list(range(96000, 144000, 960))     # a 1 s gap (a mute), then 2 .. 3 s
+              + list(range(142080, 192000, 960)))   # 40 ms of overlap, then 3 .. 4 s
+    for i, start in enumerate(starts):
+        jitter = 3 if i % 7 == 3 else 0             # a few samples late now and then
+        rec.write_audio(AudioFrame(tone.samples(start, 960), 48000, start + jitter,
+                                   start / 48000))
+    rec.close()
+    assert rec.audio_filled == 48000 and abs(rec.audio_trimmed - 1920) <= 3
+    d = decode(str(path))
+    got = clicks(d)
+    assert len(got) == 3 and all(abs(a - b) <= 0.001 for a, b in zip(got, [0.0, 2.0, 3.0]))
+    assert abs(len(d["audio"]) / 48000 - 4.0) < 0.03
 
 
 def _pipe_target():

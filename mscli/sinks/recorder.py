@@ -192,17 +192,21 @@ def check_output(path_or_dash: str, kinds: set[str], format_override: str | None
 # FFmpeg's log and errors
 
 
+_LOG_LOCK = threading.Lock()  # the log level is global: one set-up at a time changes it
+
+
 @contextlib.contextmanager
 def _ffmpeg_log():
     """Collects FFmpeg's error messages of this thread for the duration; yields the list."""
-    previous = av.logging.get_level()
-    if previous is None or previous < av.logging.ERROR:
-        av.logging.set_level(av.logging.ERROR)
-    try:
-        with av.logging.Capture() as logs:
-            yield logs
-    finally:
-        av.logging.set_level(previous)
+    with _LOG_LOCK:
+        previous = av.logging.get_level()
+        if previous is None or previous < av.logging.ERROR:
+            av.logging.set_level(av.logging.ERROR)
+        try:
+            with av.logging.Capture() as logs:
+                yield logs
+        finally:
+            av.logging.set_level(previous)
 
 
 def _reason(error: BaseException, logs) -> str:
@@ -339,6 +343,9 @@ class Recorder:
         self.video_frames = 0
         self.audio_samples = 0
         self.dropped_video = 0
+        self.audio_filled = 0  # samples of silence put in gaps of the audio pts
+        self.audio_trimmed = 0  # samples cut where audio pts overlapped
+        self._next_audio_pts: int | None = None
 
         # Where it goes.
         self._created_path: str | None = None
@@ -539,14 +546,40 @@ class Recorder:
         if frame.samples == 0:
             return
         data = np.ascontiguousarray(frame.data, np.int16)
+        rate = frame.sample_rate
+        with self._lock:
+            # Audio encoders count samples and ignore pts, so the timeline is kept here: a gap
+            # in pts (a mute) becomes silence, an overlap is cut; jitter under 1 ms is absorbed.
+            pts = frame.pts
+            expected = self._next_audio_pts
+            if expected is not None:
+                tolerance = max(1, rate // 1000)
+                gap = pts - expected
+                if gap > tolerance:
+                    self.audio_filled += gap
+                    for start in range(0, gap, rate):
+                        n = min(rate, gap - start)
+                        self._encode_audio(np.zeros((n, spec.channels), np.int16),
+                                           expected + start, rate)
+                elif gap < -tolerance:
+                    cut = min(-gap, len(data))
+                    self.audio_trimmed += cut
+                    data = data[cut:]
+                    if len(data) == 0:
+                        return
+                    pts += cut
+                pts = max(pts, expected) if abs(gap) > tolerance else expected
+            self._encode_audio(data, pts, rate)
+            self.audio_samples += frame.samples
+
+    def _encode_audio(self, data: np.ndarray, pts: int, rate: int) -> None:
         av_frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s16",
                                               layout=self._audio_layout)
-        av_frame.sample_rate = frame.sample_rate
-        av_frame.time_base = Fraction(1, frame.sample_rate)
-        av_frame.pts = frame.pts
-        with self._lock:
-            self._encode(self.audio_stream, av_frame)
-            self.audio_samples += frame.samples
+        av_frame.sample_rate = rate
+        av_frame.time_base = Fraction(1, rate)
+        av_frame.pts = pts
+        self._encode(self.audio_stream, av_frame)
+        self._next_audio_pts = pts + len(data)
 
     def _encode(self, stream, av_frame) -> None:
         if self._closed:
