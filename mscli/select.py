@@ -445,8 +445,13 @@ def _range_options(values: ValueSet, bounds, ideal, default, kind) -> list:
     lo, hi = max(values.lo, bounds[0]), min(values.hi, bounds[1])
     if kind != "double":
         lo, hi = math.ceil(lo - _slack(lo)), math.floor(hi + _slack(hi))
-    if lo > hi:
+    if not _nonempty(lo, hi):
         return []
+    if lo > hi:
+        # Fix: a double range missed by less than the comparison tolerance (latency exact
+        # 0.1 + 0.2 on a device reaching 0.3) was empty here although satisfies() accepts
+        # it and video frame rates allow it: take the device's value at the edge.
+        lo = hi = min(max(hi, values.lo), values.hi)
     points = {lo, hi, min(max(default, lo), hi)}
     if ideal is not None:
         points.add(min(max(ideal, lo), hi))
