@@ -160,6 +160,9 @@ def build_parser() -> Parser:
     run.add_argument("--reapply", action="store_true",
                      help="on SIGHUP, re-read the constraints file and apply it to the live "
                           "tracks (applyConstraints)")
+    run.add_argument("--reconnect", action="store_true",
+                     help="when a device goes away and comes back, go on recording from it "
+                          "(removetrack, then addtrack; one output, one timeline)")
     capture.set_defaults(run=cmd_capture)
     return parser
 

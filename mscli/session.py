@@ -26,7 +26,8 @@ JOIN_SECONDS = 2.0
 class CaptureOptions:
     def __init__(self, *, duration: float | None = None, frames: int | None = None,
                  paced: bool = True, overwrite: bool = False, recorder: dict | None = None,
-                 constraints_source: str | None = None, reapply: bool = False):
+                 constraints_source: str | None = None, reapply: bool = False,
+                 reconnect: bool = False):
         self.duration = duration
         self.frames = frames
         self.paced = paced
@@ -34,6 +35,7 @@ class CaptureOptions:
         self.recorder = recorder or {}
         self.constraints_source = constraints_source
         self.reapply = reapply
+        self.reconnect = reconnect
 
 
 class CaptureSession:
@@ -47,14 +49,16 @@ class CaptureSession:
         self.stop_requested = False
         self.reapply_requested = False
         self.until = self._limit(selections)
+        self.constraints = constraints
         self.tracks = [self._track(s, constraints) for s in selections]
+        self._removed: set[str] = set()  # ids of tracks --reconnect has taken out
         self.plans = plans
         self.sinks: list[tuple[Sink, tuple[str, ...]]] = []
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def _track(self, selection, constraints) -> MediaStreamTrack:
+    def _track(self, selection, constraints, start: float = 0.0) -> MediaStreamTrack:
         track_constraints = dict(constraints.tracks())[selection.kind]
         is_file = isinstance(selection.device.source, dict) and "file" in selection.device.source
         frame_limit = self.options.frames if selection.kind == "video" else None
@@ -63,7 +67,7 @@ class CaptureSession:
                                  live=self.options.paced and not is_file,
                                  mode=selection.mode, frame_limit=frame_limit)
         track.source = open_source(track, self.clock, paced=self.options.paced,
-                                   until=self.until)
+                                   until=self.until, start=start)
         return track
 
     def _limit(self, selections) -> float | None:
@@ -127,6 +131,8 @@ class CaptureSession:
                 now = self.clock.now()
                 for track in self.tracks:
                     track.watchdog(now)
+            if self.options.reconnect:
+                self._reconnect()
             if self.reapply_requested:
                 self.reapply_requested = False
                 self._reapply()
@@ -136,12 +142,36 @@ class CaptureSession:
                 self._reason = "signal"
                 return
             if all(t.done for t in self.tracks):
-                self._reason = "limit" if all(t.ended_reason is None for t in self.tracks) \
-                    else "ended"
+                # "ended" only if every track ended by itself; else -t/--frames stopped one.
+                self._reason = "ended" if all(t.ended_reason for t in self.tracks) \
+                    else "limit"
                 return
             if self.sinks and all(sink.done for sink, _ in self.sinks):
                 self._reason = "outputs-done"
                 return
+
+    def _reconnect(self) -> None:
+        """A disconnected device leaves the stream (removetrack); when it comes back, a new
+        track on it joins (addtrack) and the outputs go on with one timeline."""
+        from mscli.select import select_settings
+        from mscli.sources.faults import returns_at
+
+        for track in list(self.tracks):
+            if track.ended_reason != "device-disconnected" or track.id in self._removed:
+                continue
+            self._removed.add(track.id)
+            self.events.emit("removetrack", track=track, target="stream", at=track.ended_at,
+                             detail={"reason": track.ended_reason})
+            back = returns_at(track.device, track.ended_at)
+            if back is None or (self.until is not None and back >= self.until):
+                continue
+            selection = select_settings(dict(self.constraints.tracks())[track.kind],
+                                        [track.device], track.kind)
+            new = self._track(selection, self.constraints, start=back)
+            self.tracks.append(new)
+            self.events.emit("addtrack", track=new, target="stream", at=back,
+                             detail={"replaces": track.id})
+            new.source.start()
 
     def _take_all(self) -> list:
         frames = [(f, t) for t in self.tracks for f in t.take()]
@@ -221,21 +251,23 @@ class CaptureSession:
         reapply_constraints(self, self.options.constraints_source)
 
 
-def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None):
+def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
+                start: float = 0.0):
     """The reader for the track's device: virtual pattern/tone, a file, or a real backend."""
     source = track.device.source
+    timing = {"paced": paced, "until": until, "start": start}
     if isinstance(source, dict) and "file" in source:
         from mscli.sources.file import FileSource
 
-        return FileSource(track, clock, paced=paced, until=until)
+        return FileSource(track, clock, **timing)
     if source == "pattern":
         from mscli.sources.synthetic import PatternSource
 
-        return PatternSource(track, clock, paced=paced, until=until)
+        return PatternSource(track, clock, **timing)
     if source == "tone":
         from mscli.sources.synthetic import ToneSource
 
-        return ToneSource(track, clock, paced=paced, until=until)
+        return ToneSource(track, clock, **timing)
     raise AbortError(f"{track.label}: capture from {track.device.backend} devices is not "
                      "available yet")
 

@@ -56,6 +56,7 @@ class MediaStreamTrack:
         self.first_time: float | None = None
         self.last_time: float | None = None
         self.ended_reason: str | None = None
+        self.ended_at: float | None = None
         self.latencies: list[float] = []  # capture -> written, seconds (paced runs only)
         self.source = None  # set by the session
         self._events = events
@@ -124,6 +125,7 @@ class MediaStreamTrack:
             self._enqueue(out)
         self.ready_state = "ended"
         self.ended_reason = reason
+        self.ended_at = self.last_time if at is None else at
         self._events.emit("ended", track=self, detail={"reason": reason}, at=at)
         with self._wake:
             self._wake.notify_all()
