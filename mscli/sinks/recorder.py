@@ -627,10 +627,11 @@ class Recorder:
 
 
 def _to_av_video(frame: VideoFrame) -> av.VideoFrame:
-    """An av.VideoFrame over the I420 buffer: no copy when the size is even."""
+    """An av.VideoFrame over the I420 buffer: no copy when the width is even and the height a
+    multiple of 4 (PyAV 18's from_numpy_buffer misplaces the planes when height / 2 is odd)."""
     w, h = frame.width, frame.height
     data = frame.data
-    if w % 2 == 0 and h % 2 == 0 and data.flags.c_contiguous and data.dtype == np.uint8:
+    if w % 2 == 0 and h % 4 == 0 and data.flags.c_contiguous and data.dtype == np.uint8:
         return av.VideoFrame.from_numpy_buffer(data.reshape(h * 3 // 2, w), format="yuv420p")
     if data.size != i420_size(w, h):
         raise ValueError(f"frame buffer has {data.size} bytes, expected {i420_size(w, h)}")
