@@ -208,3 +208,18 @@ def test_generation_is_fast():
         gen.frame(i)
     fps = 300 / (time.perf_counter() - start)
     assert fps > 1200, f"{fps:.0f} frames/s"
+
+
+def test_generator_keeps_no_memory_per_frame():
+    """Bench (d) needs a flat resident size: nothing may be cached per index."""
+    def rss_kib() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 // 1024
+
+    gen = PatternGenerator(1280, 720, 30)
+    for i in range(50):
+        gen.frame(i)
+    before = rss_kib()
+    for i in range(50, 1050):
+        gen.frame(i)
+    assert rss_kib() - before < 10_000

@@ -161,7 +161,6 @@ class PatternGenerator:
         self._code_box = (max(0, self._code_x0 - b), max(0, self._code_y0 - b),
                           min(w, self._code_x0 + COLS * s + b),
                           min(h, self._code_y0 + ROWS * s + b))
-        self._code_cache: dict[int, np.ndarray] = {}
 
         # Digits: centred horizontally, between the top and the code.
         gh = max(7, h // 8)
@@ -225,26 +224,20 @@ class PatternGenerator:
                 Y[gy0:gy1, gx0:gx1] = self._glyphs[ch][:gy1 - gy0, gx0 - x:gx1 - x]
             x += gw + gap
 
-    def _code_image(self, index: int) -> np.ndarray:
-        value = index % (1 << CODE_BITS)
-        img = self._code_cache.get(value)
-        if img is None:
-            s = self.cell
-            levels = np.where(code_cells(value), WHITE, BLACK).astype(np.uint8)
-            img = np.repeat(np.repeat(levels, s, axis=0), s, axis=1)
-            if len(self._code_cache) > 4096:
-                self._code_cache.clear()
-            self._code_cache[value] = img
-        return img
-
     def _draw_code(self, Y, U, V, index: int) -> None:
         bx0, by0, bx1, by1 = self._code_box
         Y[by0:by1, bx0:bx1] = GREY
         U[by0 // 2:(by1 + 1) // 2, bx0 // 2:(bx1 + 1) // 2] = 128
         V[by0 // 2:(by1 + 1) // 2, bx0 // 2:(bx1 + 1) // 2] = 128
-        img = self._code_image(index)
-        x0, y0 = self._code_x0, self._code_y0
-        # Clip for tiny sizes where the code does not fit.
+        levels = np.where(code_cells(index), WHITE, BLACK).astype(np.uint8)
+        s, x0, y0 = self.cell, self._code_x0, self._code_y0
+        if x0 >= 0 and y0 >= 0:
+            # (ROWS * s, COLS * s) region seen as (ROWS, s, COLS, s): one broadcast assignment
+            region = Y[y0:y0 + ROWS * s, x0:x0 + COLS * s].reshape(ROWS, s, COLS, s)
+            region[...] = levels[:, None, :, None]
+            return
+        # A picture too small for the whole code: draw what fits.
+        img = np.repeat(np.repeat(levels, s, axis=0), s, axis=1)
         ix0, iy0 = max(0, -x0), max(0, -y0)
         dx0, dy0 = max(0, x0), max(0, y0)
         hh = min(img.shape[0] - iy0, self.height - dy0)
