@@ -4,10 +4,9 @@ choose where events go, run the session, and make every way out leave finalised 
 from __future__ import annotations
 
 import contextlib
-import sys
 
 from mscli.errors import UsageError
-from mscli.events import CaptureClock, EventLog, ndjson_writer
+from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
@@ -32,7 +31,7 @@ def capture(args, constraints, devices) -> None:
                   if v is not None})
     events = EventLog(CaptureClock())
     with contextlib.ExitStack() as stack:
-        view = _event_destinations(args.events, events, stack)
+        view = attach_event_writers(args.events, events, stack, live_view=True)
         session = CaptureSession(selections, constraints, plans, options, events, view)
         session.open_outputs()
         try:
@@ -40,26 +39,3 @@ def capture(args, constraints, devices) -> None:
         except BaseException:
             session.abort()
             raise
-
-
-def _event_destinations(events_option: str | None, events: EventLog, stack):
-    """NDJSON to --events FILE, nowhere with `none`, else stderr: the live view on a
-    terminal, NDJSON otherwise. Returns the live view, if any."""
-    view = None
-    if sys.stderr.isatty():
-        from mscli.liveview import LiveView
-
-        view = stack.enter_context(LiveView(show_events=events_option is None))
-        if events_option is None:
-            events.add_writer(view.add_event)
-    if events_option == "none":
-        return view
-    if events_option is not None:
-        try:
-            stream = stack.enter_context(open(events_option, "w", buffering=1))
-        except OSError as e:
-            raise UsageError(f"--events {events_option}: {e.strerror}") from None
-        events.add_writer(ndjson_writer(stream))
-    elif view is None:
-        events.add_writer(ndjson_writer(sys.stderr))
-    return view

@@ -85,11 +85,16 @@ def build_parser() -> Parser:
     devices = command("devices", "List cameras, microphones and speakers (enumerateDevices).",
                       "ms devices --fake",
                       "ms devices --devices ci-devices.json --json | jq -r '.[].label'",
-                      "ms devices --reset-ids   # new deviceIds for every device")
+                      "ms devices --reset-ids   # new deviceIds for every device",
+                      "ms devices --watch --devices ci-devices.json")
     _add_device_options(devices)
     _add_json_option(devices)
     devices.add_argument("--reset-ids", action="store_true",
                          help="forget the secret behind deviceIds: every id changes")
+    devices.add_argument("--watch", action="store_true",
+                         help="after the list, print a devicechange event (stderr) each time "
+                              "it changes, until Ctrl-C")
+    _add_events_option(devices)
     devices.set_defaults(run=cmd_devices)
 
     caps = command("caps", "Show what an input device can do (getCapabilities).",
@@ -154,9 +159,7 @@ def build_parser() -> Parser:
     run.add_argument("--unpaced", action="store_true",
                      help="virtual and file sources run as fast as the outputs take frames "
                           "(timestamps stay at the nominal rate); real devices ignore it")
-    run.add_argument("--events", metavar="FILE|none",
-                     help="write events as NDJSON to FILE, or none; default: stderr "
-                          "(NDJSON, or the live view on a terminal)")
+    _add_events_option(run)
     run.add_argument("--reapply", action="store_true",
                      help="on SIGHUP, re-read the constraints file and apply it to the live "
                           "tracks (applyConstraints)")
@@ -183,6 +186,12 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _add_events_option(parser) -> None:
+    parser.add_argument("--events", metavar="FILE|none",
+                        help="write events as NDJSON to FILE, or none; default: stderr "
+                             "(NDJSON, or readable on a terminal)")
+
+
 def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--constraints", metavar="C", required=True,
                         help="MediaStreamConstraints: a JSON file, - for stdin, or inline "
@@ -207,8 +216,16 @@ def cmd_devices(args) -> None:
         from mscli.ids import reset_secret
 
         _warn(f"device ids reset (secret in {reset_secret()})")
-    infos = [d.info() for d in _load_devices(args)]
-    if render.wants_json(args.json_out):
+    if args.watch:
+        from mscli.watch import watch
+
+        return watch(args.devices_file, args.fake, args.events,
+                     lambda infos: _print_devices(infos, args.json_out))
+    _print_devices([d.info() for d in _load_devices(args)], args.json_out)
+
+
+def _print_devices(infos: list[dict], json_out: bool) -> None:
+    if render.wants_json(json_out):
         render.print_json(infos)
     else:
         render.devices_table(infos)

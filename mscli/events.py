@@ -10,6 +10,7 @@ capture clock.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from typing import Callable, TextIO
@@ -68,3 +69,35 @@ def ndjson_writer(stream: TextIO) -> Callable[[dict], None]:
         stream.flush()  # per event: a CI job tailing the log sees it at once
 
     return write
+
+
+def attach_event_writers(option: str | None, events: EventLog, stack, live_view: bool):
+    """Where events go: --events FILE (NDJSON), `none`, or by default stderr: NDJSON when it
+    is not a terminal; on a terminal the live view (capture) or readable lines (watch).
+    Returns the live view, if one was opened on `stack`."""
+    from mscli.errors import UsageError
+
+    view = None
+    on_terminal = sys.stderr.isatty()
+    if on_terminal and live_view:
+        from mscli.liveview import LiveView
+
+        view = stack.enter_context(LiveView(show_events=option is None))
+    if option == "none":
+        return view
+    if option is not None:
+        try:
+            stream = stack.enter_context(open(option, "w", buffering=1))
+        except OSError as e:
+            raise UsageError(f"--events {option}: {e.strerror}") from None
+        events.add_writer(ndjson_writer(stream))
+    elif view is not None:
+        events.add_writer(view.add_event)
+    elif on_terminal:
+        from mscli.liveview import event_line
+
+        events.add_writer(lambda record: print(event_line(record), file=sys.stderr,
+                                               flush=True))
+    else:
+        events.add_writer(ndjson_writer(sys.stderr))
+    return view

@@ -55,7 +55,7 @@ class LiveView:
 
         lines = [Text(self._status(session), style="bold")]
         for record in self._events:
-            lines.append(Text(_event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
+            lines.append(Text(event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
         self._live.update(Group(*lines), refresh=True)
 
     def _status(self, session) -> str:
@@ -84,7 +84,7 @@ _EVENT_STYLE = {"mute": "yellow", "unmute": "green", "ended": "red",
                 "overconstrained": "magenta", "stopped": "bold"}
 
 
-def _event_line(record: dict) -> str:
+def event_line(record: dict) -> str:
     who = f" {record['kind']} {record['label']!r}" if record.get("label") else ""
     detail = ", ".join(f"{k}={v}" for k, v in record["detail"].items() if k != "tracks")
     return f"  {record['time']:8.3f}s  {record['event']}{who}" + (f"  ({detail})" if detail

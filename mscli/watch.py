@@ -1,0 +1,99 @@
+"""`ms devices --watch`: the list, then a `devicechange` event each time it changes, until
+Ctrl-C.
+
+Virtual devices change through their `disconnect` faults (timed from the start of the watch)
+and through edits to the --devices file; real devices by polling the backends. A device file
+caught half-written keeps the last good list and says so once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+from mscli.catalog import load_devices
+from mscli.errors import MediaError
+from mscli.events import CaptureClock, EventLog, attach_event_writers
+
+POLL_SECONDS = 0.05  # virtual: faults are exact to this; real backends every REAL_POLL
+REAL_POLL_SECONDS = 1.0
+
+
+def present(device, t: float) -> bool:
+    """Whether a device is plugged in at time t of the watch (its disconnect windows)."""
+    for fault in device.faults:
+        if fault.event == "disconnect" and fault.at <= t and (
+                fault.duration is None or t < fault.at + fault.duration):
+            return False
+    return True
+
+
+class Watcher:
+    def __init__(self, devices_file: str | None, fake: bool, events: EventLog):
+        self.devices_file = devices_file
+        self.fake = fake
+        self.events = events
+        self.stop = threading.Event()
+        self._mtime = self._file_mtime()
+        self._all = load_devices(devices_file, fake)
+        self._reported_error = False
+
+    def listed(self, t: float) -> list[dict]:
+        return [d.info() for d in self._all if present(d, t)]
+
+    def run(self, initial: list[dict]) -> None:
+        previous = initial
+        virtual = self.devices_file is not None or self.fake
+        period = POLL_SECONDS if virtual else REAL_POLL_SECONDS
+        while not self.stop.wait(period):
+            self._reload(virtual)
+            t = self.events.clock.now()
+            current = self.listed(t)
+            if current != previous:  # content or order: the spec's "list differs"
+                self.events.emit("devicechange", target="devices", at=t,
+                                 detail=_change(previous, current))
+                previous = current
+
+    def _reload(self, virtual: bool) -> None:
+        if virtual and self._file_mtime() == self._mtime:
+            return
+        self._mtime = self._file_mtime()
+        try:
+            self._all = load_devices(self.devices_file, self.fake)
+            self._reported_error = False
+        except MediaError as e:
+            if not self._reported_error:
+                print(f"ms: warning: {e.message}; keeping the last list", file=sys.stderr)
+                self._reported_error = True
+
+    def _file_mtime(self):
+        if not self.devices_file:
+            return None
+        try:
+            return os.stat(self.devices_file).st_mtime_ns
+        except OSError:
+            return None
+
+
+def _change(before: list[dict], after: list[dict]) -> dict:
+    old = {d["deviceId"]: d for d in before}
+    new = {d["deviceId"]: d for d in after}
+    return {"added": [d for i, d in new.items() if i not in old],
+            "removed": [d for i, d in old.items() if i not in new],
+            "devices": after}
+
+
+def watch(devices_file: str | None, fake: bool, events_option: str | None,
+          print_list) -> None:
+    """Print the list with print_list, then events until SIGINT/SIGTERM (exit 0)."""
+    events = EventLog(CaptureClock())
+    watcher = Watcher(devices_file, fake, events)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: watcher.stop.set())
+    print_list(watcher.listed(0.0))
+    with contextlib.ExitStack() as stack:
+        attach_event_writers(events_option, events, stack, live_view=False)
+        watcher.run(watcher.listed(0.0))
