@@ -236,12 +236,19 @@ mount -t devtmpfs dev /mnt/dev
 mkdir -p /mnt/dev/pts /mnt/dev/shm
 mount -t devpts devpts /mnt/dev/pts
 mount -t tmpfs tmpfs /mnt/dev/shm
-# The host's /tmp and /run stay on the host: the guest writes to its own tmpfs.
+# The host's /tmp and /run stay on the host: the guest writes to its own tmpfs. A checkout
+# or venv that lives there (a CI clone in /tmp, say) is bound back in from a plain view of
+# the host's root (one 9p channel cannot be mounted twice, so that view is a bind mount).
+. /lab/env
+mkdir -p /host
+mount --bind /mnt /host
 mount -t tmpfs -o mode=1777 tmpfs /mnt/tmp
 mount -t tmpfs tmpfs /mnt/run
+for keep in $(echo "$MS_HWLAB_KEEP" | tr ':' ' '); do
+    mkdir -p "/mnt$keep" && mount --bind "/host$keep" "/mnt$keep"
+done
 mkdir -p /mnt/tmp/lab
 cp -a /lab/. /mnt/tmp/lab/
-. /lab/env
 chroot /mnt /bin/sh "$MS_HWLAB_REPO/hwlab/guest.sh"
 stop $?
 """
@@ -277,7 +284,11 @@ def build_initrd(path: str, version: str, busybox: str, env: dict[str, str],
 
 def guest_env(mode: str, pytest_args: list[str]) -> dict[str, str]:
     host_path = os.environ.get("PATH", "/usr/bin:/bin")
+    # What the guest's tmpfs on /tmp and /run would hide but the lab needs.
+    keep = sorted({os.path.realpath(p) for p in (REPO, sys.prefix, sys.base_prefix)
+                   if os.path.realpath(p).startswith(("/tmp/", "/run/"))})
     return {
+        "MS_HWLAB_KEEP": ":".join(keep),
         "MS_HWLAB": "1",
         "MS_HWLAB_MODE": mode,  # "tests" or "devices"
         "MS_HWLAB_REPO": REPO,
