@@ -146,11 +146,12 @@ class PatternGenerator:
         rows = np.arange(self._bars_h, h)[:, None]
         ramp = ((xs[None, :] + rows) % w) / w
         self._ramp_y = (BLACK + (WHITE - BLACK) * ramp).astype(np.uint8)
-        crows = np.arange(self._bars_ch, ch)[:, None] * 2
-        cramp_x = 2 * np.pi * (cxs[None, :] % w) / w
-        cramp_y = 2 * np.pi * crows / max(1, h)
-        self._ramp_u = (128 + 90 * np.cos(cramp_x) + 0 * crows).astype(np.uint8)
-        self._ramp_v = (128 + 90 * np.sin(cramp_y) + 0 * cxs[None, :]).astype(np.uint8)
+        # chroma: U follows x (scrolls with the ramp), V follows y
+        shape = (ch - self._bars_ch, len(cxs))
+        u_row = (128 + 90 * np.cos(2 * np.pi * (cxs % w) / w)).astype(np.uint8)
+        v_col = (128 + 90 * np.sin(2 * np.pi * np.arange(self._bars_ch, ch) * 2 / h))
+        self._ramp_u = np.broadcast_to(u_row[None, :], shape).copy()
+        self._ramp_v = np.broadcast_to(v_col.astype(np.uint8)[:, None], shape).copy()
 
         # Code: centred grid of s x s cells inside a grey border half a cell wide.
         s = cell_size(w, h)
