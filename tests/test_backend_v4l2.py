@@ -15,8 +15,7 @@ import sys
 import pytest
 
 from mscli import catalog
-from mscli.backends import Found
-from mscli.backends import v4l2
+from mscli.backends import Found, v4l2
 from mscli.devices import VIDEO_INPUT, VideoMode
 
 QUERYCAP, ENUM_FMT, ENUM_FRAMESIZES, ENUM_FRAMEINTERVALS, G_PARM = (

@@ -7,6 +7,7 @@ not a conftest.py: tests/conftest.py owns that module name.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -29,15 +30,14 @@ def run_ms(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.fixture(scope="session")
-def listed():
-    """`ms devices --json` once for the session: (devices, stderr)."""
+@functools.cache
+def listed() -> tuple[list, str]:
+    """`ms devices --json`, run once per session: (devices, stderr)."""
     done = run_ms("devices", "--json")
     return json.loads(done.stdout), done.stderr
 
 
-@pytest.fixture(scope="session")
-def camera(listed):
-    cameras = [d for d in listed[0] if d["kind"] == "videoinput"]
+def camera() -> dict:
+    cameras = [d for d in listed()[0] if d["kind"] == "videoinput"]
     assert len(cameras) == 1, f"vivid n_devs=1 should give one camera, got {cameras}"
     return cameras[0]

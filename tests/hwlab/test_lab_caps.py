@@ -7,7 +7,7 @@ import re
 import subprocess
 
 import pytest
-from labtools import CAMERA_NODE, LAB, camera, listed, run_ms  # noqa: F401 (fixtures)
+from labtools import CAMERA_NODE, LAB, camera, run_ms
 
 pytestmark = LAB
 
@@ -45,8 +45,8 @@ def v4l2_ctl_modes(node: str) -> tuple[dict, dict]:
 
 
 @pytest.fixture(scope="module")
-def ours(camera):
-    out = json.loads(run_ms("caps", camera["deviceId"], "--modes", "--json").stdout)
+def ours():
+    out = json.loads(run_ms("caps", camera()["deviceId"], "--modes", "--json").stdout)
     table: dict = {}
     for mode in out["modes"]:
         size = (mode["width"], mode["height"])

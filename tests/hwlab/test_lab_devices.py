@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-from labtools import CAMERA_NODE, LAB, listed, run_ms  # noqa: F401 (fixture)
+from labtools import CAMERA_NODE, LAB, listed, run_ms
 
 pytestmark = LAB
 
 
-def test_lists_the_vivid_camera_and_the_loopback_card(listed):
-    devices, _stderr = listed
+def test_lists_the_vivid_camera_and_the_loopback_card():
+    devices, _stderr = listed()
     assert all(set(d) == {"deviceId", "kind", "label", "groupId"} for d in devices)
     labels = {(d["kind"], d["label"]) for d in devices}
     assert ("videoinput", "vivid") in labels
@@ -23,25 +22,25 @@ def test_lists_the_vivid_camera_and_the_loopback_card(listed):
     assert kinds == sorted(kinds, key=["audioinput", "videoinput", "audiooutput"].index)
 
 
-def test_nothing_on_stderr(listed):
+def test_nothing_on_stderr():
     # No ALSA start-up noise, no warnings, no traceback.
-    assert listed[1] == ""
+    assert listed()[1] == ""
 
 
-def test_only_the_capture_node_is_a_camera(listed):
+def test_only_the_capture_node_is_a_camera():
     # vivid also makes an output node and VBI nodes: they are not cameras.
     assert all(os.path.exists(f"/dev/video{n}") for n in range(4))
-    assert [d["label"] for d in listed[0] if d["kind"] == "videoinput"] == ["vivid"]
+    assert [d["label"] for d in listed()[0] if d["kind"] == "videoinput"] == ["vivid"]
 
 
-def test_ids_are_the_same_in_a_second_run(listed):
+def test_ids_are_the_same_in_a_second_run():
     again = json.loads(run_ms("devices", "--json").stdout)
-    assert again == listed[0]
+    assert again == listed()[0]
     assert len({d["deviceId"] for d in again}) == len(again)
 
 
-def test_the_loopback_card_is_one_group_and_the_camera_another(listed):
-    devices = listed[0]
+def test_the_loopback_card_is_one_group_and_the_camera_another():
+    devices = listed()[0]
     loop = {d["groupId"] for d in devices if d["label"].startswith("Loopback")}
     cam = {d["groupId"] for d in devices if d["kind"] == "videoinput"}
     assert len(loop) == 1 and len(cam) == 1 and loop != cam
@@ -60,8 +59,8 @@ def test_backend_keys_do_not_depend_on_indices():
     assert {d.group_key for d in loop} == {"sysfs:/devices/platform/snd_aloop.0"}
 
 
-def test_loopback_input_capabilities_are_probed(listed):
-    [entry] = [d for d in listed[0]
+def test_loopback_input_capabilities_are_probed():
+    [entry] = [d for d in listed()[0]
                if d["kind"] == "audioinput" and d["label"] == "Loopback: PCM (hw:0,1)"]
     caps = json.loads(run_ms("caps", entry["deviceId"], "--modes", "--json").stdout)
     modes = caps["modes"]
