@@ -8,7 +8,6 @@ import subprocess
 import threading
 from fractions import Fraction
 
-import av
 import numpy as np
 import pytest
 
