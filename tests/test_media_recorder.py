@@ -206,6 +206,18 @@ def test_mp4_to_a_pipe_is_fragmented_with_keyframes_every_two_seconds():
     assert keys == [0, 60, 120]
 
 
+def test_a_fifo_given_by_name_is_treated_as_a_pipe(tmp_path):
+    fifo = tmp_path / "fifo.mp4"
+    os.mkfifo(fifo)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.append(fifo.read_bytes()))
+    reader.start()
+    rec = record(fifo, "mp4", frames=30)
+    reader.join()
+    assert rec.seekable is False
+    assert decode(chunks[0])["numbers"] == list(range(30))
+
+
 @pytest.mark.parametrize("fmt", ["matroska", "mp4"])
 def test_ffprobe_reads_it_from_a_pipe(fmt):
     proc = subprocess.Popen(["ffprobe", "-v", "error", "-count_frames", "-show_entries",

@@ -349,12 +349,16 @@ class Recorder:
 
         # Where it goes.
         self._created_path: str | None = None
+        if isinstance(target, os.PathLike):
+            target = os.fspath(target)
         if isinstance(target, str) and target != "-":
             self.name = target
             self._path = target
             self._output = None
-            seekable = True
-            if not os.path.exists(target):
+            try:  # a FIFO or /dev/stdout given by name cannot seek
+                seekable = stat.S_ISREG(os.stat(target).st_mode)
+            except OSError:
+                seekable = True  # a new file
                 self._created_path = target
             av_target = "file:" + target
         else:
