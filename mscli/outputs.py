@@ -17,13 +17,13 @@ KINDS = ("audio", "video")
 class OutputPlan:
     target: str  # a path or "-"
     kinds: tuple[str, ...]  # which tracks it takes
-    format: str  # a name from mscli.sinks.recorder.FORMATS
+    format: str  # a name from mscli.sinks.formats.FORMATS
 
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
                  overwrite: bool) -> list[OutputPlan]:
     """Check every -o against the tracks before anything opens; UsageError says why not."""
-    from mscli.sinks.recorder import check_output
+    from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
     if not specs:
         raise UsageError("no output: give -o FILE (e.g. -o out.mkv), -o - for stdout, "

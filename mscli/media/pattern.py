@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
-import cv2
 import numpy as np
 
 from mscli.media.frames import chroma_size, i420_size
@@ -288,6 +287,8 @@ def read_frame_number(y_plane: np.ndarray) -> int | None:
     r1 = min(h, int(cy + (ROWS / 2) * s_max) + 3)
     rh = r1 - r0
     region = np.ascontiguousarray(y[r0:r1], np.uint8)
+    import cv2  # here, not at the top: making frames needs only numpy (cv2 costs ~0.1-0.2 s)
+
     sdepth = cv2.CV_32S if rh * w * 255 < 2**31 else cv2.CV_64F
     flat = cv2.integral(region, sdepth=sdepth).ravel()
 

@@ -1,7 +1,7 @@
-"""Recording to containers with PyAV, and the checks that come before any output is opened.
+"""Recording to containers with PyAV.
 
-`check_output` decides the format of an `-o` target (extension or `-f`) and refuses what cannot
-work, before anything is opened. `Recorder` encodes and muxes VideoFrames and AudioFrames into
+`check_output` (formats.py, re-exported here) decides the format of an `-o` target and refuses
+what cannot work, before anything is opened. `Recorder` encodes and muxes VideoFrames and AudioFrames into
 one container (matroska, webm, mp4, mov, nut, ogg, opus, flac, wav) with per-container codec
 defaults; y4m, WAV streams and single images have their own writers (y4m.py, wav.py, image.py).
 
@@ -35,6 +35,16 @@ import numpy as np
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
 from mscli.media.frames import AudioFrame, VideoFrame, i420_size
+from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
+    EXTENSIONS,
+    FORMAT_ALIASES,
+    FORMATS,
+    IMAGE_FORMATS,
+    STDOUT_DEFAULTS,
+    FormatInfo,
+    check_output,
+    resolve_format,
+)
 
 
 @dataclass(frozen=True)
@@ -48,144 +58,6 @@ class VideoSpec:
 class AudioSpec:
     sample_rate: int
     channels: int
-
-
-# --------------------------------------------------------------------------------------------
-# Formats
-
-
-@dataclass(frozen=True)
-class FormatInfo:
-    name: str  # ms's name, returned by check_output
-    muxer: str | None  # FFmpeg muxer for PyAV formats; None for ms's own writers
-    kinds: frozenset[str]
-    extensions: tuple[str, ...]
-    video_codec: str | None = None
-    audio_codec: str | None = None
-    description: str = ""
-
-
-FORMATS: dict[str, FormatInfo] = {f.name: f for f in (
-    FormatInfo("matroska", "matroska", frozenset({"video", "audio"}), (".mkv", ".mka"),
-               "libx264", "libopus", "Matroska"),
-    FormatInfo("webm", "webm", frozenset({"video", "audio"}), (".webm",),
-               "libvpx-vp9", "libopus", "WebM"),
-    FormatInfo("mp4", "mp4", frozenset({"video", "audio"}), (".mp4", ".m4v"),
-               "libx264", "aac", "MP4"),
-    FormatInfo("mov", "mov", frozenset({"video", "audio"}), (".mov",),
-               "libx264", "aac", "QuickTime"),
-    FormatInfo("nut", "nut", frozenset({"video", "audio"}), (".nut",),
-               "rawvideo", "pcm_s16le", "NUT"),
-    FormatInfo("y4m", None, frozenset({"video"}), (".y4m",), description="YUV4MPEG2"),
-    FormatInfo("wav", "wav", frozenset({"audio"}), (".wav",), None, "pcm_s16le", "WAV"),
-    FormatInfo("ogg", "ogg", frozenset({"audio"}), (".ogg", ".oga"), None, "libopus", "Ogg"),
-    FormatInfo("opus", "opus", frozenset({"audio"}), (".opus",), None, "libopus", "Ogg Opus"),
-    FormatInfo("flac", "flac", frozenset({"audio"}), (".flac",), None, "flac", "FLAC"),
-    FormatInfo("png", None, frozenset({"video"}), (".png",), description="PNG image"),
-    FormatInfo("jpg", None, frozenset({"video"}), (".jpg", ".jpeg"), description="JPEG image"),
-)}
-
-# Other names -f accepts (FFmpeg's, and the obvious ones).
-FORMAT_ALIASES = {"mkv": "matroska", "mka": "matroska", "yuv4mpegpipe": "y4m",
-                  "yuv4mpeg": "y4m", "jpeg": "jpg", "mjpeg": "jpg", "oga": "ogg", "m4v": "mp4",
-                  "image2": None}
-EXTENSIONS = {ext: f.name for f in FORMATS.values() for ext in f.extensions}
-IMAGE_FORMATS = frozenset({"png", "jpg"})
-# Where each kind goes when -o - has no -f (contract.md).
-STDOUT_DEFAULTS = {frozenset({"video", "audio"}): "matroska", frozenset({"video"}): "y4m",
-                   frozenset({"audio"}): "wav"}
-
-
-def _did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def resolve_format(name: str) -> str:
-    """ms's format name for a -f value; UsageError when unknown."""
-    key = name.strip().lower()
-    if key in FORMATS:
-        return key
-    if FORMAT_ALIASES.get(key):
-        return FORMAT_ALIASES[key]
-    names = sorted(FORMATS) + sorted(k for k, v in FORMAT_ALIASES.items() if v)
-    raise UsageError(f"unknown output format {name!r}{_did_you_mean(key, names)}; "
-                     f"known formats: {', '.join(sorted(FORMATS))}")
-
-
-def _stdout_kind() -> str:
-    """'pipe', 'tty', 'file' or 'other' for file descriptor 1."""
-    try:
-        mode = os.fstat(1).st_mode
-    except OSError:
-        return "other"
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return "pipe"
-    if os.isatty(1):
-        return "tty"
-    return "file" if stat.S_ISREG(mode) else "other"
-
-
-def check_output(path_or_dash: str, kinds: set[str], format_override: str | None = None, *,
-                 stdout_is_pipe: bool | None = None, overwrite: bool | None = None) -> str:
-    """The format ms will write `path_or_dash` in, for tracks of `kinds` ({"video", "audio"}),
-    or a UsageError saying why it cannot work. Opens nothing.
-
-    `-` is stdout: it needs `format_override` unless stdout is a pipe, where the default
-    is matroska (audio + video), y4m (video) or wav (audio). `stdout_is_pipe` overrides the
-    detection (for tests). `overwrite=False` refuses an existing file (-y not given).
-    """
-    kinds = set(kinds)
-    if not kinds or not kinds <= {"video", "audio"}:
-        raise UsageError(f"nothing to write: track kinds {sorted(kinds)!r}")
-    target = str(path_or_dash)
-    if target == "-":
-        if stdout_is_pipe is None:
-            where = _stdout_kind()
-            if where == "tty":
-                raise UsageError("stdout is a terminal: redirect it to a file or a pipe, "
-                                 "or give -o FILE")
-            stdout_is_pipe = where == "pipe"
-        if format_override:
-            fmt = resolve_format(format_override)
-        elif stdout_is_pipe:
-            fmt = STDOUT_DEFAULTS[frozenset(kinds)]
-        else:
-            raise UsageError("-o - needs -f FORMAT when stdout is not a pipe "
-                             f"(e.g. -f {STDOUT_DEFAULTS[frozenset(kinds)]})")
-    else:
-        if not target:
-            raise UsageError("empty output path")
-        if format_override:
-            fmt = resolve_format(format_override)
-        else:
-            ext = os.path.splitext(target)[1].lower()
-            if not ext:
-                raise UsageError(f"cannot tell the format of {target!r} from its name: add an "
-                                 f"extension ({', '.join(sorted(EXTENSIONS))}) or give -f FORMAT")
-            if ext not in EXTENSIONS:
-                raise UsageError(f"unknown output extension {ext!r} in {target!r}"
-                                 f"{_did_you_mean(ext, EXTENSIONS)}; known: "
-                                 f"{', '.join(sorted(EXTENSIONS))} (or give -f FORMAT)")
-            fmt = EXTENSIONS[ext]
-    info = FORMATS[fmt]
-    extra = kinds - info.kinds
-    if extra:
-        kind = extra.pop()
-        only = "video" if kind == "audio" else "audio"
-        alt = "-o audio=FILE.wav" if kind == "audio" else "-o video=FILE.mkv"
-        raise UsageError(f"{info.description or fmt} ({fmt}) carries {only} only and cannot take "
-                         f"the {kind} track: send it to its own output ({alt}) or use a "
-                         f"container that holds both (.mkv)")
-    if target != "-":
-        if os.path.isdir(target):
-            raise UsageError(f"output {target!r} is a directory")
-        parent = os.path.dirname(os.path.abspath(target))
-        if not os.path.isdir(parent):
-            raise UsageError(f"cannot write {target!r}: directory {parent!r} does not exist")
-        if overwrite is False and os.path.exists(target):
-            raise UsageError(f"{target!r} exists: give -y/--overwrite to replace it")
-    return fmt
 
 
 # --------------------------------------------------------------------------------------------
