@@ -31,7 +31,7 @@ AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
 # enough that a drop from 30 to 10 fps (a 3-interval gap) is not a stall, early enough that
 # mute fires within 3 intervals of the moment the next frame was due.
 MUTE_INTERVALS = 3.5
-AUDIO_MUTE_SECONDS = 0.1  # an audio source silent this long is muted
+AUDIO_MUTE_SECONDS = 0.15  # an audio source silent this long after its last chunk is muted
 RATE_WINDOW = 0.5  # seconds of frame intervals behind a measured frame rate
 SLOT_TOLERANCE = 0.1  # of a frame interval, when placing a capture time in an output slot
 
@@ -55,6 +55,8 @@ class MediaStreamTrack:
         self.drops = 0
         self.first_time: float | None = None
         self.last_time: float | None = None
+        self._quiet_since: float | None = None  # when the last frame was complete
+        self._muted_at = 0.0
         self.ended_reason: str | None = None
         self.ended_at: float | None = None
         self.latencies: list[float] = []  # capture -> written, seconds (paced runs only)
@@ -107,9 +109,9 @@ class MediaStreamTrack:
         """A native frame from the source; `frame.time` is its capture time."""
         if self.ready_state != "live":
             return
-        self._check_gap(frame.time)
+        self._check_gap(frame)
         if self.muted:
-            self._set_muted(False, at=frame.time)
+            self._set_muted(False, at=max(frame.time, self._muted_at))
         if self._rate is not None:
             self._rate.add(frame.time)
         for out in self._processor.process(frame):
@@ -149,10 +151,11 @@ class MediaStreamTrack:
 
     def watchdog(self, now: float) -> None:
         """Mute a live source that stopped delivering (works for every backend)."""
-        if self.ready_state != "live" or self.muted or self.last_time is None:
+        if self.ready_state != "live" or self.muted or self._quiet_since is None:
             return
-        if now - self.last_time > self._mute_after():
-            self._set_muted(True, at=now)
+        if now - self._quiet_since > self._mute_after():
+            # Stamped when the rule became true, not when this poll noticed it.
+            self._set_muted(True, at=self._quiet_since + self._mute_after())
 
     @property
     def done(self) -> bool:
@@ -166,22 +169,21 @@ class MediaStreamTrack:
         rate = self._rate.measured() if self._rate else None
         return MUTE_INTERVALS / (rate or self.mode.frame_rate)
 
-    def _check_gap(self, time: float) -> None:
+    def _check_gap(self, frame) -> None:
         """An unpaced source skips a stall in no time: report it from the timestamps."""
-        if self.last_time is not None and not self.muted:
-            if time - self.last_time > self._mute_after() + self._interval():
-                self._set_muted(True, at=self.last_time + self._mute_after())
+        if self._quiet_since is not None and not self.muted:
+            if frame.time - self._quiet_since > self._mute_after():
+                self._set_muted(True, at=self._quiet_since + self._mute_after())
         if self.first_time is None:
-            self.first_time = time
-        self.last_time = time
-
-    def _interval(self) -> float:
-        if self.kind == "audio":
-            return 0.0
-        return 1.0 / self.mode.frame_rate
+            self.first_time = frame.time
+        self.last_time = frame.time
+        # A video frame is complete when it is taken; an audio chunk when its last sample is.
+        self._quiet_since = frame.time + (frame.samples / frame.sample_rate
+                                          if self.kind == "audio" else 0.0)
 
     def _set_muted(self, muted: bool, at: float) -> None:
         self.muted = muted
+        self._muted_at = at
         if not muted and self._rate is not None:
             self._rate.reset()  # the stall is not a frame rate
         self._events.emit("mute" if muted else "unmute", track=self, at=at)
@@ -292,8 +294,9 @@ class AudioProcessor:
 
 
 class RateMonitor:
-    """Fires `overconstrained` when the delivered frame rate leaves the required range of
-    the track's constraints for a sustained window (and again after it came back)."""
+    """Fires `overconstrained` when the source's delivered frame rate falls below the required
+    range of the track's constraints for a sustained window (and again only after it was back
+    in range for as long). Above the range is no violation: decimation takes care of it."""
 
     def __init__(self, track: MediaStreamTrack):
         self.track = track
@@ -301,7 +304,7 @@ class RateMonitor:
 
     def reset(self) -> None:
         self._times: deque = deque()
-        self._outside_since: float | None = None
+        self._since: float | None = None  # when the rate crossed to the other side
         self._reported = False
         c = self.track.constraints.basic.get("frameRate")
         self._bounds = numeric_bounds(c) if c is not None and c.required else None
@@ -310,19 +313,20 @@ class RateMonitor:
         self._times.append(time)
         while self._times and time - self._times[0] > RATE_WINDOW:
             self._times.popleft()
-        if self._bounds is None:
-            return
         rate = self.measured()
-        if rate is None:
+        if self._bounds is None or rate is None:
             return
         lo, hi = self._bounds
-        if lo * (1 - 0.05) <= rate <= hi * (1 + 0.05):  # 5%: jitter is not a violation
-            self._outside_since, self._reported = None, False
+        below = rate < lo * (1 - 0.05)  # 5%: jitter is not a violation
+        if below == self._reported:
+            self._since = None
             return
-        if self._outside_since is None:
-            self._outside_since = time
-        if not self._reported and time - self._outside_since >= RATE_WINDOW / 2:
-            self._reported = True
+        if self._since is None:
+            self._since = time
+        if time - self._since < RATE_WINDOW / 2:
+            return
+        self._reported, self._since = below, None
+        if below:
             self.track._events.emit(
                 "overconstrained", track=self.track, at=time,
                 detail={"constraint": "frameRate", "measured": round(rate, 2),
