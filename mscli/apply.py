@@ -9,11 +9,10 @@ the spec's rejected promise does.
 
 from __future__ import annotations
 
-import sys
-
 from mscli.constraints import parse_stream_constraints
 from mscli.errors import ConstraintTypeError, MediaError, OverconstrainedError
 from mscli.jsoninput import load_json
+from mscli.messages import warn
 from mscli.select import select_settings
 
 
@@ -22,8 +21,7 @@ def reapply_constraints(session, source: str) -> None:
         value, _ = load_json(source, "constraints", ConstraintTypeError)
         parsed = parse_stream_constraints(value)
     except MediaError as e:  # a half-saved file must not stop a recording
-        print(f"ms: warning: --reapply: {e.message}; keeping the current constraints",
-              file=sys.stderr)
+        warn(f"--reapply: {e.message}; keeping the current constraints")
         return
     new = dict(parsed.tracks())
     for track in session.tracks:

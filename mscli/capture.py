@@ -4,7 +4,10 @@ choose where events go, run the session, and make every way out leave finalised 
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 
+from mscli import messages
 from mscli.errors import UsageError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
@@ -21,6 +24,9 @@ def capture(args, constraints, devices) -> None:
     if args.reapply and (args.constraints == "-" or args.constraints.lstrip().startswith("{")):
         raise UsageError("--reapply re-reads the constraints file: give -c FILE")
     plans = plan_outputs(args.output, kinds, args.format, args.overwrite)
+    if messages.verbose:
+        for s in selections:
+            print(f"ms: {s.kind}: {s.device.label!r} {json.dumps(s.settings)}", file=sys.stderr)
     options = CaptureOptions(
         duration=args.duration, frames=args.frames, paced=not args.unpaced,
         overwrite=args.overwrite, reapply=args.reapply, constraints_source=args.constraints,

@@ -6,9 +6,9 @@ its backend gave (the system default first), every device with a keyed-hash devi
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
 
+from mscli import messages
 from mscli.devices import KINDS, Device
 from mscli.errors import NotFoundError, UsageError
 from mscli.ids import IdHasher
@@ -33,7 +33,7 @@ def load_devices(devices_file: str | None = None, fake: bool = False, warn=None)
 
         found = fake_devices()
     else:
-        found = real_devices(warn or _warn)
+        found = real_devices(warn or messages.warn)
     return assign_ids(found, IdHasher.for_user())
 
 
@@ -88,7 +88,3 @@ def find_device(devices: list[Device], selector: str) -> Device:
             return device
     raise NotFoundError(f"no device has deviceId {selector!r}; give a deviceId from "
                         "`ms devices`, label:TEXT or index:N")
-
-
-def _warn(message: str) -> None:
-    print(f"ms: warning: {message}", file=sys.stderr)

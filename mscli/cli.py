@@ -48,6 +48,21 @@ def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
+def _add_general_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """-q, -v, --no-color and --traceback, before or after the command name. After it they
+    default to SUPPRESS so that a subcommand does not reset what was given before it."""
+    default = argparse.SUPPRESS if suppress else False
+    group = parser.add_argument_group("general")
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="no warnings and no live view; errors and data only")
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="more detail on stderr (what ms chose, backend start-up noise)")
+    group.add_argument("--no-color", action="store_true", default=default,
+                       help="no colour in tables and the live view (also NO_COLOR=1)")
+    group.add_argument("--traceback", action="store_true", default=default,
+                       help="show the Python traceback of an unexpected failure")
+
+
 def _add_device_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("devices")
     group.add_argument("--fake", action="store_true", default=_env_flag("MS_FAKE"),
@@ -71,15 +86,14 @@ def build_parser() -> Parser:
                                      "ms resolve --fake -c '{\"video\": {\"width\": 1280}}'",
                                      "ms COMMAND --help"))
     parser.add_argument("--version", action="version", version=f"ms {__version__}")
-    parser.add_argument("--traceback", action="store_true",
-                        help="show the Python traceback of an unexpected failure")
+    _add_general_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, help: str, *examples: str) -> Parser:
         sub = commands.add_parser(name, help=help, description=help,
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
                                   epilog=_examples(*examples))
-        sub.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
+        _add_general_options(sub, suppress=True)
         return sub
 
     devices = command("devices", "List cameras, microphones and speakers (enumerateDevices).",
@@ -208,7 +222,9 @@ def _load_devices(args):
 
 
 def _warn(message: str) -> None:
-    print(f"ms: warning: {message}", file=sys.stderr)
+    from mscli.messages import warn
+
+    warn(message)
 
 
 def cmd_devices(args) -> None:
@@ -310,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command is None:
             build_parser().print_help(sys.stderr)
             sys.exit(2)
+        _apply_general_options(args)
         args.run(args)
     except MediaError as e:
         if traceback:
@@ -325,6 +342,17 @@ def main(argv: list[str] | None = None) -> None:
         _fail(AbortError(f"unexpected {type(e).__name__}: {e} (rerun with --traceback "
                          "and report it)"), json_mode)
     sys.exit(0)
+
+
+def _apply_general_options(args) -> None:
+    from mscli import messages
+
+    messages.quiet = args.quiet
+    messages.verbose = args.verbose
+    if args.verbose:
+        os.environ["MS_VERBOSE"] = "1"  # backends show their start-up output
+    if args.no_color:
+        os.environ["NO_COLOR"] = "1"
 
 
 def _fail(error: MediaError, json_mode: bool) -> None:

@@ -77,8 +77,12 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
     Returns the live view, if one was opened on `stack`."""
     from mscli.errors import UsageError
 
+    from mscli import messages
+
     view = None
     on_terminal = sys.stderr.isatty()
+    if on_terminal and messages.quiet and option is None:
+        return None  # -q on a terminal: nothing but errors
     if on_terminal and live_view:
         from mscli.liveview import LiveView
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import sys
 
 SECRET_NAME = "id-secret"
 ID_HEX_CHARS = 32  # 128 bits: unguessable, and short enough to paste
@@ -74,8 +73,10 @@ def _load_or_create_secret(directory: str) -> bytes:
         return _read_secret(path)
     except OSError as e:
         # A read-only home must not stop listing; the ids just won't survive this run.
-        print(f"ms: warning: cannot keep device ids stable: {directory}: {e.strerror}; "
-              "set MS_STATE_DIR to a writable directory", file=sys.stderr)
+        from mscli.messages import warn
+
+        warn(f"cannot keep device ids stable: {directory}: {e.strerror}; "
+             "set MS_STATE_DIR to a writable directory")
         return os.urandom(32)
 
 

@@ -5,7 +5,6 @@ stdout, and none of it is drawn when stderr is not a terminal."""
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from collections import deque
@@ -19,8 +18,7 @@ class LiveView:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(file=sys.stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
-                               highlight=False)
+        self.console = Console(file=sys.stderr, highlight=False)
         self.show_events = show_events
         self._events: deque = deque(maxlen=EVENT_LINES)
         self._live = Live(console=self.console, auto_refresh=False, transient=False)

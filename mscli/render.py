@@ -36,7 +36,7 @@ def quiet_broken_pipe() -> None:
 def _console():
     from rich.console import Console
 
-    return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+    return Console(highlight=False)
 
 
 def _table(title: str | None, columns: list[str]):

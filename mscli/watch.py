@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 
 from mscli.catalog import load_devices
 from mscli.errors import MediaError
+from mscli.messages import warn
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 
 POLL_SECONDS = 0.05  # virtual: faults are exact to this; real backends every REAL_POLL
@@ -66,7 +66,7 @@ class Watcher:
             self._reported_error = False
         except MediaError as e:
             if not self._reported_error:
-                print(f"ms: warning: {e.message}; keeping the last list", file=sys.stderr)
+                warn(f"{e.message}; keeping the last list")
                 self._reported_error = True
 
     def _file_mtime(self):

@@ -1,0 +1,17 @@
+"""Messages for people, on stderr: warnings (silenced by -q), and whether to use colour.
+
+The CLI sets these once from -q/-v. Colour needs nothing here: --no-color sets NO_COLOR
+(https://no-color.org), which rich honours.
+"""
+
+from __future__ import annotations
+
+import sys
+
+quiet = False
+verbose = False
+
+
+def warn(message: str) -> None:
+    if not quiet:
+        print(f"ms: warning: {message}", file=sys.stderr, flush=True)
