@@ -23,7 +23,12 @@ DESCRIPTION = ("List, inspect, resolve and capture cameras and microphones the w
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as ms does: one line, exit 2, with a hint."""
+    """argparse that reports usage errors as ms does: one line, exit 2, with a hint.
+    No abbreviated options: `--fak` in a script must not quietly mean --fake."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise UsageError(f"{_with_suggestion(message)} (see '{self.prog} --help')")
@@ -34,10 +39,21 @@ def _with_suggestion(message: str) -> str:
     if "invalid choice: '" in message:
         wrong = message.split("invalid choice: '", 1)[1].split("'", 1)[0]
         choices = message.split("(choose from ", 1)[-1].rstrip(")").replace("'", "").split(", ")
-        return f"unknown command {wrong!r}{did_you_mean(wrong, choices)}"
-    if message.startswith("unrecognized arguments: "):
-        return f"unknown option or argument: {message.split(': ', 1)[1]}"
+        what = "command" if message.startswith("argument COMMAND") else "choice"
+        return (f"unknown {what} {wrong!r}{did_you_mean(wrong, choices)} "
+                f"(choose from {', '.join(choices)})")
     return message
+
+
+def _unknown_arguments(parser: Parser, args, extras: list[str]) -> UsageError:
+    """Arguments no option took, with the closest option of the command as a hint."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub = commands.choices[args.command]
+    wrong = extras[0]
+    hint = did_you_mean(wrong.split("=", 1)[0], sub._option_string_actions) \
+        if wrong.startswith("-") else ""
+    return UsageError(f"unknown option or argument {wrong!r}{hint} "
+                      f"(see '{sub.prog} --help')")
 
 
 def _env_flag(name: str) -> bool:
@@ -181,6 +197,13 @@ def build_parser() -> Parser:
                      help="when a device goes away and comes back, go on recording from it "
                           "(removetrack, then addtrack; one output, one timeline)")
     capture.set_defaults(run=cmd_capture)
+
+    schema = command("schema", "Print the JSON Schema of a file ms reads, for editors.",
+                     "ms schema constraints > constraints.schema.json",
+                     "ms schema devices > devices.schema.json")
+    schema.add_argument("which", choices=("constraints", "devices"),
+                        help="constraints (-c) or devices (--devices)")
+    schema.set_defaults(run=cmd_schema)
     return parser
 
 
@@ -313,6 +336,12 @@ def cmd_capture(args) -> None:
     capture(args, load_constraints(args.constraints), _load_devices(args))
 
 
+def cmd_schema(args) -> None:
+    from mscli.schema import constraints_schema, devices_schema
+
+    render.print_json(constraints_schema() if args.which == "constraints" else devices_schema())
+
+
 # --- entry point --------------------------------------------------------------------------
 
 
@@ -322,10 +351,13 @@ def main(argv: list[str] | None = None) -> None:
     json_mode = "--json" in argv
     traceback = "--traceback" in argv
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
         if args.command is None:
-            build_parser().print_help(sys.stderr)
+            parser.print_help(sys.stderr)
             sys.exit(2)
+        if extras:
+            raise _unknown_arguments(parser, args, extras)
         _apply_general_options(args)
         args.run(args)
     except MediaError as e:
