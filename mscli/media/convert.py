@@ -11,7 +11,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
-import cv2
 import numpy as np
 
 from mscli.media.frames import AudioFrame, chroma_size, i420_size
@@ -36,10 +35,15 @@ def _planes(data: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def scale_i420(data: np.ndarray, src_w: int, src_h: int, dst_w: int, dst_h: int,
-               interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+               interpolation: int | None = None) -> np.ndarray:
     """A src_w x src_h I420 buffer cropped (centred, to dst's aspect ratio) and scaled down to
     dst_w x dst_h, as a new 1-D I420 buffer. Returns `data` itself when the sizes are equal.
-    ValueError when dst is larger than src in either dimension (no upscaling)."""
+    ValueError when dst is larger than src in either dimension (no upscaling).
+    interpolation: an OpenCV flag, cv2.INTER_AREA by default."""
+    import cv2  # here: recording imports this module for audio, and needs no OpenCV
+
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA
     if dst_w < 1 or dst_h < 1:
         raise ValueError(f"invalid destination size {dst_w}x{dst_h}")
     if dst_w > src_w or dst_h > src_h:
