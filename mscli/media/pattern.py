@@ -142,9 +142,12 @@ class PatternGenerator:
         self._bars_u = _BARS[cbar, 1].copy()
         self._bars_v = _BARS[cbar, 2].copy()
 
-        rows = np.arange(self._bars_h, h)[:, None]
-        ramp = ((xs[None, :] + rows) % w) / w
-        self._ramp_y = (BLACK + (WHITE - BLACK) * ramp).astype(np.uint8)
+        # Row r of the ramp is its first row shifted by r: one row of levels, then a view of
+        # every shift of it (a uint8 copy, no full-size float arrays: ~1 ms rather than
+        # ~40-100 ms at 1080p, time the first frames of a paced capture would be late by).
+        levels = (BLACK + (WHITE - BLACK) * (np.arange(w) / w)).astype(np.uint8)
+        shifts = np.lib.stride_tricks.sliding_window_view(np.tile(levels, 3), 2 * w)
+        self._ramp_y = shifts[np.arange(self._bars_h, h) % w]
         # chroma: U follows x (scrolls with the ramp), V follows y
         shape = (ch - self._bars_ch, len(cxs))
         u_row = (128 + 90 * np.cos(2 * np.pi * (cxs % w) / w)).astype(np.uint8)
