@@ -1,0 +1,465 @@
+"""A V4L2 camera captured through OpenCV (`cv2.VideoCapture(node, cv2.CAP_V4L2)`).
+
+`open()` runs before the capture clock starts (the session calls it through `open_source`): it
+asks the driver for the track's native mode (pixel format, size, rate), reads back what the
+driver really gave (OpenCV's `set` says True and keeps another size, opencv#23533), turns a
+mismatch with the track's required constraints into OverconstrainedError and an unusable device
+into NotReadableError, and grabs one frame so a busy camera fails here, not in the middle.
+
+Frames are stamped with the capture clock when they arrive (the driver's own timestamps are
+not on a clock we can trust: vivid's run a frame ahead of the arrival) and converted to I420:
+packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
+anything else (MJPEG, RGB, grey ...) goes through OpenCV's BGR conversion.
+
+The end of a device: OpenCV's `grab()` on an unplugged camera returns False, or the last frame
+again, or blocks (opencv#5746, #14044). So a second thread asks the driver every WATCH_SECONDS,
+on a descriptor of our own, whether the device is still there (VIDIOC_QUERYCAP answers ENODEV
+once it is gone) and ends the track at once; repeated quick read failures on a device that is
+still there end it with `read-error`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import threading
+import time
+from fractions import Fraction
+
+from mscli.backends import v4l2
+from mscli.constraints import numeric_bounds, satisfies
+from mscli.devices import VideoMode
+from mscli.errors import NotReadableError, OverconstrainedError
+from mscli.media.frames import VideoFrame, chroma_size, i420_size
+from mscli.sources import SourceThread
+
+WATCH_SECONDS = 0.05  # how often the device is asked whether it is still there
+SELECT_TIMEOUT_SECONDS = "1"  # OpenCV waits this long for a frame (its default is 10 s)
+FAILED_READS = 3  # quick failures in a row on a device that is still there: a read error
+RATE_TOLERANCE = 0.005  # relative: 29.97 read back for 30 is the same rate
+OPEN_FRAME_SECONDS = 5.0  # the first frame must come within this (a busy device gives none)
+GONE = (errno.ENODEV, errno.ENOENT, errno.ENXIO)
+
+# Formats taken raw (CAP_PROP_CONVERT_RGB off) and rearranged here: bytes per pixel x 2.
+PACKED_422 = {"YUYV": (0, 1, 3), "YVYU": (0, 3, 1), "UYVY": (1, 0, 2), "VYUY": (1, 2, 0)}
+PLANAR_420 = ("YU12", "YV12", "NV12", "NV21")
+
+VIDIOC_G_FMT = 0xC0D05604  # struct v4l2_format (type, then a 200-byte union at offset 8)
+VIDIOC_S_FMT = 0xC0D05605
+FORMAT_SIZE = 208
+
+# The syscall boundary, replaced by the unit tests.
+_open = os.open
+_close = os.close
+_ioctl = v4l2._ioctl
+
+
+def _query(fd: int) -> None:
+    """VIDIOC_QUERYCAP on our own descriptor: OSError(ENODEV) once the device is gone."""
+    buf = bytearray(v4l2.CAPABILITY.size)
+    _ioctl(fd, v4l2.VIDIOC_QUERYCAP, buf, True)
+
+
+def _busy(node: str) -> bool:
+    """Whether another program is capturing: setting the current format again answers EBUSY
+    while its buffers exist. On a descriptor of its own, closed at once (uvcvideo gives the
+    descriptor that sets a format the right to configure the camera until it is closed)."""
+    buf = bytearray(FORMAT_SIZE)
+    struct.pack_into("=I", buf, 0, v4l2.V4L2_BUF_TYPE_VIDEO_CAPTURE)
+    try:
+        fd = _open(node, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        _ioctl(fd, VIDIOC_G_FMT, buf, True)
+        _ioctl(fd, VIDIOC_S_FMT, buf, True)
+    except OSError as e:
+        return e.errno == errno.EBUSY
+    finally:
+        _close(fd)
+    return False
+
+
+class CameraSource(SourceThread):
+    name = "camera"
+
+    def __init__(self, track, clock, **timing):
+        super().__init__(track, clock, **timing)
+        self.track.live = True  # a device does not wait for the sinks (even with --unpaced)
+        self.node = track.device.source["node"]
+        self._cap = None
+        self._fd: int | None = None
+        self._raw = False  # frames come raw from the driver (else BGR from OpenCV)
+        self._format = None  # the driver's pixel format, as read back
+        self._size = (0, 0)
+        self._rate = 0.0
+        self._last_grab = 0.0  # seconds the last grab() took
+        self._mode = None  # the track's mode the capture is open in
+        self._lock = threading.Lock()  # deliver vs. the watcher's end
+        self._ended = False
+        self._watch_stop = threading.Event()
+
+    # --- opening --------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the node in the track's mode; NotReadableError / OverconstrainedError."""
+        if self._cap is not None:
+            return
+        try:
+            self._fd = _open(self.node, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            _query(self._fd)
+        except OSError as e:
+            self._release()
+            raise NotReadableError(self._cannot(_reason(e))) from None
+        if _busy(self.node):
+            self._release()
+            raise NotReadableError(self._cannot("device busy (another program is capturing "
+                                                "from it)"))
+        try:
+            self._open_capture()
+            self._check_delivered()
+        except BaseException:
+            self._release()
+            raise
+        self._mode = self.track.mode
+
+    def _open_capture(self) -> None:
+        os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", SELECT_TIMEOUT_SECONDS)
+        import cv2
+
+        _quiet_opencv(cv2)
+        mode = self.track.mode
+        cap = self._cap = cv2.VideoCapture(self.node, cv2.CAP_V4L2)
+        if not cap.isOpened():
+            raise NotReadableError(self._cannot("OpenCV cannot open it as a V4L2 camera"))
+        wanted = (mode.pixel_format or "").strip()
+        self._raw = wanted in PACKED_422 or wanted in PLANAR_420
+        cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
+        if len(wanted) == 4:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*wanted))
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
+        cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)
+        # What the driver really gave.
+        code = int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+        self._format = code.to_bytes(4, "little").decode("latin-1") if code else wanted
+        self._size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                      int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self._rate = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if self._raw and self._format not in PACKED_422 and self._format not in PLANAR_420:
+            self._raw = False  # the driver chose a format we do not rearrange ourselves
+            cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+        # The first frame: a busy or broken device fails here, before anything is written.
+        started = time.monotonic()
+        while not cap.grab():
+            if self._device_gone() or time.monotonic() - started > OPEN_FRAME_SECONDS:
+                raise NotReadableError(self._cannot(self._no_frames_reason()))
+            time.sleep(0.01)
+        ok, raw = cap.retrieve()
+        if ok and self._raw and self._to_i420(raw) is None:
+            self._raw = False  # an unexpected raw layout (padded rows, say): let OpenCV convert
+            cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+
+    def _no_frames_reason(self) -> str:
+        if self._device_gone():
+            return "the device went away"
+        return f"no frame within {OPEN_FRAME_SECONDS:g} s"
+
+    def _check_delivered(self, live: bool = False) -> None:
+        """The driver's mode against the required constraints; the track follows it.
+        Before capture a violation is OverconstrainedError; during it (`live`, after an
+        applyConstraints asked for another mode) an `overconstrained` event."""
+        mode = self.track.mode
+        width, height = self._size
+        rate = self._rate or mode.frame_rate
+        if (width, height) == (mode.width, mode.height) and \
+                abs(rate - mode.frame_rate) <= RATE_TOLERANCE * mode.frame_rate:
+            if self._format != mode.pixel_format:
+                self.track.mode = mode._replace(pixel_format=self._format)
+            return
+        settings = dict(self.track.settings)
+        if settings.get("resizeMode") != "crop-and-scale" or \
+                width < settings["width"] or height < settings["height"]:
+            settings["width"], settings["height"] = width, height  # no upscaling
+            settings["aspectRatio"] = round(width / height, 10)
+        settings["frameRate"] = min(settings["frameRate"], rate)
+        asked = f"{mode.width}x{mode.height} at {mode.frame_rate:g} fps"
+        gave = f"{width}x{height} at {rate:g} fps ({self._format})"
+        for name in ("width", "height", "aspectRatio", "frameRate"):
+            c = self.track.constraints.basic.get(name)
+            if c is not None and c.required and not satisfies(c, settings[name]):
+                message = (f"{self.track.label} ({self.node}): asked the driver for {asked}, "
+                           f"it gave {gave}; {name} {settings[name]:g} is outside the "
+                           f"required {_describe_bounds(numeric_bounds(c))}")
+                if not live:
+                    raise OverconstrainedError(name, message)
+                self.track._events.emit("overconstrained", track=self.track,
+                                        detail={"constraint": name, "message": message,
+                                                "cause": "driver"})
+                break
+        self.track.apply_settings(settings, self.track.constraints,
+                                  VideoMode(width, height, rate, self._format))
+
+    def _cannot(self, reason: str) -> str:
+        return f"{self.track.label} ({self.node}): cannot open the camera: {reason}"
+
+    # --- capturing ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.open()
+        watcher = threading.Thread(target=self._watch, name="ms-camera-watch", daemon=True)
+        watcher.start()
+        try:
+            self._capture()
+        finally:
+            self._watch_stop.set()
+            watcher.join()
+            self._release()
+
+    def _capture(self) -> None:
+        index = 0
+        failures = 0
+        ok = self._grab_fresh()
+        while not self.stopped and not self._ended:
+            t = self.clock.now()
+            if self.track.mode != self._mode:  # applyConstraints chose another native mode
+                ok = self._reopen()
+                continue
+            width, height = self._size
+            if self.past_limit(t):
+                return self._finish()
+            if not ok:
+                failures += 1
+                reason = self._after_failed_read(failures)
+                if reason is not None:
+                    return self._end(reason)
+            elif t >= self.start_time:
+                failures = 0
+                got, raw = self._cap.retrieve()
+                data = self._to_i420(raw) if got else None
+                if data is None:
+                    failures += 1
+                    if failures >= FAILED_READS:
+                        return self._end("read-error: frames that cannot be decoded")
+                else:
+                    with self._lock:
+                        if self._ended:
+                            return
+                        if self.track.mode != self._mode:
+                            continue  # taken in the old mode: reopen first
+                        try:
+                            self.track.deliver(VideoFrame(data, width, height, index,
+                                                          self._time_base(), t, index))
+                        except ValueError:  # the settings changed while it was delivered
+                            if self.track.mode == self._mode:
+                                raise
+                    index += 1
+            started = time.monotonic()
+            ok = self._cap.grab()
+            self._last_grab = time.monotonic() - started
+
+    def _reopen(self) -> bool:
+        """Open the capture again in the track's new mode (the probe descriptor stays)."""
+        cap, self._cap = self._cap, None
+        cap.release()
+        self._open_capture()
+        self._check_delivered(live=True)
+        self._mode = self.track.mode
+        return self._grab_fresh()
+
+    def _time_base(self) -> Fraction:
+        return 1 / Fraction(self._rate or self.track.mode.frame_rate).limit_denominator(1001)
+
+    def _grab_fresh(self) -> bool:
+        """Skip the frames the driver queued since open(): the first one we keep is new."""
+        interval = 1.0 / (self._rate or self.track.mode.frame_rate)
+        for _ in range(8):  # OpenCV queues 4 buffers
+            started = time.monotonic()
+            ok = self._cap.grab()
+            self._last_grab = time.monotonic() - started
+            if not ok or self._last_grab > interval / 4:
+                return ok
+        return True
+
+    def _after_failed_read(self, failures: int) -> str | None:
+        """Why the track ends after a failed read, or None to go on reading."""
+        if self._device_gone():
+            return "device-disconnected"
+        if self._last_grab >= 0.5:
+            return None  # a timeout: the camera stalled (the track mutes), it did not fail
+        if failures >= FAILED_READS:
+            return f"read-error: {failures} reads failed in a row on {self.node}"
+        time.sleep(0.005)
+        return None
+
+    def _watch(self) -> None:
+        while not self._watch_stop.wait(WATCH_SECONDS):
+            if self._device_gone():
+                self._end("device-disconnected")
+                return
+            if not self._ended and self.past_limit(self.clock.now() - 0.5):
+                self._finish()  # the reader is stuck in a grab past the user's limit
+                return
+
+    def _device_gone(self) -> bool:
+        if self._fd is None:
+            return False
+        try:
+            _query(self._fd)
+        except OSError as e:
+            return e.errno in GONE
+        return False
+
+    def _end(self, reason: str) -> None:
+        with self._lock:
+            if self._ended or self.stopped:
+                return
+            self._ended = True
+            self.track.source_ended(reason, at=self.clock.now())
+
+    def _finish(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self.track.source_finished()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._thread.ident is None:
+            self._release()  # opened but never started (a later source or output failed)
+
+    def _release(self) -> None:
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            _close(fd)
+
+    # --- conversion ---------------------------------------------------------------------------
+
+    def _to_i420(self, raw):
+        width, height = self._size
+        if raw is None:
+            return None
+        if not self._raw:
+            if raw.ndim == 3 and raw.shape[:2] == (height, width) and raw.shape[2] == 3:
+                return bgr_to_i420(raw)
+            if raw.ndim == 2 and raw.shape == (height, width):
+                return grey_to_i420(raw)
+            return None
+        flat = raw.reshape(-1)
+        if self._format in PACKED_422 and flat.size == width * height * 2:
+            return packed422_to_i420(flat, width, height, self._format)
+        if self._format in PLANAR_420 and flat.size == i420_size(width, height):
+            return planar420_to_i420(flat, width, height, self._format)
+        return None
+
+
+def _describe_bounds(bounds: tuple[float, float]) -> str:
+    lo, hi = bounds
+    if lo == hi:
+        return f"exact {lo:g}"
+    parts = [f"min {lo:g}"] if lo != float("-inf") else []
+    parts += [f"max {hi:g}"] if hi != float("inf") else []
+    return " ".join(parts) or "range"
+
+
+def _reason(e: OSError) -> str:
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return ("permission denied (add yourself to the 'video' group: "
+                "sudo usermod -aG video $USER, then log in again)")
+    if e.errno in GONE:
+        return "the device is not there any more"
+    if e.errno == errno.EBUSY:
+        return "device busy"
+    return os.strerror(e.errno) if e.errno else str(e)
+
+
+def _quiet_opencv(cv2) -> None:
+    """OpenCV logs warnings (select timeouts, failed ioctls) on stderr: ms reports what they
+    mean itself; MS_VERBOSE=1 lets them through."""
+    if os.environ.get("MS_VERBOSE") == "1":
+        return
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:
+        pass
+
+
+# --- pixel formats -> I420 (1-D Y, U, V planes) -----------------------------------------------
+
+
+def _halve_rows(plane):
+    """Average pairs of rows (4:2:2 chroma to 4:2:0); an odd last row stands alone."""
+    import numpy as np
+
+    if plane.shape[0] % 2:
+        plane = np.concatenate([plane, plane[-1:]])
+    pairs = plane.reshape(plane.shape[0] // 2, 2, plane.shape[1]).astype(np.uint16)
+    return ((pairs[:, 0] + pairs[:, 1] + 1) >> 1).astype(np.uint8)
+
+
+def packed422_to_i420(flat, width: int, height: int, fmt: str):
+    """YUYV-family bytes (two bytes a pixel, rows unpadded) as a 1-D I420 buffer."""
+    import numpy as np
+
+    y_at, u_at, v_at = PACKED_422[fmt]
+    rows = flat.reshape(height, width * 2)
+    out = np.empty(i420_size(width, height), np.uint8)
+    luma = width * height
+    out[:luma].reshape(height, width)[:] = rows[:, y_at::2]
+    cw, ch = chroma_size(width, height)
+    out[luma:luma + cw * ch].reshape(ch, cw)[:] = _halve_rows(rows[:, u_at::4])
+    out[luma + cw * ch:].reshape(ch, cw)[:] = _halve_rows(rows[:, v_at::4])
+    return out
+
+
+def planar420_to_i420(flat, width: int, height: int, fmt: str):
+    """YU12 (I420 itself), YV12 (V before U), NV12/NV21 (interleaved chroma) as I420."""
+    import numpy as np
+
+    if fmt == "YU12":
+        return flat.copy()
+    luma = width * height
+    cw, ch = chroma_size(width, height)
+    out = np.empty(i420_size(width, height), np.uint8)
+    out[:luma] = flat[:luma]
+    u = out[luma:luma + cw * ch]
+    v = out[luma + cw * ch:]
+    if fmt == "YV12":
+        v[:] = flat[luma:luma + cw * ch]
+        u[:] = flat[luma + cw * ch:]
+        return out
+    pairs = flat[luma:luma + 2 * cw * ch]
+    first, second = (u, v) if fmt == "NV12" else (v, u)
+    first[:] = pairs[0::2]
+    second[:] = pairs[1::2]
+    return out
+
+
+def bgr_to_i420(image):
+    """OpenCV's BGR picture as I420; odd sizes are padded for the conversion, then cropped."""
+    import cv2
+    import numpy as np
+
+    height, width = image.shape[:2]
+    even_h, even_w = height + height % 2, width + width % 2
+    if (even_h, even_w) != (height, width):
+        image = cv2.copyMakeBorder(image, 0, even_h - height, 0, even_w - width,
+                                   cv2.BORDER_REPLICATE)
+    planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).reshape(-1)
+    if (even_h, even_w) == (height, width):
+        return planes
+    y = planes[:even_w * even_h].reshape(even_h, even_w)[:height, :width]
+    return np.concatenate([y.reshape(-1), planes[even_w * even_h:]])
+
+
+def grey_to_i420(image):
+    import numpy as np
+
+    height, width = image.shape
+    cw, ch = chroma_size(width, height)
+    return np.concatenate([image.reshape(-1), np.full(2 * cw * ch, 128, np.uint8)])

@@ -1,0 +1,403 @@
+"""The OpenCV camera source against a fake driver: cv2.VideoCapture and the V4L2 syscalls
+(open, ioctl, close) are replaced, so the logic runs anywhere. The real thing (vivid through
+OpenCV) is exercised in the hardware lab (tests/hwlab/test_lab_capture.py)."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from mscli.backends import v4l2
+from mscli.catalog import assign_ids
+from mscli.constraints import parse_track_constraints
+from mscli.devices import VIDEO_INPUT, Device, VideoMode
+from mscli.errors import NotReadableError, OverconstrainedError
+from mscli.events import CaptureClock, EventLog
+from mscli.ids import IdHasher
+from mscli.media.frames import chroma_size
+from mscli.select import select_settings
+from mscli.session import open_source
+from mscli.sources import camera
+from mscli.track import MediaStreamTrack
+
+NODE = "/dev/video7"
+BGR = (40, 120, 200)
+
+
+class FakeDriver:
+    """One V4L2 device: what it gives when asked for a mode, whether it is busy or gone.
+
+    `gone` makes QUERYCAP answer ENODEV; `on_gone` says what OpenCV's grab() does then:
+    "false" (returns False), "stale" (returns the last frame again) or "block" (never returns
+    while the test runs)."""
+
+    def __init__(self, *, size=None, rate=None, fmt=None, busy=False, denied=False,
+                 on_gone="false"):
+        self.size, self.rate, self.fmt = size, rate, fmt
+        self.busy, self.denied, self.on_gone = busy, denied, on_gone
+        self.gone = threading.Event()
+        self.unblock = threading.Event()  # lets a blocked grab() return, at the end of a test
+        self.failing = False  # grab() fails while the device stays
+        self.open_fds: set[int] = set()
+        self.captures: list[FakeCapture] = []
+        self._next_fd = 100
+
+    def open(self, path, flags):
+        assert path == NODE
+        if self.denied:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        self._next_fd += 1
+        self.open_fds.add(self._next_fd)
+        return self._next_fd
+
+    def close(self, fd):
+        self.open_fds.remove(fd)
+
+    def ioctl(self, fd, request, buf, mutate):
+        assert fd in self.open_fds
+        if self.gone.is_set():
+            raise OSError(errno.ENODEV, "No such device")
+        if request == camera.VIDIOC_S_FMT and self.busy:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        return 0
+
+    def capture(self, node, api):
+        assert (node, api) == (NODE, cv2.CAP_V4L2)
+        cap = FakeCapture(self)
+        self.captures.append(cap)
+        return cap
+
+
+class FakeCapture:
+    """cv2.VideoCapture on the fake driver: frames paced at the rate the driver gave; raw
+    YUYV with the frame number as Y and chroma U=90 V=200, or one BGR colour."""
+
+    def __init__(self, driver: FakeDriver):
+        self.driver = driver
+        self.props = {cv2.CAP_PROP_CONVERT_RGB: 1.0}
+        self.released = False
+        self.count = 0
+        self._next = None
+
+    def isOpened(self):
+        return True
+
+    def set(self, prop, value):
+        self.props[prop] = float(value)
+        return True  # as OpenCV: True whatever the driver did
+
+    def get(self, prop):
+        d = self.driver
+        if prop == cv2.CAP_PROP_FOURCC:
+            asked = int(self.props.get(prop, 0))
+            name = d.fmt or asked.to_bytes(4, "little").decode("latin-1")
+            return float(int.from_bytes(name.encode("latin-1"), "little"))
+        if prop == cv2.CAP_PROP_FRAME_WIDTH:
+            return float(d.size[0] if d.size else self.props[prop])
+        if prop == cv2.CAP_PROP_FRAME_HEIGHT:
+            return float(d.size[1] if d.size else self.props[prop])
+        if prop == cv2.CAP_PROP_FPS:
+            return float(d.rate or self.props[prop])
+        return self.props.get(prop, -1.0)
+
+    def grab(self):
+        d = self.driver
+        if d.gone.is_set():
+            if d.on_gone == "block":
+                d.unblock.wait(5)
+                return False
+            return d.on_gone == "stale"
+        if d.failing:
+            return False
+        now = time.monotonic()
+        interval = 1 / self.get(cv2.CAP_PROP_FPS)
+        self._next = now + interval if self._next is None else max(self._next + interval, now)
+        time.sleep(max(0.0, self._next - time.monotonic()))
+        self.count += 1
+        return True
+
+    def retrieve(self):
+        w, h = int(self.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fmt = int(self.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("latin-1")
+        if self.props[cv2.CAP_PROP_CONVERT_RGB] == 0 and fmt == "YUYV":
+            raw = np.empty((h, w, 2), np.uint8)
+            raw[:, :, 0] = self.count % 256
+            raw[:, 0::2, 1] = 90
+            raw[:, 1::2, 1] = 200
+            return True, raw
+        return True, np.full((h, w, 3), BGR, np.uint8)
+
+    def release(self):
+        self.released = True
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    d = FakeDriver()
+    monkeypatch.setattr(camera, "_open", d.open)
+    monkeypatch.setattr(camera, "_close", d.close)
+    monkeypatch.setattr(camera, "_ioctl", d.ioctl)
+    monkeypatch.setattr(cv2, "VideoCapture", d.capture)
+    return d
+
+
+MODES = (VideoMode(640, 480, 30.0, "YUYV"), VideoMode(1280, 720, 10.0, "YUYV"))
+
+
+def make_track(constraints=None, modes=MODES):
+    device = Device(VIDEO_INPUT, "Cam", "v4l2:test", "g", "v4l2", modes=modes,
+                    source={"node": NODE})
+    assign_ids([device], IdHasher(b"k" * 32))
+    parsed = parse_track_constraints(constraints or {}, "video")
+    selection = select_settings(parsed, [device], "video")
+    events = EventLog(CaptureClock())
+    return MediaStreamTrack("video", device, selection.settings, parsed, events,
+                            threading.Condition(), live=True, mode=selection.mode)
+
+
+def run_for(source, seconds):
+    source.clock.start()
+    source.start()
+    time.sleep(seconds)
+    source.stop()
+    source.join(2)
+
+
+def wait_for(predicate, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_frames_arrive_as_i420_in_the_native_mode_with_capture_times(driver):
+    track = make_track({"width": 640, "height": 480})
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    assert isinstance(source, camera.CameraSource)
+    cap = driver.captures[0]
+    # Asked for the mode, raw YUYV (converted here, not by OpenCV).
+    assert cap.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"YUYV")
+    assert (cap.props[cv2.CAP_PROP_FRAME_WIDTH], cap.props[cv2.CAP_PROP_FRAME_HEIGHT],
+            cap.props[cv2.CAP_PROP_FPS], cap.props[cv2.CAP_PROP_CONVERT_RGB]) == \
+        (640, 480, 30, 0)
+    run_for(source, 0.5)
+    frames = track.take()
+    assert 12 <= len(frames) <= 16
+    first = frames[0]
+    assert (first.width, first.height) == (640, 480)
+    assert first.data.dtype == np.uint8 and first.data.size == 640 * 480 * 3 // 2
+    assert (first.u == 90).all() and (first.v == 200).all()
+    numbers = [int(f.y[0, 0]) for f in frames]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    times = [f.time for f in frames]
+    assert 0 <= times[0] < 0.1
+    assert np.median(np.diff(times)) == pytest.approx(1 / 30, abs=0.005)
+    assert cap.released and not driver.open_fds  # the device and our descriptor are closed
+
+
+def test_stale_frames_from_before_the_start_are_skipped(driver):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    cap = driver.captures[0]
+    cap._next = time.monotonic() - 1  # the driver has a second of frames queued
+    run_for(source, 0.2)
+    assert [f.time for f in track.take()][0] > 0.01
+
+
+def test_the_driver_giving_another_size_breaks_a_required_width_before_capture(driver):
+    driver.size = (320, 240)  # asked 640x480, the driver keeps 320x240 (opencv#23533)
+    track = make_track({"width": {"exact": 640}})
+    with pytest.raises(OverconstrainedError) as caught:
+        open_source(track, track._events.clock, paced=True, until=None)
+    assert caught.value.constraint == "width"
+    assert caught.value.exit_code == 4
+    assert "asked the driver for 640x480 at 30 fps, it gave 320x240" in caught.value.message
+    assert NODE in caught.value.message
+    assert driver.captures[0].released and not driver.open_fds
+
+
+def test_a_slower_rate_breaks_a_required_min_frame_rate(driver):
+    driver.rate = 15.0
+    track = make_track({"frameRate": {"min": 25}})
+    with pytest.raises(OverconstrainedError) as caught:
+        open_source(track, track._events.clock, paced=True, until=None)
+    assert caught.value.constraint == "frameRate"
+    assert "min 25" in caught.value.message
+
+
+def test_what_the_driver_gives_becomes_the_settings_when_nothing_requires_otherwise(driver):
+    driver.size, driver.rate = (320, 240), 15.0
+    track = make_track({"width": 640})  # ideal only
+    open_source(track, track._events.clock, paced=True, until=None).stop()
+    assert (track.settings["width"], track.settings["height"]) == (320, 240)
+    assert track.settings["frameRate"] == 15.0
+    assert track.mode == VideoMode(320, 240, 15.0, "YUYV")
+
+
+def test_another_pixel_format_goes_through_opencv_conversion(driver):
+    driver.fmt = "RGB3"  # asked YUYV, the driver gives RGB: OpenCV converts to BGR
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    assert driver.captures[0].props[cv2.CAP_PROP_CONVERT_RGB] == 1
+    assert track.mode.pixel_format == "RGB3"
+    run_for(source, 0.2)
+    frame = track.take()[0]
+    reference = cv2.cvtColor(np.full((480, 640, 3), BGR, np.uint8), cv2.COLOR_BGR2YUV_I420)
+    assert frame.data.tolist() == reference.reshape(-1).tolist()
+
+
+def test_a_busy_device_is_not_readable(driver):
+    driver.busy = True
+    track = make_track()
+    with pytest.raises(NotReadableError) as caught:
+        open_source(track, track._events.clock, paced=True, until=None)
+    assert caught.value.exit_code == 5
+    assert NODE in caught.value.message and "busy" in caught.value.message
+    assert not driver.captures and not driver.open_fds
+
+
+def test_permission_denied_names_the_video_group(driver):
+    driver.denied = True
+    track = make_track()
+    with pytest.raises(NotReadableError, match="permission denied.*'video' group"):
+        open_source(track, track._events.clock, paced=True, until=None)
+
+
+@pytest.mark.parametrize("on_gone", ["false", "stale", "block"])
+def test_an_unplugged_camera_ends_the_track_within_100_ms(driver, on_gone):
+    driver.on_gone = on_gone
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    source.clock.start()
+    source.start()
+    time.sleep(0.3)
+    unplugged = source.clock.now()
+    driver.gone.set()
+    wait_for(lambda: track.ready_state == "ended", timeout=1.0)
+    ended = [e for e in track._events.history if e["event"] == "ended"]
+    assert [e["detail"] for e in ended] == [{"reason": "device-disconnected"}]
+    assert ended[0]["time"] - unplugged < 0.1
+    assert track.ended_reason == "device-disconnected"
+    driver.unblock.set()
+    source.join(1)
+    assert driver.captures[0].released and not driver.open_fds
+
+
+def test_reads_that_keep_failing_on_a_present_device_are_a_read_error(driver):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    source.clock.start()
+    source.start()
+    time.sleep(0.2)
+    driver.failing = True
+    wait_for(lambda: track.ready_state == "ended", timeout=0.5)
+    assert track.ended_reason.startswith("read-error: 3 reads failed in a row on " + NODE)
+    source.join(1)
+
+
+def test_the_limit_finishes_the_track_without_an_event(driver):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=0.3)
+    source.clock.start()
+    source.start()
+    source.join(2)
+    assert track.ready_state == "ended" and track.ended_reason is None
+    assert not track._events.history
+    assert all(f.time < 0.3 for f in track.take())
+
+
+def test_a_new_mode_from_apply_constraints_reopens_the_camera(driver):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    source.clock.start()
+    source.start()
+    time.sleep(0.2)
+    parsed = parse_track_constraints({"width": {"exact": 1280}}, "video")
+    selection = select_settings(parsed, [track.device], "video")
+    track.apply_settings(selection.settings, parsed, selection.mode)
+    wait_for(lambda: len(driver.captures) == 2)
+    time.sleep(0.3)
+    source.stop()
+    source.join(2)
+    assert driver.captures[0].released
+    assert driver.captures[1].props[cv2.CAP_PROP_FRAME_WIDTH] == 1280
+    sizes = {(f.width, f.height) for f in track.take()}
+    assert (1280, 720) in sizes
+
+
+def test_opened_but_never_started_releases_on_stop(driver):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    source.stop()
+    assert driver.captures[0].released and not driver.open_fds
+
+
+# --- conversions ----------------------------------------------------------------------------
+
+
+def planes(width, height, seed=1):
+    rng = np.random.default_rng(seed)
+    cw, ch = chroma_size(width, height)
+    return (rng.integers(0, 256, (height, width), np.uint8),
+            rng.integers(0, 256, (ch, cw), np.uint8), rng.integers(0, 256, (ch, cw), np.uint8))
+
+
+@pytest.mark.parametrize("fmt", ["YUYV", "UYVY", "YVYU", "VYUY"])
+def test_packed_422_to_i420(fmt):
+    y, u, v = planes(8, 6)
+    u2, v2 = np.repeat(u, 2, axis=0), np.repeat(v, 2, axis=0)  # 4:2:2: chroma on every row
+    packed = np.empty((6, 16), np.uint8)
+    y_at, u_at, v_at = camera.PACKED_422[fmt]
+    packed[:, y_at::2] = y
+    packed[:, u_at::4] = u2
+    packed[:, v_at::4] = v2
+    out = camera.packed422_to_i420(packed.reshape(-1), 8, 6, fmt)
+    assert out.tolist() == np.concatenate([y.ravel(), u.ravel(), v.ravel()]).tolist()
+
+
+def test_packed_422_averages_the_two_rows_of_chroma():
+    packed = np.zeros((2, 4), np.uint8)
+    packed[0, 1::4], packed[1, 1::4] = 10, 21  # U
+    packed[0, 3::4], packed[1, 3::4] = 200, 100  # V
+    out = camera.packed422_to_i420(packed.reshape(-1), 2, 2, "YUYV")
+    assert out[4:].tolist() == [16, 150]
+
+
+@pytest.mark.parametrize("fmt", ["YU12", "YV12", "NV12", "NV21"])
+def test_planar_420_to_i420(fmt):
+    y, u, v = planes(6, 4)
+    if fmt == "YU12":
+        raw = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
+    elif fmt == "YV12":
+        raw = np.concatenate([y.ravel(), v.ravel(), u.ravel()])
+    else:
+        first, second = (u, v) if fmt == "NV12" else (v, u)
+        raw = np.concatenate([y.ravel(), np.stack([first.ravel(), second.ravel()], 1).ravel()])
+    out = camera.planar420_to_i420(raw, 6, 4, fmt)
+    assert out.tolist() == np.concatenate([y.ravel(), u.ravel(), v.ravel()]).tolist()
+
+
+@pytest.mark.parametrize("size", [(6, 4), (7, 5)])
+def test_bgr_to_i420_any_size(size):
+    width, height = size
+    image = np.full((height, width, 3), (40, 120, 200), np.uint8)
+    out = camera.bgr_to_i420(image)
+    cw, ch = chroma_size(width, height)
+    assert out.size == width * height + 2 * cw * ch
+    reference = cv2.cvtColor(np.full((4, 6, 3), (40, 120, 200), np.uint8),
+                             cv2.COLOR_BGR2YUV_I420).reshape(-1)
+    assert set(out[:width * height].tolist()) == {reference[0]}
+    assert set(out[width * height:width * height + cw * ch].tolist()) == {reference[24]}
+
+
+def test_the_query_is_a_querycap_on_our_descriptor(monkeypatch):
+    seen = []
+    monkeypatch.setattr(camera, "_ioctl",
+                        lambda fd, request, buf, mutate: seen.append((fd, request, len(buf))))
+    camera._query(5)
+    assert seen == [(5, v4l2.VIDIOC_QUERYCAP, v4l2.CAPABILITY.size)]
