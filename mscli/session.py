@@ -268,6 +268,14 @@ def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
         from mscli.sources.synthetic import ToneSource
 
         return ToneSource(track, clock, **timing)
+    if track.device.backend in ("v4l2", "portaudio"):
+        if track.device.backend == "v4l2":
+            from mscli.sources.camera import CameraSource as Real
+        else:
+            from mscli.sources.microphone import MicrophoneSource as Real
+        real = Real(track, clock, **timing)
+        real.open()  # before the outputs and the clock: Overconstrained/NotReadableError here
+        return real
     raise AbortError(f"{track.label}: capture from {track.device.backend} devices is not "
                      "available yet")
 

@@ -60,6 +60,7 @@ class MediaStreamTrack:
         self.ended_reason: str | None = None
         self.ended_at: float | None = None
         self.latencies: list[float] = []  # capture -> written, seconds (paced runs only)
+        self.overflows: int | None = None  # blocks a device lost before delivery, if it tells
         self.source = None  # set by the session
         self._events = events
         self._wake = wake
@@ -207,6 +208,8 @@ class MediaStreamTrack:
         duration = 0.0 if self.first_time is None else self.last_time - self.first_time
         out = {"trackId": self.id, "kind": self.kind, "label": self.label,
                "frames": self.frames, "drops": self.drops, "duration": round(duration, 3)}
+        if self.overflows is not None:
+            out["overflows"] = self.overflows
         if self.latencies:
             ordered = sorted(self.latencies)
             out["latency"] = {name: round(ordered[min(len(ordered) - 1,

@@ -105,7 +105,7 @@ def test_inputs_and_outputs_of_the_default_host_api(machine):
     assert outputs == ["default", "HDA Intel PCH: ALC3246 Analog (hw:0,0)"]
     assert all(d.backend == "portaudio" for d in devices)
     mic = by_label(devices, AUDIO_INPUT)[USB_MIC]
-    assert mic.source == {"portaudio_name": USB_MIC, "hostapi": "ALSA"}
+    assert mic.source == {"portaudio_name": USB_MIC, "hostapi": "ALSA", "ordinal": 0}
     assert all(d.audio is None for d in devices if d.kind == AUDIO_OUTPUT)
 
 

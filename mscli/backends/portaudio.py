@@ -9,6 +9,10 @@ Capabilities come from probing: `check_input_settings` for the standard sample r
 sizes and channel counts (it asks the host API whether a stream could open; none is started).
 Keys come from the host API and the ALSA card id + device number, never PortAudio's index,
 which changes as devices come and go.
+
+PortAudio lists the devices it found when it was initialised and never looks again
+(sounddevice#125, portaudio#447). So every listing after the first in one process (`ms devices
+--watch` polls) initialises it again, unless a stream of ours is open (`open_streams`).
 """
 
 from __future__ import annotations
@@ -65,11 +69,40 @@ def quiet_stderr():
         os.close(saved)
 
 
+open_streams = 0  # streams mscli.sources.microphone holds open: no re-initialising then
+_listed = False  # whether this process listed devices before
+_cannot_refresh = False  # said once that new devices cannot be seen
+
+
 def enumerate_devices() -> list[Device]:
     """Inputs as audioinput, outputs as audiooutput; each kind's default first."""
+    global _listed
     with quiet_stderr():
         sd = _import_sounddevice()
-        return _enumerate(sd)
+        warnings = []
+        if _listed and not open_streams:
+            warnings = refresh(sd)
+        _listed = True
+        found = _enumerate(sd)
+    found.warnings.extend(warnings)
+    return found
+
+
+def refresh(sd) -> list[str]:
+    """Initialise PortAudio again so that it sees the sound cards plugged in (or removed)
+    since it started; [] or a warning, once, when this sounddevice cannot."""
+    global _cannot_refresh
+    terminate = getattr(sd, "_terminate", None)
+    initialize = getattr(sd, "_initialize", None)
+    if terminate is None or initialize is None:
+        if _cannot_refresh:
+            return []
+        _cannot_refresh = True
+        return ["this sounddevice cannot re-initialise PortAudio: sound cards plugged in "
+                "after the start are not seen (restart ms)"]
+    terminate()
+    initialize()
+    return []
 
 
 def _enumerate(sd) -> Found:
@@ -93,15 +126,22 @@ def _enumerate(sd) -> Found:
             key, group = _keys(api["name"], info["name"])
             n = keys.get(kind + key, 0)
             keys[kind + key] = n + 1
+            # ordinal: which of the devices of this name it is, to find it again when opening
             device = Device(
                 kind, info["name"], key + (f"#{n}" if n else ""), group, "portaudio",
-                source={"portaudio_name": info["name"], "hostapi": api["name"]})
+                source={"portaudio_name": info["name"], "hostapi": api["name"],
+                        "ordinal": _same_name_before(devices, info, channels_key)})
             if kind == AUDIO_INPUT:
                 device.audio = probe_input(sd, info)
             listed.append((info["index"] != api[default_key], device))
         listed.sort(key=lambda pair: pair[0])  # stable: the default first, then PortAudio order
         found.extend(device for _not_default, device in listed)
     return found
+
+
+def _same_name_before(devices: list, info: dict, channels_key: str) -> int:
+    return sum(1 for d in devices if d["index"] < info["index"] and d[channels_key] > 0
+               and d["name"] == info["name"])
 
 
 def _default_hostapi(sd, hostapis) -> int:

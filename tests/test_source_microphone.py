@@ -1,0 +1,294 @@
+"""The PortAudio microphone source against a fake `sounddevice` (its InputStream calls the
+callback from its own thread, with ADC times on a stream clock of its own), and the hot-plug
+re-initialisation of the PortAudio backend. The real library on snd-aloop runs in the
+hardware lab (tests/hwlab/test_lab_capture.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import types
+
+import numpy as np
+import pytest
+
+from mscli.backends import portaudio
+from mscli.catalog import assign_ids
+from mscli.constraints import parse_track_constraints
+from mscli.devices import AUDIO_INPUT, AudioCaps, Device, ValueSet
+from mscli.errors import NotReadableError
+from mscli.events import CaptureClock, EventLog
+from mscli.ids import IdHasher
+from mscli.select import select_settings
+from mscli.session import open_source
+from mscli.sources import microphone
+from mscli.track import MediaStreamTrack
+
+NAME = "USB Mic: Audio (hw:1,0)"
+STREAM_CLOCK_OFFSET = 1000.0  # PortAudio's stream time = monotonic - this
+
+
+class PortAudioError(Exception):
+    pass
+
+
+class FakeStream:
+    """sd.InputStream: a thread that calls back every block with a ramp of samples (so gaps
+    and repeats show), flags an overflow on the blocks listed in `overflow_at`."""
+
+    def __init__(self, sd, *, device, samplerate, channels, dtype, blocksize, latency,
+                 callback, finished_callback):
+        if sd.fail_open:
+            raise PortAudioError(sd.fail_open)
+        self.sd = sd
+        self.args = dict(device=device, samplerate=samplerate, channels=channels, dtype=dtype,
+                         blocksize=blocksize, latency=latency)
+        self.callback, self.finished_callback = callback, finished_callback
+        self.active = False
+        self.closed = False
+        self._stop = threading.Event()
+        sd.streams.append(self)
+
+    @property
+    def time(self):
+        return time.monotonic() - STREAM_CLOCK_OFFSET
+
+    def start(self):
+        self.active = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        n, rate, size = 0, self.args["samplerate"], self.args["blocksize"]
+        first = time.monotonic()
+        while not self._stop.is_set():
+            due = first + (n + 1) * size / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+            if self.sd.die_after is not None and n >= self.sd.die_after:
+                self.active = False
+                self.finished_callback()
+                return
+            if self.sd.silent.is_set():
+                continue
+            ramp = (np.arange(n * size, (n + 1) * size) % 30000).astype(np.int64)
+            if self.args["dtype"] == "int32":
+                ramp <<= 16
+            block = np.repeat(ramp[:, None], self.args["channels"], 1).astype(self.args["dtype"])
+            adc = first + n * size / rate - STREAM_CLOCK_OFFSET
+            status = types.SimpleNamespace(input_overflow=n in self.sd.overflow_at)
+            info = types.SimpleNamespace(inputBufferAdcTime=adc)
+            self.callback(block, size, info, status)
+            n += 1
+
+    def abort(self):
+        self._stop.set()
+        self.active = False
+
+    def close(self):
+        self.closed = True
+
+
+def fake_sounddevice(devices):
+    sd = types.ModuleType("sounddevice")
+    listed = [dict(d, index=i) for i, d in enumerate(devices)]
+    sd.query_devices = lambda: list(listed)
+    sd.query_hostapis = lambda: ({"name": "ALSA"},)
+    sd.streams, sd.overflow_at, sd.die_after, sd.fail_open = [], set(), None, None
+    sd.silent = threading.Event()
+    sd.InputStream = lambda **kw: FakeStream(sd, **kw)
+    return sd
+
+
+def dev(name, ins=2):
+    return {"name": name, "hostapi": 0, "max_input_channels": ins, "max_output_channels": 0}
+
+
+@pytest.fixture
+def sd(monkeypatch, tmp_path):
+    fake = fake_sounddevice([dev("default", 32), dev(NAME)])
+    monkeypatch.setattr(portaudio, "_import_sounddevice", lambda: fake)
+    (tmp_path / "card1").mkdir()
+    (tmp_path / "card1" / "id").write_text("Mic\n")
+    monkeypatch.setattr(portaudio, "PROC_ASOUND", str(tmp_path))
+    return fake
+
+
+def make_track(constraints=None, name=NAME):
+    caps = AudioCaps(sample_rate=ValueSet.of(16000, 48000), sample_size=ValueSet.of(16, 24),
+                     channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.1),
+                     echo_cancellation=(False,), auto_gain_control=(False,),
+                     noise_suppression=(False,))
+    device = Device(AUDIO_INPUT, name, "portaudio:test", "g", "portaudio", audio=caps,
+                    source={"portaudio_name": name, "hostapi": "ALSA", "ordinal": 0})
+    assign_ids([device], IdHasher(b"k" * 32))
+    parsed = parse_track_constraints(constraints or {}, "audio")
+    selection = select_settings(parsed, [device], "audio")
+    events = EventLog(CaptureClock())
+    return MediaStreamTrack("audio", device, selection.settings, parsed, events,
+                            threading.Condition(), live=True)
+
+
+def start(track, until=None):
+    source = open_source(track, track._events.clock, paced=True, until=until)
+    source.clock.start()
+    source.start()
+    return source
+
+
+def samples_of(frames):
+    return np.concatenate([f.data for f in frames])
+
+
+def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
+    track = make_track({"sampleRate": 48000, "channelCount": 2})
+    source = start(track)
+    stream = sd.streams[0]
+    assert stream.args == dict(device=1, samplerate=48000, channels=2, dtype="int16",
+                               blocksize=480, latency=0.01)
+    time.sleep(0.5)
+    source.stop()
+    source.join(2)
+    frames = track.take()
+    data = samples_of(frames)
+    assert data.dtype == np.int16 and data.shape[1] == 2
+    assert 0.4 * 48000 <= len(data) <= 0.55 * 48000
+    # Contiguous: the ramp goes on without a gap or a repeat, pts follow the samples.
+    assert (np.diff(data[:, 0].astype(int)) == 1).all()
+    assert all(b.pts - a.pts == a.samples for a, b in zip(frames, frames[1:]))
+    # Each block's time is its first sample's ADC time (the fake's start + n blocks).
+    assert frames[0].time == pytest.approx(frames[0].pts / 48000, abs=1e-3)
+    assert 0 <= frames[0].time < 0.05
+    assert stream.closed and not stream.active
+    assert track.stats()["overflows"] == 0
+    assert portaudio.open_streams == 0
+
+
+def test_overflows_are_counted_and_reported_in_the_stats(sd):
+    sd.overflow_at = {3, 7, 9}
+    track = make_track()
+    source = start(track)
+    time.sleep(0.3)
+    source.stop()
+    source.join(2)
+    assert track.stats()["overflows"] == 3
+
+
+def test_the_callback_never_waits_for_a_full_queue(sd):
+    track = make_track()
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    block = np.zeros((480, 1), np.int16)
+    info = types.SimpleNamespace(inputBufferAdcTime=1.0)
+    ok = types.SimpleNamespace(input_overflow=False)
+    started = time.monotonic()
+    for _ in range(microphone.QUEUE_BLOCKS + 50):  # nobody drains
+        source._callback(block, 480, info, ok)
+    assert time.monotonic() - started < 0.5
+    assert track.overflows == 50
+    source.stop()
+
+
+def test_a_24_bit_sample_size_opens_int32_and_keeps_the_top_bits(sd):
+    track = make_track({"sampleSize": {"exact": 24}})
+    source = start(track)
+    time.sleep(0.2)
+    source.stop()
+    source.join(2)
+    assert sd.streams[0].args["dtype"] == "int32"
+    data = samples_of(track.take())[:, 0]
+    assert data.dtype == np.int16 and (np.diff(data.astype(int)) == 1).all()
+
+
+def test_the_limit_cuts_the_last_block_at_the_exact_sample(sd):
+    track = make_track({"sampleRate": 16000})
+    source = start(track, until=0.25)
+    source.join(2)
+    frames = track.take()
+    assert track.ready_state == "ended" and track.ended_reason is None
+    end = frames[-1].pts + frames[-1].samples
+    assert end == 4000
+    assert not track._events.history
+
+
+def test_a_stream_that_stops_by_itself_ends_the_track_with_a_read_error(sd):
+    sd.die_after = 10
+    track = make_track()
+    start(track)
+    deadline = time.monotonic() + 2
+    while track.ready_state == "live" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert track.ended_reason == "read-error: the audio stream stopped"
+    assert [e["event"] for e in track._events.history] == ["ended"]
+
+
+def test_a_sound_card_that_disappears_ends_the_track_as_disconnected(sd, tmp_path):
+    track = make_track()
+    source = start(track)
+    time.sleep(0.2)
+    (tmp_path / "card1" / "id").unlink()
+    (tmp_path / "card1").rmdir()
+    sd.silent.set()  # the card is gone: no more blocks
+    gone = source.clock.now()
+    deadline = time.monotonic() + 1
+    while track.ready_state == "live" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert track.ended_reason == "device-disconnected"
+    assert track.ended_at - gone < 0.15
+    source.join(2)
+
+
+def test_a_device_that_cannot_open_is_not_readable(sd):
+    sd.fail_open = "Device unavailable [PaErrorCode -9985]"
+    with pytest.raises(NotReadableError, match="busy") as caught:
+        open_source(make_track(), CaptureClock(), paced=True, until=None)
+    assert caught.value.exit_code == 5
+    assert portaudio.open_streams == 0
+
+
+def test_a_device_portaudio_no_longer_lists_is_not_readable(sd):
+    with pytest.raises(NotReadableError, match="does not list it any more"):
+        open_source(make_track(name="Gone: USB (hw:3,0)"), CaptureClock(), paced=True,
+                    until=None)
+
+
+def test_opened_but_never_started_closes_on_stop(sd):
+    source = open_source(make_track(), CaptureClock(), paced=True, until=None)
+    assert portaudio.open_streams == 1
+    source.stop()
+    assert sd.streams[0].closed and portaudio.open_streams == 0
+
+
+# --- hot-plug: PortAudio initialised again for every listing after the first ----------------
+
+
+def test_listing_again_reinitialises_portaudio_unless_a_stream_is_open(monkeypatch):
+    calls = []
+    fake = fake_sounddevice([dev("default", 2)])
+    fake.query_hostapis = lambda: ({"name": "ALSA", "default_input_device": 0,
+                                    "default_output_device": -1},)
+    fake.default = types.SimpleNamespace(hostapi=0)
+    fake.check_input_settings = lambda **kw: None
+    fake._terminate = lambda: calls.append("terminate")
+    fake._initialize = lambda: calls.append("initialize")
+    monkeypatch.setattr(portaudio, "_import_sounddevice", lambda: fake)
+    monkeypatch.setattr(portaudio, "_listed", False)
+    portaudio.enumerate_devices()
+    assert calls == []  # the first listing: importing initialised it
+    portaudio.enumerate_devices()
+    assert calls == ["terminate", "initialize"]
+    monkeypatch.setattr(portaudio, "open_streams", 1)
+    portaudio.enumerate_devices()
+    assert calls == ["terminate", "initialize"]
+
+
+def test_without_the_reinitialisation_api_it_says_so_once(monkeypatch):
+    fake = fake_sounddevice([dev("default", 2)])
+    fake.query_hostapis = lambda: ({"name": "ALSA", "default_input_device": 0,
+                                    "default_output_device": -1},)
+    fake.default = types.SimpleNamespace(hostapi=0)
+    fake.check_input_settings = lambda **kw: None
+    monkeypatch.setattr(portaudio, "_import_sounddevice", lambda: fake)
+    monkeypatch.setattr(portaudio, "_listed", True)
+    monkeypatch.setattr(portaudio, "_cannot_refresh", False)
+    first = portaudio.enumerate_devices().warnings
+    assert len(first) == 1 and "plugged in after the start are not seen" in first[0]
+    assert portaudio.enumerate_devices().warnings == []
