@@ -125,6 +125,8 @@ def build_parser() -> Parser:
                          help="after the list, print a devicechange event (stderr) each time "
                               "it changes, until Ctrl-C")
     _add_events_option(devices)
+    # For the shell completions only (mscli/completion.py): DEVICE candidates, one a line.
+    devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
     caps = command("caps", "Show what an input device can do (getCapabilities).",
@@ -251,6 +253,10 @@ def _warn(message: str) -> None:
 
 
 def cmd_devices(args) -> None:
+    if args.complete:  # runs on every Tab press: no tables, no warnings, no heavy imports
+        from mscli.completion import print_device_candidates
+
+        return print_device_candidates(args.devices_file, args.fake)
     if args.reset_ids:
         from mscli.ids import reset_secret
 

@@ -398,7 +398,7 @@ print("LOADED:" + ",".join(loaded), file=sys.stderr)
 @pytest.mark.parametrize("args", [
     ["--help"], ["devices", "--fake"], ["devices", "--help"], ["caps", "--fake", "--modes"],
     ["supported"], ["resolve", "--fake", "-c", '{"audio": true, "video": {"width": 1280}}'],
-    ["resolve", "--help"],
+    ["resolve", "--help"], ["devices", "--complete", "--fake"],
 ])
 def test_inspection_commands_do_not_import_media_libraries(ms_env, args):
     proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, *args], env=ms_env,
