@@ -50,7 +50,9 @@ def _unknown_arguments(parser: Parser, args, extras: list[str]) -> UsageError:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     sub = commands.choices[args.command]
     wrong = extras[0]
-    hint = did_you_mean(wrong.split("=", 1)[0], sub._option_string_actions) \
+    visible = [option for option, action in sub._option_string_actions.items()
+               if action.help != argparse.SUPPRESS]  # never suggest the hidden --complete
+    hint = did_you_mean(wrong.split("=", 1)[0], visible) \
         if wrong.startswith("-") else ""
     return UsageError(f"unknown option or argument {wrong!r}{hint} "
                       f"(see '{sub.prog} --help')")

@@ -190,7 +190,7 @@ class CaptureSession:
             if self.options.paced:
                 # Capture to written; an audio chunk's time is its start, so its latency
                 # includes its own 10 ms.
-                track.latencies.append(self.clock.now() - frame.time)
+                track.latency.add(self.clock.now() - frame.time)
 
     def _stop_sources(self) -> None:
         for track in self.tracks:
