@@ -19,8 +19,9 @@ class FileSource(SourceThread):
         import av
 
         spec = self.track.device.source
-        script = FaultScript(self.track.device.faults)
-        offset = 0.0  # capture time of the current pass's first frame (loops add up)
+        script = FaultScript(self.track.device.faults, self.start_time)
+        offset = self.start_time  # capture time of this pass's first frame (loops add up)
+        self._resampler = None
         index = 0
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
         while True:
@@ -66,20 +67,18 @@ class FileSource(SourceThread):
     def _convert(self, frame, t: float, index: int):
         if self.track.kind == "video":
             data = frame.to_ndarray(format="yuv420p").reshape(-1)
-            return VideoFrame(data, frame.width, frame.height, index, self.track.mode and
-                              1 / self.track.mode.frame_rate, t, index)
+            return VideoFrame(data, frame.width, frame.height, index, frame.time_base, t, index)
         return self._audio(frame, t)
 
     def _audio(self, frame, t: float) -> AudioFrame:
+        """Decoded audio as interleaved s16 at the file's own rate and channel count."""
         import av
-
-        if not hasattr(self, "_resampler"):
-            self._channels = frame.layout.nb_channels
-            self._resampler = av.AudioResampler(format="s16", layout=frame.layout,
-                                                rate=frame.sample_rate)
-        parts = [f.to_ndarray().reshape(-1, self._channels)
-                 for f in self._resampler.resample(frame)]
         import numpy as np
 
+        channels = frame.layout.nb_channels
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="s16", layout=frame.layout,
+                                                rate=frame.sample_rate)
+        parts = [f.to_ndarray().reshape(-1, channels) for f in self._resampler.resample(frame)]
         data = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return AudioFrame(data, frame.sample_rate, round(t * frame.sample_rate), t)
