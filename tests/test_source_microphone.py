@@ -50,8 +50,8 @@ class FakeStream:
         sd.streams.append(self)
 
     @property
-    def time(self):
-        return time.monotonic() - STREAM_CLOCK_OFFSET
+    def time(self):  # as PortAudio's ALSA host right after the start
+        raise PortAudioError("Error getting stream time")
 
     def start(self):
         self.active = True
@@ -60,7 +60,7 @@ class FakeStream:
 
     def _run(self):
         n, rate, size = 0, self.args["samplerate"], self.args["blocksize"]
-        first = time.monotonic()
+        first = self.first = time.monotonic()
         while not self._stop.is_set():
             due = first + (n + 1) * size / rate
             time.sleep(max(0.0, due - time.monotonic()))
@@ -76,7 +76,8 @@ class FakeStream:
             block = np.repeat(ramp[:, None], self.args["channels"], 1).astype(self.args["dtype"])
             adc = first + n * size / rate - STREAM_CLOCK_OFFSET
             status = types.SimpleNamespace(input_overflow=n in self.sd.overflow_at)
-            info = types.SimpleNamespace(inputBufferAdcTime=adc)
+            info = types.SimpleNamespace(inputBufferAdcTime=adc,
+                                         currentTime=time.monotonic() - STREAM_CLOCK_OFFSET)
             self.callback(block, size, info, status)
             n += 1
 
@@ -155,7 +156,11 @@ def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
     # Contiguous: the ramp goes on without a gap or a repeat, pts follow the samples.
     assert (np.diff(data[:, 0].astype(int)) == 1).all()
     assert all(b.pts - a.pts == a.samples for a, b in zip(frames, frames[1:]))
-    # Each block's time is its first sample's ADC time (the fake's start + n blocks).
+    # Each block's time is its first sample's ADC time (the fake's start + n blocks), mapped
+    # from PortAudio's stream clock onto the capture clock.
+    first_adc = source.clock.at(stream.first)
+    assert (frames[0].time - first_adc) * 48000 / 480 == \
+        pytest.approx(round((frames[0].time - first_adc) * 100), abs=0.1)
     assert frames[0].time == pytest.approx(frames[0].pts / 48000, abs=1e-3)
     assert 0 <= frames[0].time < 0.05
     assert stream.closed and not stream.active
@@ -177,7 +182,7 @@ def test_the_callback_never_waits_for_a_full_queue(sd):
     track = make_track()
     source = open_source(track, track._events.clock, paced=True, until=None)
     block = np.zeros((480, 1), np.int16)
-    info = types.SimpleNamespace(inputBufferAdcTime=1.0)
+    info = types.SimpleNamespace(inputBufferAdcTime=1.0, currentTime=1.01)
     ok = types.SimpleNamespace(input_overflow=False)
     started = time.monotonic()
     for _ in range(microphone.QUEUE_BLOCKS + 50):  # nobody drains
@@ -292,3 +297,20 @@ def test_without_the_reinitialisation_api_it_says_so_once(monkeypatch):
     first = portaudio.enumerate_devices().warnings
     assert len(first) == 1 and "plugged in after the start are not seen" in first[0]
     assert portaudio.enumerate_devices().warnings == []
+
+
+def test_a_listing_after_a_refresh_does_not_probe_known_inputs_again(monkeypatch):
+    probes = []
+    fake = fake_sounddevice([dev("default", 2)])
+    fake.query_hostapis = lambda: ({"name": "ALSA", "default_input_device": 0,
+                                    "default_output_device": -1},)
+    fake.default = types.SimpleNamespace(hostapi=0)
+    fake.check_input_settings = lambda **kw: probes.append(kw)
+    fake._terminate = fake._initialize = lambda: None
+    monkeypatch.setattr(portaudio, "_import_sounddevice", lambda: fake)
+    first = portaudio.enumerate_devices()
+    count = len(probes)
+    assert count > 0
+    again = portaudio.enumerate_devices()
+    assert len(probes) == count
+    assert again[0].audio == first[0].audio

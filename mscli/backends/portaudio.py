@@ -12,7 +12,9 @@ which changes as devices come and go.
 
 PortAudio lists the devices it found when it was initialised and never looks again
 (sounddevice#125, portaudio#447). So every listing after the first in one process (`ms devices
---watch` polls) initialises it again, unless a stream of ours is open (`open_streams`).
+--watch` polls) initialises it again, unless a stream of ours is open (`open_streams`). Such a
+listing reuses the capabilities probed for an input already seen (same name, channels and
+rates): probing opens the device a dozen times, which costs about 4 s in the hardware lab.
 """
 
 from __future__ import annotations
@@ -132,11 +134,29 @@ def _enumerate(sd) -> Found:
                 source={"portaudio_name": info["name"], "hostapi": api["name"],
                         "ordinal": _same_name_before(devices, info, channels_key)})
             if kind == AUDIO_INPUT:
-                device.audio = probe_input(sd, info)
+                device.audio = _probe_once(sd, api["name"], info)
             listed.append((info["index"] != api[default_key], device))
         listed.sort(key=lambda pair: pair[0])  # stable: the default first, then PortAudio order
         found.extend(device for _not_default, device in listed)
     return found
+
+
+_probed: dict = {"module": None, "caps": {}}  # per sounddevice module: (api, info) -> caps
+
+
+def _probe_once(sd, api: str, info: dict) -> AudioCaps:
+    """probe_input, remembered for the process; a probe that found nothing is not kept (the
+    device may only have been busy)."""
+    if _probed["module"] is not sd:
+        _probed.update(module=sd, caps={})
+    key = (api, info["name"], info["max_input_channels"], info.get("default_samplerate"),
+           info.get("default_low_input_latency"), info.get("default_high_input_latency"))
+    caps = _probed["caps"].get(key)
+    if caps is None:
+        caps = probe_input(sd, info)
+        if caps.sample_size is not None:
+            _probed["caps"][key] = caps
+    return caps
 
 
 def _same_name_before(devices: list, info: dict, channels_key: str) -> int:

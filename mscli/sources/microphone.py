@@ -9,7 +9,10 @@ NotReadableError.
 PortAudio's thread calls `_callback` with each block: it copies the samples into a bounded
 queue with the block's ADC time and returns; a full queue loses the block (counted, never
 waited for). The source thread drains the queue into the track. ADC times are on PortAudio's
-stream clock; the offset to time.monotonic() is measured once when the stream starts, so each
+stream clock; its offset to time.monotonic() is measured at the start from the first blocks:
+each callback's `currentTime` paired with time.monotonic() read in the same callback, the
+smallest difference winning (the least delayed call). `stream.time` is no good for this:
+PortAudio's ALSA host raises "Error getting stream time" right after the start. So each
 block's capture time is where its first sample was taken. Overflows (PortAudio's
 input_overflow flag, or our queue full) are counted in the track's `overflows`, reported in
 `stopped`.
@@ -33,6 +36,7 @@ from mscli.sources import SourceThread
 
 BLOCK_SECONDS = 0.01  # one block per 10 ms, the chunk size the track's queue is sized for
 QUEUE_BLOCKS = 200  # two seconds of blocks between PortAudio's thread and ours
+OFFSET_BLOCKS = 20  # the clock offset is the best of the first this many blocks
 POLL_SECONDS = 0.05  # the drain thread checks the stream and the card this often
 DTYPES = {16: "int16", 24: "int32", 32: "int32"}  # PortAudio packs 24-bit samples into int32
 ALSA_CARD = re.compile(r"\(hw:(\d+),\d+\)")
@@ -47,7 +51,8 @@ class MicrophoneSource(SourceThread):
         self._stream = None
         self._queue: queue.Queue = queue.Queue(QUEUE_BLOCKS)
         self._finished = threading.Event()  # PortAudio stopped the stream
-        self._offset = 0.0  # monotonic - PortAudio stream time
+        self._offset: float | None = None  # monotonic - PortAudio stream time
+        self._offset_blocks = 0
         self._card: tuple[str, str | None] | None = None  # ALSA card number and id, if any
         self._ended = False
 
@@ -101,7 +106,8 @@ class MicrophoneSource(SourceThread):
         try:
             if status.input_overflow:
                 self.track.overflows += 1
-            block = (indata.copy(), time_info.inputBufferAdcTime, time.monotonic())
+            block = (indata.copy(), time_info.inputBufferAdcTime, time_info.currentTime,
+                     time.monotonic())
             self._queue.put_nowait(block)
         except queue.Full:
             self.track.overflows += 1
@@ -114,7 +120,6 @@ class MicrophoneSource(SourceThread):
         self.open()
         try:
             self._stream.start()
-            self._offset = _clock_offset(self._stream)
             self._drain()
         finally:
             self._close()
@@ -122,7 +127,7 @@ class MicrophoneSource(SourceThread):
     def _drain(self) -> None:
         while not self._ended:
             try:
-                data, adc_time, arrival = self._queue.get(timeout=POLL_SECONDS)
+                data, adc_time, now, arrival = self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 if self.stopped:
                     return
@@ -134,12 +139,21 @@ class MicrophoneSource(SourceThread):
                 continue
             if self.stopped:
                 return
+            self._measure_offset(now, arrival)
             self._deliver(data, adc_time, arrival)
+
+    def _measure_offset(self, stream_time: float, arrival: float) -> None:
+        if self._offset_blocks >= OFFSET_BLOCKS or not stream_time > 0:
+            return
+        self._offset_blocks += 1
+        offset = arrival - stream_time
+        if self._offset is None or offset < self._offset:
+            self._offset = offset
 
     def _deliver(self, data, adc_time: float, arrival: float) -> None:
         rate = self._rate
         count = len(data)
-        if adc_time > 0:
+        if adc_time > 0 and self._offset is not None:
             t = self.clock.at(adc_time + self._offset)
         else:  # a host API without ADC times: the block ended when it arrived
             t = self.clock.at(arrival) - count / rate
@@ -197,18 +211,6 @@ class MicrophoneSource(SourceThread):
             stream.close()
         except Exception:  # a stream whose device went away may refuse even this
             pass
-
-
-def _clock_offset(stream) -> float:
-    """time.monotonic() minus PortAudio's stream time, from the tightest of a few readings."""
-    best = None
-    for _ in range(5):
-        before = time.monotonic()
-        stream_time = stream.time
-        after = time.monotonic()
-        if best is None or after - before < best[0]:
-            best = (after - before, (before + after) / 2 - stream_time)
-    return best[1]
 
 
 def _int16(data):

@@ -1,0 +1,87 @@
+"""vivid's fault controls during `ms capture`: a disconnect and a fatal streaming error end
+the track with `ended` (naming why), and the recording is finalised and decodes; a camera
+another program is streaming from is NotReadableError (exit 5) before any file exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import av
+import pytest
+from labtools import CAMERA_NODE, LAB, camera, run_ms
+
+pytestmark = LAB
+
+
+def constraints() -> str:
+    return json.dumps({"video": {"deviceId": {"exact": camera()["deviceId"]},
+                                 "width": {"exact": 640}, "height": {"exact": 480},
+                                 "frameRate": {"exact": 25}}})
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def control(name: str) -> None:
+    subprocess.run(["v4l2-ctl", "-d", CAMERA_NODE, "-c", f"{name}=1"], check=True,
+                   capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("fault,reason", [("disconnect", "device-disconnected"),
+                                          ("inject_fatal_streaming_error", "read-error:")])
+def test_a_fault_ends_the_track_and_the_file_is_finalised(tmp_path, fault, reason):
+    out, log = tmp_path / "f.nut", tmp_path / "events.ndjson"
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "-c", constraints(),
+                             "-t", "30", "-o", str(out), "--events", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # A second of frames written (640x480 I420 is 460800 bytes a frame) before the fault.
+        wait_for(lambda: out.exists() and out.stat().st_size > 25 * 460800, 60, "frames")
+        control(fault)
+        _stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    with open(log) as f:
+        events = [json.loads(line) for line in f if line.strip()]
+    assert [e["event"] for e in events] == ["ended"], events
+    assert events[0]["detail"]["reason"].startswith(reason)
+    with av.open(str(out)) as container:  # finalised: decodes to the end
+        times = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    assert len(times) > 25
+    # The end is noticed within about 100 ms of the last frame the camera gave (plus the frame
+    # interval: the fault lands between two frames).
+    print(f"\n{fault}: {len(times)} frames, last at {times[-1]:.3f} s, ended at "
+          f"{events[0]['time']:.3f} s ({events[0]['detail']['reason']})")
+    assert 0 <= events[0]["time"] - times[-1] < 0.1 + 1 / 25 + 0.05
+    # vivid connects again once every descriptor is closed: the next test has its camera.
+    wait_for(lambda: subprocess.run(["v4l2-ctl", "-d", CAMERA_NODE, "--info"],
+                                    capture_output=True).returncode == 0, 10, "vivid back")
+
+
+def test_a_camera_another_program_streams_from_is_not_readable(tmp_path):
+    other = subprocess.Popen(["v4l2-ctl", "-d", CAMERA_NODE, "--stream-mmap",
+                              "--stream-count=1000"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2.0)  # v4l2-ctl is slow to start in the guest
+        assert other.poll() is None, "v4l2-ctl did not keep streaming"
+        out = tmp_path / "busy.nut"
+        done = run_ms("capture", "-c", constraints(), "-t", "1", "-o", str(out), check=False)
+    finally:
+        other.terminate()
+        other.wait()
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("ms: NotReadableError: vivid (/dev/video0): cannot open the "
+                                  "camera: device busy"), done.stderr
+    assert not os.path.exists(out)
