@@ -34,6 +34,10 @@ MUTE_INTERVALS = 3.5
 AUDIO_MUTE_SECONDS = 0.15  # an audio source silent this long after its last chunk is muted
 RATE_WINDOW = 0.5  # seconds of frame intervals behind a measured frame rate
 SLOT_TOLERANCE = 0.1  # of a frame interval, when placing a capture time in an output slot
+# At the source's own rate, a frame at most this early for the next free slot is that slot's
+# frame: real cameras' timestamps jitter by a tenth of an interval or more (vivid: +-12 ms
+# at 12.5 fps), and dropping it as a duplicate loses a frame and leaves a hole.
+JITTER_SLOTS = 0.4
 
 
 class MediaStreamTrack:
@@ -266,6 +270,9 @@ class VideoProcessor:
         self.rate = Fraction(track.settings["frameRate"]).limit_denominator(1001)
         self.time_base = 1 / self.rate
         self._last_pts: int | None = None
+        mode = track.mode
+        self._at_native_rate = mode is not None and \
+            abs(mode.frame_rate - float(self.rate)) <= 0.005 * float(self.rate)
 
     def process(self, frame: VideoFrame):
         # Output slot of this capture time at the settings' rate: a frame that falls in the
@@ -273,7 +280,10 @@ class VideoProcessor:
         # tenth of a slot absorbs timestamps rounded by a container (1 ms in Matroska).
         pts = math.floor(frame.time * self.rate + SLOT_TOLERANCE)
         if self._last_pts is not None and pts <= self._last_pts:
-            return
+            if not (self._at_native_rate
+                    and frame.time * self.rate + JITTER_SLOTS >= self._last_pts + 1):
+                return
+            pts = self._last_pts + 1  # early by jitter: no frame is extra at the native rate
         self._last_pts = pts
         data = frame.data
         if (frame.width, frame.height) != (self.width, self.height):

@@ -43,6 +43,8 @@ class FakeDriver:
         self.gone = threading.Event()
         self.unblock = threading.Event()  # lets a blocked grab() return, at the end of a test
         self.failing = False  # grab() fails while the device stays
+        self.jitter = 0.0  # grab() returns up to this much later than the frame's time
+        self.stamps = False  # buffer timestamps (CAP_PROP_POS_MSEC), a frame ahead as vivid's
         self.open_fds: set[int] = set()
         self.captures: list[FakeCapture] = []
         self._next_fd = 100
@@ -103,6 +105,8 @@ class FakeCapture:
             return float(d.size[1] if d.size else self.props[prop])
         if prop == cv2.CAP_PROP_FPS:
             return float(d.rate or self.props[prop])
+        if prop == cv2.CAP_PROP_POS_MSEC and d.stamps:
+            return (self._next + 1 / self.get(cv2.CAP_PROP_FPS)) * 1000
         return self.props.get(prop, -1.0)
 
     def grab(self):
@@ -117,7 +121,8 @@ class FakeCapture:
         now = time.monotonic()
         interval = 1 / self.get(cv2.CAP_PROP_FPS)
         self._next = now + interval if self._next is None else max(self._next + interval, now)
-        time.sleep(max(0.0, self._next - time.monotonic()))
+        late = d.jitter * ((self.count * 7919) % 11) / 10  # 0..jitter, irregular
+        time.sleep(max(0.0, self._next + late - time.monotonic()))
         self.count += 1
         return True
 
@@ -198,6 +203,27 @@ def test_frames_arrive_as_i420_in_the_native_mode_with_capture_times(driver):
     assert 0 <= times[0] < 0.1
     assert np.median(np.diff(times)) == pytest.approx(1 / 30, abs=0.005)
     assert cap.released and not driver.open_fds  # the device and our descriptor are closed
+
+
+@pytest.mark.parametrize("stamps", [True, False], ids=["driver-timestamps", "arrival"])
+def test_driver_timestamps_keep_a_jittery_camera_at_its_rate(driver, stamps):
+    # Frames arrive up to 15 ms late (half a frame interval at 30 fps). With the driver's
+    # timestamps every frame keeps its own output slot; arrival times alone are jittery.
+    driver.jitter, driver.stamps = 0.015, stamps
+    track = make_track({"width": 640, "height": 480})
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    run_for(source, 1.0)
+    frames = track.take()
+    steps = np.diff([f.time for f in frames])
+    if stamps:
+        # Exact once the least delayed frame of the fake's 11-frame jitter cycle has come; a
+        # frame interval shorter by at most the jitter's step before that.
+        assert steps[11:] == pytest.approx(np.full(len(steps) - 11, 1 / 30), abs=0.0005)
+        assert steps == pytest.approx(np.full(len(steps), 1 / 30), abs=0.002)
+        assert np.diff([f.pts for f in frames]).tolist() == [1] * len(steps)
+        assert 0 <= frames[0].time < 0.1
+    else:
+        assert steps.max() - steps.min() > 0.005
 
 
 def test_stale_frames_from_before_the_start_are_skipped(driver):
@@ -401,3 +427,28 @@ def test_the_query_is_a_querycap_on_our_descriptor(monkeypatch):
                         lambda fd, request, buf, mutate: seen.append((fd, request, len(buf))))
     camera._query(5)
     assert seen == [(5, v4l2.VIDIOC_QUERYCAP, v4l2.CAPABILITY.size)]
+
+
+def test_jittery_frames_at_the_native_rate_keep_their_own_slots():
+    # A camera at 12.5 fps whose frames sit near a slot boundary and jitter by +-12 ms (as
+    # vivid's do in the lab): none is taken for a duplicate, each gets the next slot.
+    from mscli.media.frames import VideoFrame
+
+    track = make_track({"width": 1280, "frameRate": 10}, modes=(VideoMode(1280, 720, 10.0,
+                                                                          "YUYV"),))
+    jitter = [0.012, -0.012, 0.01, -0.008, 0.012, -0.012, 0.0, 0.012, -0.012, 0.005]
+    data = np.zeros(1280 * 720 * 3 // 2, np.uint8)
+    for k, j in enumerate(jitter):
+        track.deliver(VideoFrame(data, 1280, 720, k, 0.1, 0.095 + k * 0.1 + j, k))
+    assert [f.pts for f in track.take()] == list(range(1, 11))
+
+
+def test_decimation_still_drops_the_extra_frames_of_a_faster_camera():
+    from mscli.media.frames import VideoFrame
+
+    track = make_track({"frameRate": {"exact": 15}})
+    assert track.mode.frame_rate == 30
+    data = np.zeros(640 * 480 * 3 // 2, np.uint8)
+    for k in range(10):
+        track.deliver(VideoFrame(data, 640, 480, k, 1 / 30, k / 30, k))
+    assert [f.index for f in track.take()] == [0, 2, 4, 6, 8]

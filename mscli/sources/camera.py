@@ -6,8 +6,13 @@ driver really gave (OpenCV's `set` says True and keeps another size, opencv#2353
 mismatch with the track's required constraints into OverconstrainedError and an unusable device
 into NotReadableError, and grabs one frame so a busy camera fails here, not in the middle.
 
-Frames are stamped with the capture clock when they arrive (the driver's own timestamps are
-not on a clock we can trust: vivid's run a frame ahead of the arrival) and converted to I420:
+Capture times come from the driver's buffer timestamps, moved onto the capture clock by the
+smallest arrival-minus-timestamp seen (the least delayed frame arrived when its timestamp
+says, plus nothing): arrival times alone jitter by several milliseconds, enough to put two
+frames in one output slot (VideoProcessor then drops one) when the settings' rate is the
+camera's. vivid stamps a frame a frame interval ahead of its arrival, so a timestamp is never
+taken as it is. Without usable timestamps (none, or not increasing) the arrival time is used.
+Frames are converted to I420:
 packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
 anything else (MJPEG, RGB, grey ...) goes through OpenCV's BGR conversion.
 
@@ -37,6 +42,7 @@ from mscli.sources import SourceThread
 WATCH_SECONDS = 0.05  # how often the device is asked whether it is still there
 SELECT_TIMEOUT_SECONDS = "1"  # OpenCV waits this long for a frame (its default is 10 s)
 FAILED_READS = 3  # quick failures in a row on a device that is still there: a read error
+STAMP_RESET_SECONDS = 1.0  # arrival this much later than its timestamp says: map afresh
 RATE_TOLERANCE = 0.005  # relative: 29.97 read back for 30 is the same rate
 OPEN_FRAME_SECONDS = 5.0  # the first frame must come within this (a busy device gives none)
 GONE = (errno.ENODEV, errno.ENOENT, errno.ENXIO)
@@ -96,6 +102,9 @@ class CameraSource(SourceThread):
         self._rate = 0.0
         self._last_grab = 0.0  # seconds the last grab() took
         self._mode = None  # the track's mode the capture is open in
+        self._stamp_offset: float | None = None  # arrival - driver timestamp, least delayed
+        self._last_stamp = 0.0
+        self._stamps_ok = True
         self._lock = threading.Lock()  # deliver vs. the watcher's end
         self._ended = False
         self._watch_stop = threading.Event()
@@ -129,6 +138,8 @@ class CameraSource(SourceThread):
         import cv2
 
         _quiet_opencv(cv2)
+        self._pos_msec = cv2.CAP_PROP_POS_MSEC
+        self._stamp_offset, self._last_stamp, self._stamps_ok = None, 0.0, True
         mode = self.track.mode
         cap = self._cap = cv2.VideoCapture(self.node, cv2.CAP_V4L2)
         if not cap.isOpened():
@@ -222,7 +233,8 @@ class CameraSource(SourceThread):
         failures = 0
         ok = self._grab_fresh()
         while not self.stopped and not self._ended:
-            t = self.clock.now()
+            arrival = time.monotonic()
+            t = self._capture_time(arrival) if ok else self.clock.at(arrival)
             if self.track.mode != self._mode:  # applyConstraints chose another native mode
                 ok = self._reopen()
                 continue
@@ -258,6 +270,21 @@ class CameraSource(SourceThread):
             started = time.monotonic()
             ok = self._cap.grab()
             self._last_grab = time.monotonic() - started
+
+    def _capture_time(self, arrival: float) -> float:
+        """The grabbed frame's time on the capture clock (see the module's docstring)."""
+        if self._stamps_ok:
+            stamp = self._cap.get(self._pos_msec) / 1000.0
+            # None, or not increasing: not a clock (for as long as this capture is open).
+            self._stamps_ok = stamp > self._last_stamp
+        if not self._stamps_ok:
+            return self.clock.at(arrival)
+        self._last_stamp = stamp
+        lag = arrival - stamp
+        if self._stamp_offset is None or lag < self._stamp_offset or \
+                lag - self._stamp_offset > STAMP_RESET_SECONDS:
+            self._stamp_offset = lag
+        return self.clock.at(stamp + self._stamp_offset)
 
     def _reopen(self) -> bool:
         """Open the capture again in the track's new mode (the probe descriptor stays)."""
