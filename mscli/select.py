@@ -42,7 +42,9 @@ from mscli.devices import AUDIO_INPUT, VIDEO_INPUT, AudioCaps, Device, ValueSet,
 from mscli.errors import NotFoundError, OverconstrainedError
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FRAME_RATE = 640, 480, 30.0
-AUDIO_DEFAULTS = {"sampleRate": 48000, "sampleSize": 16, "channelCount": 1, "latency": 0.0}
+# Latency: 20 ms rather than the lowest a device offers; 8 ms on ALSA overflowed dozens of
+# times a second in the hardware lab.
+AUDIO_DEFAULTS = {"sampleRate": 48000, "sampleSize": 16, "channelCount": 1, "latency": 0.02}
 INPUT_KIND = {"video": VIDEO_INPUT, "audio": AUDIO_INPUT}
 
 
@@ -431,7 +433,7 @@ class AudioRegion(Region):
 
     @staticmethod
     def _value_key(name, value, basic):
-        """Smallest distance first; ties go to the defaults (48 kHz, 16 bit, mono, lowest
+        """Smallest distance first; ties go to the defaults (48 kHz, 16 bit, mono, 20 ms
         latency, processing on) as a browser's microphone defaults do."""
         c = basic.get(name)
         distance = fitness_distance({name: c}, {name: value}, "audio") if c else 0.0

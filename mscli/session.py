@@ -127,9 +127,9 @@ class CaptureSession:
                 if not any(t._queue for t in self.tracks):
                     self.wake.wait(POLL_SECONDS)
             self._write(self._take_all())
-            if self.options.paced:
-                now = self.clock.now()
-                for track in self.tracks:
+            now = self.clock.now()
+            for track in self.tracks:
+                if track.live:  # real devices are live even with --unpaced
                     track.watchdog(now)
             if self.options.reconnect:
                 self._reconnect()
