@@ -145,7 +145,7 @@ def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
     source = start(track)
     stream = sd.streams[0]
     assert stream.args == dict(device=1, samplerate=48000, channels=2, dtype="int16",
-                               blocksize=480, latency=0.01)
+                               blocksize=480, latency=0.02)  # the default 20 ms, inside 10-100 ms
     time.sleep(0.5)
     source.stop()
     source.join(2)
