@@ -53,6 +53,14 @@ class SourceThread:
     def past_limit(self, t: float) -> bool:
         return self.until is not None and t >= self.until - 1e-9
 
+    def still_running(self, script, t: float) -> bool:
+        """False when the source stops at capture time t: the user's limit reached (the track
+        finishes) or a scripted end or disconnect (the track ends)."""
+        if self.past_limit(t):
+            self.track.source_finished()
+            return False
+        return not self.ended_by(script, t)
+
     def ended_by(self, script, t: float) -> bool:
         """A scripted end or disconnect at or before t: wait for its moment, end the track."""
         fault = script.ending(t)

@@ -29,11 +29,7 @@ class FileSource(SourceThread):
             with av.open(spec["file"]) as container:
                 for t, frame in self._frames(container, offset):
                     last_t = t
-                    if self.past_limit(t):
-                        return self.track.source_finished()
-                    if self.ended_by(script, t):
-                        return
-                    if not self.wait_until(t):
+                    if not self.still_running(script, t) or not self.wait_until(t):
                         return
                     if script.muted(t) or t < next_allowed - 1e-6:
                         continue

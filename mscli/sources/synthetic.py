@@ -36,11 +36,7 @@ class PatternSource(SourceThread):
                 native = Fraction(mode.frame_rate).limit_denominator(1001)
                 generator = PatternGenerator(mode.width, mode.height, native)
                 t = self._align(t, native)
-            if self.past_limit(t):
-                return self.track.source_finished()
-            if self.ended_by(script, t):
-                return
-            if not self.wait_until(t):
+            if not self.still_running(script, t) or not self.wait_until(t):
                 return
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture
@@ -73,9 +69,7 @@ class ToneSource(SourceThread):
             if generator is None or (generator.sample_rate, generator.channels) != \
                     (rate, channels):
                 generator = ToneGenerator(rate, channels)
-            if self.past_limit(t):
-                return self.track.source_finished()
-            if self.ended_by(script, t):
+            if not self.still_running(script, t):
                 return
             start = round(t * rate)
             count = max(1, round(rate * AUDIO_CHUNK_SECONDS))
