@@ -14,8 +14,9 @@ from mscli.errors import NotFoundError, UsageError
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
-# enumerate_devices() -> list[Device] and raises BackendUnavailable when it cannot load.
-REAL_BACKENDS = ("mscli.backends.v4l2", "mscli.backends.portaudio")
+# enumerate_devices() -> list[Device] and raises BackendUnavailable when it cannot load;
+# a backend for another system returns [] (cameras: v4l2 on Linux, avdevice elsewhere).
+REAL_BACKENDS = ("mscli.backends.v4l2", "mscli.backends.avdevice", "mscli.backends.portaudio")
 
 
 class BackendUnavailable(Exception):

@@ -143,6 +143,8 @@ def capabilities(device: Device) -> dict:
 
 def _video_capabilities(device: Device) -> dict:
     # Chromium's shape: crop-and-scale can reach any size from 1 up to the largest native one.
+    if not device.modes:
+        return {}  # a camera that would not say its modes (see backends.avdevice)
     max_w = max(m.width for m in device.modes)
     max_h = max(m.height for m in device.modes)
     return {

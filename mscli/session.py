@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from importlib import import_module
 
 from mscli.errors import AbortError, MediaError
 from mscli.events import CaptureClock, EventLog
@@ -251,6 +252,15 @@ class CaptureSession:
         reapply_constraints(self, self.options.constraints_source)
 
 
+# backend -> the source class that captures its devices (imported when one is captured)
+REAL_SOURCES = {
+    "v4l2": ("mscli.sources.camera", "CameraSource"),
+    "avfoundation": ("mscli.sources.desktop_camera", "DesktopCameraSource"),
+    "dshow": ("mscli.sources.desktop_camera", "DesktopCameraSource"),
+    "portaudio": ("mscli.sources.microphone", "MicrophoneSource"),
+}
+
+
 def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
                 start: float = 0.0):
     """The reader for the track's device: virtual pattern/tone, a file, or a real backend."""
@@ -268,12 +278,10 @@ def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
         from mscli.sources.synthetic import ToneSource
 
         return ToneSource(track, clock, **timing)
-    if track.device.backend in ("v4l2", "portaudio"):
-        if track.device.backend == "v4l2":
-            from mscli.sources.camera import CameraSource as Real
-        else:
-            from mscli.sources.microphone import MicrophoneSource as Real
-        real = Real(track, clock, **timing)
+    where = REAL_SOURCES.get(track.device.backend)
+    if where is not None:
+        module, name = where
+        real = getattr(import_module(module), name)(track, clock, **timing)
         real.open()  # before the outputs and the clock: Overconstrained/NotReadableError here
         return real
     raise AbortError(f"{track.label}: capture from {track.device.backend} devices is not "

@@ -12,6 +12,16 @@ from __future__ import annotations
 
 import os
 
+# Rates offered from a continuous or stepwise range besides its fastest and slowest.
+COMMON_RATES = (5, 10, 15, 20, 24, 25, 30, 50, 60, 90, 120)
+
+
+def rates_in_range(slowest: float, fastest: float) -> list[float]:
+    """A device that takes any rate in [slowest, fastest]: the ends and the usual rates
+    between, fastest first (SelectSettings then picks among real options)."""
+    between = [float(r) for r in COMMON_RATES if slowest < r < fastest]
+    return sorted({fastest, slowest, *between}, reverse=True)
+
 
 class Found(list):
     """Devices a backend found, plus warnings about the ones it had to leave out."""

@@ -17,7 +17,7 @@ import re
 import struct
 import sys
 
-from mscli.backends import Found, physical_device
+from mscli.backends import Found, physical_device, rates_in_range
 from mscli.devices import VIDEO_INPUT, Device, VideoMode
 
 # --- the kernel interface ---------------------------------------------------------------
@@ -49,8 +49,6 @@ COMMON_SIZES = ((160, 120), (176, 144), (320, 180), (320, 240), (352, 288), (640
                 (640, 480), (800, 600), (960, 540), (1024, 768), (1280, 720), (1280, 960),
                 (1280, 1024), (1600, 1200), (1920, 1080), (2560, 1440), (3840, 2160),
                 (4096, 2160))
-# Rates offered from a stepwise/continuous interval range besides its fastest and slowest.
-COMMON_RATES = (5, 10, 15, 20, 24, 25, 30, 50, 60, 90, 120)
 FALLBACK_RATE = 30.0  # a driver that enumerates no intervals and reports none via G_PARM
 
 DEV_DIR = "/dev"
@@ -147,9 +145,7 @@ def frame_rates(fd: int, pixelformat: int, width: int, height: int) -> list[floa
         else:  # [min interval, max interval] (+ step): fastest, slowest and usual rates between
             if not (n0 and d0 and n1 and d1):
                 break
-            fastest, slowest = _fps(n0, d0), _fps(n1, d1)
-            rates += [fastest, slowest]
-            rates += [float(r) for r in COMMON_RATES if slowest < r < fastest]
+            rates += rates_in_range(_fps(n1, d1), _fps(n0, d0))
             break
     return sorted(set(rates), reverse=True)
 

@@ -88,12 +88,17 @@ def _busy(node: str) -> bool:
 
 
 class CameraSource(SourceThread):
+    """A V4L2 camera. The system-specific parts are the methods `_open_device`,
+    `_video_capture`, `_fourcc` and `_device_gone` (mscli.sources.desktop_camera has the
+    others), and RAW_FORMATS: whether frames may be taken raw from the driver."""
+
     name = "camera"
+    RAW_FORMATS = True
 
     def __init__(self, track, clock, **timing):
         super().__init__(track, clock, **timing)
         self.track.live = True  # a device does not wait for the sinks (even with --unpaced)
-        self.node = track.device.source["node"]
+        self.node = track.device.source.get("node")  # where it is, for messages
         self._cap = None
         self._fd: int | None = None
         self._raw = False  # frames come raw from the driver (else BGR from OpenCV)
@@ -101,6 +106,7 @@ class CameraSource(SourceThread):
         self._size = (0, 0)
         self._rate = 0.0
         self._last_grab = 0.0  # seconds the last grab() took
+        self._last_ok = time.monotonic()  # when the last grab() succeeded
         self._mode = None  # the track's mode the capture is open in
         self._stamp_offset: float | None = None  # arrival - driver timestamp, least delayed
         self._last_stamp = 0.0
@@ -112,9 +118,20 @@ class CameraSource(SourceThread):
     # --- opening --------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Open the node in the track's mode; NotReadableError / OverconstrainedError."""
+        """Open the camera in the track's mode; NotReadableError / OverconstrainedError."""
         if self._cap is not None:
             return
+        self._open_device()
+        try:
+            self._open_capture()
+            self._check_delivered()
+        except BaseException:
+            self._release()
+            raise
+        self._mode = self.track.mode
+
+    def _open_device(self) -> None:
+        """A descriptor of our own, to ask the driver whether the device is there and free."""
         try:
             self._fd = _open(self.node, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
             _query(self._fd)
@@ -125,13 +142,18 @@ class CameraSource(SourceThread):
             self._release()
             raise NotReadableError(self._cannot("device busy (another program is capturing "
                                                 "from it)"))
-        try:
-            self._open_capture()
-            self._check_delivered()
-        except BaseException:
-            self._release()
-            raise
-        self._mode = self.track.mode
+
+    def _video_capture(self, cv2):
+        """OpenCV's capture of this camera, or NotReadableError."""
+        cap = cv2.VideoCapture(self.node, cv2.CAP_V4L2)
+        if not cap.isOpened():
+            cap.release()
+            raise NotReadableError(self._cannot("OpenCV cannot open it as a V4L2 camera"))
+        return cap
+
+    def _fourcc(self, pixel_format: str) -> str | None:
+        """The fourcc to ask OpenCV for, for a mode's pixel format (None: ask for none)."""
+        return pixel_format if len(pixel_format) == 4 else None
 
     def _open_capture(self) -> None:
         os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", SELECT_TIMEOUT_SECONDS)
@@ -141,14 +163,13 @@ class CameraSource(SourceThread):
         self._pos_msec = cv2.CAP_PROP_POS_MSEC
         self._stamp_offset, self._last_stamp, self._stamps_ok = None, 0.0, True
         mode = self.track.mode
-        cap = self._cap = cv2.VideoCapture(self.node, cv2.CAP_V4L2)
-        if not cap.isOpened():
-            raise NotReadableError(self._cannot("OpenCV cannot open it as a V4L2 camera"))
+        cap = self._cap = self._video_capture(cv2)
         wanted = (mode.pixel_format or "").strip()
-        self._raw = wanted in PACKED_422 or wanted in PLANAR_420
+        self._raw = self.RAW_FORMATS and (wanted in PACKED_422 or wanted in PLANAR_420)
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
-        if len(wanted) == 4:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*wanted))
+        fourcc = self._fourcc(wanted)
+        if fourcc:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
         cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)
@@ -270,6 +291,8 @@ class CameraSource(SourceThread):
             started = time.monotonic()
             ok = self._cap.grab()
             self._last_grab = time.monotonic() - started
+            if ok:
+                self._last_ok = time.monotonic()
 
     def _capture_time(self, arrival: float) -> float:
         """The grabbed frame's time on the capture clock (see the module's docstring)."""
