@@ -766,7 +766,8 @@ Data goes to stdout (JSON or media), messages and events to stderr.
 With \fB\-\-json\fR, and whenever stdout is not a terminal, the inspection commands print
 JSON; on a terminal they print tables.
 .PP
-Devices come from the machine (V4L2 cameras, PortAudio sound cards), from the built\-in
+Devices come from the machine (cameras through V4L2 on Linux, AVFoundation or DirectShow on
+macOS and Windows, where this is untested; sound cards through PortAudio), from the built\-in
 virtual set (\fB\-\-fake\fR: a camera, a microphone and a speaker), or from a JSON file
 describing virtual devices (\fB\-\-devices\fR \fIFILE\fR).
 .PP
