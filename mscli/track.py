@@ -32,6 +32,10 @@ AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
 # mute fires within 3 intervals of the moment the next frame was due.
 MUTE_INTERVALS = 3.5
 AUDIO_MUTE_SECONDS = 0.15  # an audio source silent this long after its last chunk is muted
+# A chunk's capture time this close to where the samples before it end is the same instant:
+# a sound card's sample clock drifts from the system clock by tens of ppm, and following each
+# capture time would break the audio into overlaps and gaps every few minutes.
+AUDIO_DRIFT_SECONDS = 0.02
 RATE_WINDOW = 0.5  # seconds of frame intervals behind a measured frame rate
 SLOT_TOLERANCE = 0.1  # of a frame interval, when placing a capture time in an output slot
 # At the source's own rate, a frame at most this early for the next free slot is that slot's
@@ -305,16 +309,26 @@ class AudioProcessor:
         self.channels = track.settings["channelCount"]
         self._converter = None
         self._next_pts: int | None = None
+        self._drift = round(AUDIO_DRIFT_SECONDS * self.rate)
 
     def process(self, frame: AudioFrame):
         if (frame.sample_rate, frame.channels) != (self.rate, self.channels):
             frame = self._convert(frame)
             if frame is None:
                 return
-        # Contiguous pts while the source is steady; after a stall, back onto the clock.
+        # Contiguous pts while the chunks' times stay within AUDIO_DRIFT_SECONDS of where the
+        # samples before them end. Further behind (a stall, lost blocks): a gap, back onto the
+        # clock. Further ahead (a sample clock faster than the system's): the samples that
+        # would overlap are dropped; the pts never go back.
         pts = round(frame.time * self.rate)
-        if self._next_pts is not None and abs(pts - self._next_pts) <= frame.samples // 2:
-            pts = self._next_pts
+        if self._next_pts is not None:
+            ahead = self._next_pts - pts
+            if ahead > self._drift:
+                if ahead >= frame.samples:
+                    return
+                frame = AudioFrame(frame.data[ahead:], frame.sample_rate, 0, frame.time)
+            if ahead >= -self._drift:
+                pts = self._next_pts
         self._next_pts = pts + frame.samples
         yield AudioFrame(frame.data, self.rate, pts, pts / self.rate)
 

@@ -314,3 +314,30 @@ def test_a_listing_after_a_refresh_does_not_probe_known_inputs_again(monkeypatch
     again = portaudio.enumerate_devices()
     assert len(probes) == count
     assert again[0].audio == first[0].audio
+
+
+@pytest.mark.parametrize("drift", [0.01, -0.01], ids=["fast-sample-clock", "slow-sample-clock"])
+def test_a_drifting_sample_clock_keeps_audio_contiguous_and_near_the_capture_clock(drift):
+    # 10 s of 10 ms blocks from a card whose sample clock runs 1% fast or slow against the
+    # system clock (real cards drift by tens of ppm: the same thing, a thousand times slower).
+    from mscli.media.frames import AudioFrame
+    from mscli.track import AUDIO_DRIFT_SECONDS
+
+    track = make_track({"sampleRate": 48000, "channelCount": 1})
+    frames = []
+    for k in range(1000):
+        block = np.full((480, 1), k, np.int16)  # each sample says which block it came from
+        track.deliver(AudioFrame(block, 48000, k * 480, k * 0.01 / (1 + drift)))
+        frames += track.take()  # as the writer does: the queue never fills
+    starts = [f.pts for f in frames]
+    ends = [f.pts + f.samples for f in frames]
+    assert all(p >= e for p, e in zip(starts[1:], ends)), "overlapping audio"
+    # Corrections (a gap, a block dropped or cut) come once per 20 ms of drift, not per block.
+    corrections = sum(p != e for p, e in zip(starts[1:], ends)) + (1000 - len(frames)) + \
+        sum(f.samples != 480 for f in frames)
+    assert 3 <= corrections <= 12
+    # Every block ends in the file within the drift allowance of when the card captured it.
+    for f in frames:
+        k = int(f.data[-1, 0])
+        captured_end = (k + 1) * 0.01 / (1 + drift)
+        assert abs((f.pts + f.samples) / 48000 - captured_end) <= AUDIO_DRIFT_SECONDS + 0.001
