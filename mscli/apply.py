@@ -27,11 +27,13 @@ def reapply_constraints(session, source: str) -> None:
     for track in session.tracks:
         if track.ready_state != "live" or track.kind not in new:
             continue
+        track.hold_rate_check(True)
         try:
             selection = select_settings(new[track.kind], [track.device], track.kind)
+            track.apply_settings(selection.settings, new[track.kind], selection.mode)
         except OverconstrainedError as e:
             session.events.emit("overconstrained", track=track,
                                 detail={"constraint": e.constraint, "message": e.message,
                                         "cause": "reapply"})
-            continue
-        track.apply_settings(selection.settings, new[track.kind], selection.mode)
+        finally:
+            track.hold_rate_check(False)

@@ -78,6 +78,7 @@ class MediaStreamTrack:
         self._stopping = False
         self._processor = VideoProcessor(self) if kind == "video" else AudioProcessor(self)
         self._rate = RateMonitor(self) if kind == "video" else None
+        self._rate_held = False  # applyConstraints in progress (see hold_rate_check)
 
     # --- the spec's API ---------------------------------------------------------------------
 
@@ -112,6 +113,14 @@ class MediaStreamTrack:
         if self._rate is not None:
             self._rate.reset()
 
+    def hold_rate_check(self, held: bool) -> None:
+        """While applyConstraints runs, ms's own work (SelectSettings over a few thousand
+        modes takes a second on a slow machine) can slow the source's thread: that is not the
+        camera's frame rate, and must not fire `overconstrained`. Measured afresh after."""
+        self._rate_held = held
+        if not held and self._rate is not None:
+            self._rate.reset()
+
     # --- called by the source thread ----------------------------------------------------------
 
     def deliver(self, frame) -> None:
@@ -121,7 +130,7 @@ class MediaStreamTrack:
         self._check_gap(frame)
         if self.muted:
             self._set_muted(False, at=max(frame.time, self._muted_at))
-        if self._rate is not None:
+        if self._rate is not None and not self._rate_held:
             self._rate.add(frame.time)
         for out in self._processor.process(frame):
             if not self.enabled:

@@ -452,3 +452,25 @@ def test_decimation_still_drops_the_extra_frames_of_a_faster_camera():
     for k in range(10):
         track.deliver(VideoFrame(data, 640, 480, k, 1 / 30, k / 30, k))
     assert [f.index for f in track.take()] == [0, 2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["measured", "held-during-apply"])
+def test_a_source_slowed_while_apply_constraints_runs_is_not_overconstrained(held):
+    # SelectSettings over vivid's 3,486 modes took about a second in the hardware lab's
+    # emulated CPU, starving the camera's thread to 10 fps under a required 30: the frame
+    # rate checker must not take that for the camera's.
+    from mscli.media.frames import VideoFrame
+
+    track = make_track({"frameRate": {"exact": 30}})
+    data = np.zeros(640 * 480 * 3 // 2, np.uint8)
+    times = [k / 30 for k in range(30)] + [1 + k / 10 for k in range(10)] + \
+        [2 + k / 30 for k in range(30)]
+    for k, t in enumerate(times):
+        if t == 1:
+            track.hold_rate_check(held)
+        if t == 2:
+            track.hold_rate_check(False)
+        track.deliver(VideoFrame(data, 640, 480, k, 1 / 30, t, k))
+        track.take()
+    fired = [e["event"] for e in track._events.history if e["event"] == "overconstrained"]
+    assert fired == ([] if held else ["overconstrained"])

@@ -10,7 +10,12 @@ on without a jump (a lost or repeated block would shift it), with no overflow re
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import av
 import numpy as np
@@ -148,3 +153,48 @@ def test_a_tone_played_into_the_loopback_is_recorded_through_portaudio(tmp_path)
     assert level.min() > 0.2  # never silent: the tone (amplitude 0.5 -> 0.25 here) throughout
     assert jumps.max() < 0.2  # no gap, no repeat: the phase runs on
     assert track["overflows"] == 0
+
+
+def test_reapply_reopens_vivid_in_another_mode_mid_recording(tmp_path):
+    # applyConstraints (SIGHUP with --reapply) asking for another native mode: the camera is
+    # opened again in it, the recording goes on in its first size (frames are scaled to it)
+    # at the new rate, and nothing ends (the reopen is a real gap: it may show as mute/unmute).
+    def constraints(width, height, rate):
+        return json.dumps({"video": {"deviceId": {"exact": camera()["deviceId"]},
+                                     "width": {"exact": width}, "height": {"exact": height},
+                                     "frameRate": {"exact": rate}}})
+
+    file = tmp_path / "c.json"
+    file.write_text(constraints(640, 480, 25))
+    out, log = tmp_path / "re.nut", tmp_path / "events.ndjson"
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "-c", str(file),
+                             "--reapply", "-t", "8", "-o", str(out), "--events", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.stat().st_size > 50 * 460800):  # 2 s of 640x480
+            assert time.monotonic() < deadline and proc.poll() is None, "no frames"
+            time.sleep(0.05)
+        file.write_text(constraints(1280, 720, 12.5))
+        os.kill(proc.pid, signal.SIGHUP)
+        _stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    events = events_in(log)
+    assert [e["event"] for e in events if e["event"] in ("ended", "overconstrained")] == [], \
+        events
+    frames = decoded_video(out)
+    assert {(f["width"], f["height"]) for f in frames} == {(640, 480)}
+    steps = np.diff([f["time"] for f in frames])
+    switch = int(np.argmax(steps))  # the reopen: the longest step
+    # SIGHUP came after two seconds of frames; from applyConstraints to the reopen the old
+    # mode's frames are decimated to the new rate.
+    before, after = [f for f in frames if f["time"] < 1.9], frames[switch + 1:]
+    print(f"\nreapply 640x480@25 -> 1280x720@12.5: {measured_rate(before):.3f} fps before, "
+          f"reopened in {steps[switch]:.3f} s, {len(after)} frames at "
+          f"{measured_rate(after):.3f} fps after; events {[e['event'] for e in events]}")
+    assert measured_rate(before) == pytest.approx(25, rel=0.05)
+    assert len(after) > 12 and measured_rate(after) == pytest.approx(12.5, rel=0.05)

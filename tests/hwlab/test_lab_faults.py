@@ -1,6 +1,7 @@
 """vivid's fault controls during `ms capture`: a disconnect and a fatal streaming error end
 the track with `ended` (naming why), and the recording is finalised and decodes; a camera
-another program is streaming from is NotReadableError (exit 5) before any file exists."""
+another program is streaming from is NotReadableError (exit 5) before any file exists; the
+loopback sound card unbound (unplugged) while recording ends the microphone's track."""
 
 from __future__ import annotations
 
@@ -85,3 +86,53 @@ def test_a_camera_another_program_streams_from_is_not_readable(tmp_path):
     assert done.stderr.startswith("ms: NotReadableError: vivid (/dev/video0): cannot open the "
                                   "camera: device busy"), done.stderr
     assert not os.path.exists(out)
+
+
+ALOOP_DRIVER = "/sys/bus/platform/drivers/snd_aloop"
+
+
+def loopback_capture_constraints() -> str:
+    from labtools import listed
+
+    [entry] = [d for d in listed()[0]
+               if d["kind"] == "audioinput" and d["label"] == "Loopback: PCM (hw:0,1)"]
+    return json.dumps({"audio": {"deviceId": {"exact": entry["deviceId"]},
+                                 "sampleRate": {"exact": 48000}, "channelCount": {"exact": 1},
+                                 "latency": 1.0}})
+
+
+def test_a_sound_card_unplugged_mid_capture_ends_the_track_and_the_wav_is_finalised(tmp_path):
+    # Unbinding the loopback card's platform device is what a USB microphone's unplug does to
+    # ALSA: the card is disconnected at once (open PCMs fail, /proc/asound loses it) and freed
+    # when its last user closes it, so the unbind itself waits for ms to let go.
+    [card] = [name for name in os.listdir(ALOOP_DRIVER) if name.startswith("snd_aloop.")]
+    out, log = tmp_path / "mic.wav", tmp_path / "events.ndjson"
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture",
+                             "-c", loopback_capture_constraints(), "-t", "30", "-o", str(out),
+                             "--events", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    unbind = None
+    try:
+        wait_for(lambda: out.exists() and out.stat().st_size > 48000 * 2, 60, "a second of audio")
+        unplugged_at = time.monotonic()
+        unbind = subprocess.Popen(["sh", "-c", f"echo {card} > {ALOOP_DRIVER}/unbind"])
+        _stdout, stderr = proc.communicate(timeout=30)
+        noticed = time.monotonic() - unplugged_at
+        unbind.wait(timeout=30)
+    finally:
+        for p in (proc, unbind):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run(["sh", "-c", f"echo {card} > {ALOOP_DRIVER}/bind"], timeout=30)
+        wait_for(lambda: os.path.exists("/proc/asound/Loopback"), 10, "the card back")
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    ended = [e for e in events if e["event"] == "ended"]
+    print(f"\nloopback unbound: ms exited {noticed:.2f} s later, events "
+          f"{[(e['event'], e.get('detail', {}).get('reason')) for e in events]}")
+    assert len(ended) == 1 and ended[0]["detail"]["reason"] == "device-disconnected", events
+    assert noticed < 5
+    with av.open(str(out)) as container:  # the header's sizes were patched: it decodes whole
+        samples = sum(f.samples for f in container.decode(audio=0))
+    assert samples >= 48000
