@@ -75,9 +75,8 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
     """Where events go: --events FILE (NDJSON), `none`, or by default stderr: NDJSON when it
     is not a terminal; on a terminal the live view (capture) or readable lines (watch).
     Returns the live view, if one was opened on `stack`."""
-    from mscli.errors import UsageError
-
     from mscli import messages
+    from mscli.errors import UsageError
 
     view = None
     on_terminal = sys.stderr.isatty()

@@ -23,7 +23,7 @@ import numpy as np
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
-from mscli.media.frames import AudioFrame, VideoFrame, chroma_size
+from mscli.media.frames import AudioFrame, VideoFrame
 
 VIDEO_QUEUE_FRAMES = 30  # about a second of video
 AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks

@@ -15,8 +15,8 @@ import threading
 
 from mscli.catalog import load_devices
 from mscli.errors import MediaError
-from mscli.messages import warn
 from mscli.events import CaptureClock, EventLog, attach_event_writers
+from mscli.messages import warn
 
 POLL_SECONDS = 0.05  # virtual: faults are exact to this; real backends every REAL_POLL
 REAL_POLL_SECONDS = 1.0

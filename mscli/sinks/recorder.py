@@ -1,9 +1,10 @@
 """Recording to containers with PyAV.
 
 `check_output` (formats.py, re-exported here) decides the format of an `-o` target and refuses
-what cannot work, before anything is opened. `Recorder` encodes and muxes VideoFrames and AudioFrames into
-one container (matroska, webm, mp4, mov, nut, ogg, opus, flac, wav) with per-container codec
-defaults; y4m, WAV streams and single images have their own writers (y4m.py, wav.py, image.py).
+what cannot work, before anything is opened. `Recorder` encodes and muxes VideoFrames and
+AudioFrames into one container (matroska, webm, mp4, mov, nut, ogg, opus, flac, wav) with
+per-container codec defaults; y4m, WAV streams and single images have their own writers
+(y4m.py, wav.py, image.py).
 
 Choices that matter to users:
 - Matroska/WebM: a cluster at least every second and every packet flushed, so a recording

@@ -7,11 +7,13 @@ not a conftest.py: tests/conftest.py owns that module name.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -41,3 +43,28 @@ def camera() -> dict:
     cameras = [d for d in listed()[0] if d["kind"] == "videoinput"]
     assert len(cameras) == 1, f"vivid n_devs=1 should give one camera, got {cameras}"
     return cameras[0]
+
+
+@contextlib.contextmanager
+def recording(*args: str, out, written: int):
+    """`ms capture ARGS` in the background, entered once OUT holds more than WRITTEN bytes:
+    yields the process for the test to act on while it records (communicate() waits for its
+    end); killed if it is still running after."""
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(out) and os.path.getsize(out) > written):
+            assert proc.poll() is None, f"ms exited {proc.returncode}: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, f"nothing written to {out} within 60 s"
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def events_in(path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]

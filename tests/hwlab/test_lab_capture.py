@@ -12,25 +12,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 
 import av
 import numpy as np
 import pytest
-from labtools import LAB, camera, listed, run_ms
+from labtools import LAB, camera, events_in, listed, recording, run_ms
 
 pytestmark = LAB
 
 TONE_HZ = 1230.0  # a lost 10 ms block shifts its phase by a visible 0.3 of a cycle
 RATE = 48000
-
-
-def events_in(path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def decoded_video(path) -> list[dict]:
@@ -167,21 +159,11 @@ def test_reapply_reopens_vivid_in_another_mode_mid_recording(tmp_path):
     file = tmp_path / "c.json"
     file.write_text(constraints(640, 480, 25))
     out, log = tmp_path / "re.nut", tmp_path / "events.ndjson"
-    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "-c", str(file),
-                             "--reapply", "-t", "8", "-o", str(out), "--events", str(log)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (out.exists() and out.stat().st_size > 50 * 460800):  # 2 s of 640x480
-            assert time.monotonic() < deadline and proc.poll() is None, "no frames"
-            time.sleep(0.05)
+    with recording("-c", str(file), "--reapply", "-t", "8", "-o", str(out), "--events",
+                   str(log), out=out, written=50 * 460800) as proc:  # 2 s of 640x480
         file.write_text(constraints(1280, 720, 12.5))
         os.kill(proc.pid, signal.SIGHUP)
         _stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, stderr
     events = events_in(log)
     assert [e["event"] for e in events if e["event"] in ("ended", "overconstrained")] == [], \

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 
 import av
 import pytest
-from labtools import CAMERA_NODE, LAB, camera, run_ms
+from labtools import CAMERA_NODE, LAB, camera, events_in, listed, recording, run_ms
 
 pytestmark = LAB
 
@@ -40,21 +39,13 @@ def control(name: str) -> None:
                                           ("inject_fatal_streaming_error", "read-error:")])
 def test_a_fault_ends_the_track_and_the_file_is_finalised(tmp_path, fault, reason):
     out, log = tmp_path / "f.nut", tmp_path / "events.ndjson"
-    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "-c", constraints(),
-                             "-t", "30", "-o", str(out), "--events", str(log)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        # A second of frames written (640x480 I420 is 460800 bytes a frame) before the fault.
-        wait_for(lambda: out.exists() and out.stat().st_size > 25 * 460800, 60, "frames")
+    # A second of frames written (640x480 I420 is 460800 bytes a frame) before the fault.
+    with recording("-c", constraints(), "-t", "30", "-o", str(out), "--events", str(log),
+                   out=out, written=25 * 460800) as proc:
         control(fault)
         _stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, stderr
-    with open(log) as f:
-        events = [json.loads(line) for line in f if line.strip()]
+    events = events_in(log)
     assert [e["event"] for e in events] == ["ended"], events
     assert events[0]["detail"]["reason"].startswith(reason)
     with av.open(str(out)) as container:  # finalised: decodes to the end
@@ -92,8 +83,6 @@ ALOOP_DRIVER = "/sys/bus/platform/drivers/snd_aloop"
 
 
 def loopback_capture_constraints() -> str:
-    from labtools import listed
-
     [entry] = [d for d in listed()[0]
                if d["kind"] == "audioinput" and d["label"] == "Loopback: PCM (hw:0,1)"]
     return json.dumps({"audio": {"deviceId": {"exact": entry["deviceId"]},
@@ -107,27 +96,23 @@ def test_a_sound_card_unplugged_mid_capture_ends_the_track_and_the_wav_is_finali
     # when its last user closes it, so the unbind itself waits for ms to let go.
     [card] = [name for name in os.listdir(ALOOP_DRIVER) if name.startswith("snd_aloop.")]
     out, log = tmp_path / "mic.wav", tmp_path / "events.ndjson"
-    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture",
-                             "-c", loopback_capture_constraints(), "-t", "30", "-o", str(out),
-                             "--events", str(log)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     unbind = None
     try:
-        wait_for(lambda: out.exists() and out.stat().st_size > 48000 * 2, 60, "a second of audio")
-        unplugged_at = time.monotonic()
-        unbind = subprocess.Popen(["sh", "-c", f"echo {card} > {ALOOP_DRIVER}/unbind"])
-        _stdout, stderr = proc.communicate(timeout=30)
-        noticed = time.monotonic() - unplugged_at
-        unbind.wait(timeout=30)
+        with recording("-c", loopback_capture_constraints(), "-t", "30", "-o", str(out),
+                       "--events", str(log), out=out, written=48000 * 2) as proc:  # a second
+            unplugged_at = time.monotonic()
+            unbind = subprocess.Popen(["sh", "-c", f"echo {card} > {ALOOP_DRIVER}/unbind"])
+            _stdout, stderr = proc.communicate(timeout=30)
+            noticed = time.monotonic() - unplugged_at
+            unbind.wait(timeout=30)
     finally:
-        for p in (proc, unbind):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
+        if unbind is not None and unbind.poll() is None:
+            unbind.kill()
+            unbind.wait()
         subprocess.run(["sh", "-c", f"echo {card} > {ALOOP_DRIVER}/bind"], timeout=30)
         wait_for(lambda: os.path.exists("/proc/asound/Loopback"), 10, "the card back")
     assert proc.returncode == 0, stderr
-    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    events = events_in(log)
     ended = [e for e in events if e["event"] == "ended"]
     print(f"\nloopback unbound: ms exited {noticed:.2f} s later, events "
           f"{[(e['event'], e.get('detail', {}).get('reason')) for e in events]}")
