@@ -6,6 +6,7 @@ its backend gave (the system default first), every device with a keyed-hash devi
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 
 from mscli import messages
@@ -14,9 +15,10 @@ from mscli.errors import NotFoundError, UsageError
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
-# enumerate_devices() -> list[Device] and raises BackendUnavailable when it cannot load;
-# a backend for another system returns [] (cameras: v4l2 on Linux, avdevice elsewhere).
-REAL_BACKENDS = ("mscli.backends.v4l2", "mscli.backends.avdevice", "mscli.backends.portaudio")
+# enumerate_devices() -> list[Device] and raises BackendUnavailable when it cannot load.
+# Cameras come from V4L2 on Linux, from FFmpeg's capture devices (PyAV) on macOS and Windows.
+CAMERAS = "mscli.backends.v4l2" if sys.platform.startswith("linux") else "mscli.backends.avdevice"
+REAL_BACKENDS = (CAMERAS, "mscli.backends.portaudio")
 
 
 class BackendUnavailable(Exception):

@@ -19,9 +19,10 @@ capabilities; FFmpeg's audio list has names only and would list every microphone
 
 None of this runs on the machines the tests run on (Linux). The parsers are tested against
 FFmpeg's log formats, the listing against a stand-in for PyAV's two calls; README's "What is
-tested where" says so. On Linux `enumerate_devices` returns at once without importing PyAV:
-`ms devices` there must not pay for `import av`. On macOS and Windows it must (there is no
-camera listing without native code), about 0.2 s.
+tested where" says so. The catalog loads this module on macOS and Windows only (elsewhere
+`enumerate_devices` returns [] without importing PyAV): `ms devices` on Linux must not pay for
+`import av`. On macOS and Windows it must (no camera listing there without native code),
+about 0.2 s.
 """
 
 from __future__ import annotations
