@@ -24,16 +24,19 @@ def reapply_constraints(session, source: str) -> None:
         warn(f"--reapply: {e.message}; keeping the current constraints")
         return
     new = dict(parsed.tracks())
-    for track in session.tracks:
-        if track.ready_state != "live" or track.kind not in new:
-            continue
+    live = [t for t in session.tracks if t.ready_state == "live" and t.kind in new]
+    for track in session.tracks:  # selecting for one track slows the others' threads too
         track.hold_rate_check(True)
-        try:
-            selection = select_settings(new[track.kind], [track.device], track.kind)
+    try:
+        for track in live:
+            try:
+                selection = select_settings(new[track.kind], [track.device], track.kind)
+            except OverconstrainedError as e:
+                session.events.emit("overconstrained", track=track,
+                                    detail={"constraint": e.constraint, "message": e.message,
+                                            "cause": "reapply"})
+                continue
             track.apply_settings(selection.settings, new[track.kind], selection.mode)
-        except OverconstrainedError as e:
-            session.events.emit("overconstrained", track=track,
-                                detail={"constraint": e.constraint, "message": e.message,
-                                        "cause": "reapply"})
-        finally:
+    finally:
+        for track in session.tracks:
             track.hold_rate_check(False)

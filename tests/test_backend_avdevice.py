@@ -42,14 +42,17 @@ DSHOW_LOG = [
     " (tv, bt470bg/bt709/unknown, topleft)\n",
     "  vcodec=mjpeg", "  min s=1920x1080 fps=29.97 max s=1920x1080 fps=29.97\n",
     "  vcodec=mjpeg", "  min s=160x120 fps=30 max s=320x240 fps=30\n",
+    "  pixel_format=nv12", "  min s=800x600 fps=15 max s=800x600 fps=inf\n",  # no min interval
     "video=@device_pnp_x: Immediate exit requested\n",
 ]
 AVFOUNDATION_LOG = [
     "Selected video size (1x1) is not supported by the device.\n",
     "Supported modes:\n",
     "  1280x720@[1.000000 30.000000]fps\n",
-    "  640x480@[29.970030 29.970030]fps\n",
     "  1280x720@[1.000000 30.000000]fps\n",  # another pixel format of the same size
+    "    Last message repeated 1 times\n",  # FFmpeg's (and PyAV's) skipping of repeats
+    "  640x480@[29.970030 29.970030]fps\n",
+    "  1920x1080@[1.000000 15.000000]fps\n",
     "Input/output error\n",
 ]
 
@@ -63,7 +66,10 @@ def info(name, description, media="video"):
 LOGITECH = r"@device_pnp_\\?\usb#vid_046d&pid_0825&mi_00#7&1a2b3c&0&0000#{65e8773d}\global"
 DSHOW_LIST = [info(LOGITECH, "Logitech HD Webcam C270"),
               info(r"@device_sw_{860BB310}\{27B05C2D}", "OBS Virtual Camera"),
-              info(r"@device_cm_{33D9A762}\wave_{B4A5A4C1}", "Microphone (C270)", "audio")]
+              info(r"@device_cm_{33D9A762}\wave_{B4A5A4C1}", "Microphone (C270)", "audio"),
+              # FFmpeg could not bind it or find its pins: no media types, not a camera
+              types.SimpleNamespace(name=r"@device_pnp_\\?\x", description="IR Camera",
+                                    is_default=False, media_types=[])]
 AVFOUNDATION_LIST = [info("0", "FaceTime HD Camera"), info("1", "USB Camera"),
                      info("2", "USB Camera"), info("3", "Capture screen 0"),
                      info("0", "MacBook Pro Microphone", "audio")]
@@ -81,16 +87,14 @@ def test_dshow_pins_become_modes_with_fourccs_and_rate_ranges():
     # A pin type with a range of sizes: its smallest and its largest.
     assert {(m.width, m.height) for m in modes if m.pixel_format == "MJPG"} == \
         {(1920, 1080), (160, 120), (320, 240)}
+    assert VideoMode(800, 600, 15, "NV12") in modes  # fps=inf: the slowest rate, known
     assert len(set(modes)) == len(modes)
 
 
-def test_avfoundation_supported_modes_without_pixel_formats():
-    modes = avdevice.avfoundation_modes("".join(AVFOUNDATION_LOG))
-    assert modes[0] == VideoMode(1280, 720, 30.0)
-    assert VideoMode(1280, 720, 1.0) in modes and VideoMode(1280, 720, 15.0) in modes
-    assert VideoMode(640, 480, 29.97) in modes
-    assert all(m.pixel_format is None for m in modes)
-    assert len(set(modes)) == len(modes)  # the repeated size is listed once
+def test_avfoundation_sizes_at_the_top_of_their_rate_range():
+    # OpenCV runs an AVFoundation range at its top; lower rates come from ms's decimation.
+    assert avdevice.avfoundation_modes("".join(AVFOUNDATION_LOG)) == (
+        VideoMode(1280, 720, 30.0), VideoMode(640, 480, 29.97), VideoMode(1920, 1080, 15.0))
 
 
 def test_logs_without_modes_give_none():
@@ -159,8 +163,7 @@ def test_the_backend_lists_through_pyav_on_its_system(monkeypatch, platform, fmt
                                                     "mscli.backends.avdevice"))
     found = catalog.load_devices()
     assert calls == [fmt]
-    assert [d.kind for d in found] == [VIDEO_INPUT] * (len(entries) - 2 if fmt == "avfoundation"
-                                                       else 2)
+    assert [d.kind for d in found] == [VIDEO_INPUT] * (3 if fmt == "avfoundation" else 2)
 
 
 def test_on_linux_the_backend_lists_nothing_and_imports_no_pyav():
@@ -171,11 +174,13 @@ def test_on_linux_the_backend_lists_nothing_and_imports_no_pyav():
     assert out.split() == ["[]", "False"]
 
 
-def test_a_listing_that_fails_is_a_warning(monkeypatch):
+@pytest.mark.parametrize("error", ["FFmpegError", "ValueError"])
+def test_a_listing_that_fails_is_a_warning(monkeypatch, error):
     av = fake_av([])
+    exception = {"FFmpegError": av.FFmpegError, "ValueError": ValueError}[error]
 
     def broken(fmt):
-        raise av.FFmpegError("Could not enumerate video devices")
+        raise exception("Could not enumerate video devices")
 
     av.enumerate_input_devices = broken
     monkeypatch.setitem(sys.modules, "av", av)
@@ -231,11 +236,37 @@ def test_avfoundation_is_asked_with_a_size_no_camera_has(monkeypatch):
     monkeypatch.setattr(avdevice, "ffmpeg_log",
                         lambda *a: asked.append(a) or "".join(AVFOUNDATION_LOG))
     camera = listed("avfoundation", AVFOUNDATION_LIST)[1]
-    assert VideoMode(1280, 720, 30.0) in camera.modes
+    assert camera.modes[0] == VideoMode(1280, 720, 30.0)
     assert asked == [("1", "avfoundation", {"video_size": "1x1"})]
 
 
 # --- capture through OpenCV by index --------------------------------------------------------
+
+
+class FakeDirectShow(FakeCapture):
+    """OpenCV's DirectShow capture: grab() answers at once, retrieve() (and read()) waits for
+    the frame; setting the rate sets the device up again and forgets the fourcc."""
+
+    def __init__(self, driver):
+        super().__init__(driver)
+        self.asked = []
+
+    def set(self, prop, value):
+        self.asked.append(prop)
+        if prop == cv2.CAP_PROP_FPS:
+            self.props.pop(cv2.CAP_PROP_FOURCC, None)
+        return super().set(prop, value)
+
+    def grab(self):  # "block": answers, and retrieve() then waits on the unplugged camera
+        return not self.driver.gone.is_set() or self.driver.on_gone != "false"
+
+    def retrieve(self):
+        if not super().grab():  # the fake driver's wait for the next frame
+            return False, None
+        return super().retrieve()
+
+    def read(self):
+        return self.retrieve() if self.grab() else (False, None)
 
 
 @pytest.fixture
@@ -245,7 +276,7 @@ def desk(monkeypatch):
 
     def capture(index, api):
         assert (index, api) == (0, cv2.CAP_DSHOW)
-        cap = FakeCapture(d)
+        cap = FakeDirectShow(d)
         d.captures.append(cap)
         return cap
 
@@ -276,13 +307,17 @@ def test_a_dshow_camera_is_opened_by_index_and_converted_by_opencv(desk):
     source = started(track)
     assert isinstance(source, DesktopCameraSource)
     cap = desk.captures[0]
-    assert cap.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"YUY2")  # DirectShow's name
+    # The rate first (setting it forgets the fourcc), then DirectShow's name for YUYV.
+    assert cap.asked[1:] == [cv2.CAP_PROP_FPS, cv2.CAP_PROP_FOURCC, cv2.CAP_PROP_FRAME_WIDTH,
+                             cv2.CAP_PROP_FRAME_HEIGHT]
+    assert cap.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"YUY2")
     assert cap.props[cv2.CAP_PROP_CONVERT_RGB] == 1
     time.sleep(0.4)
     source.stop()
     source.join(2)
     frames = track.take()
-    assert 9 <= len(frames) <= 14
+    assert len(frames) >= 6
+    assert np.median(np.diff([f.time for f in frames])) == pytest.approx(1 / 30, abs=0.004)
     assert (frames[0].width, frames[0].height) == (640, 480)
     reference = cv2.cvtColor(np.full((480, 640, 3), BGR, np.uint8), cv2.COLOR_BGR2YUV_I420)
     assert frames[0].data.tolist() == reference.reshape(-1).tolist()

@@ -12,8 +12,8 @@ modes" when asked for a size no camera has. Both logs are parsed here (`dshow_mo
 `avfoundation_modes`).
 
 Capture goes through OpenCV (mscli.sources.desktop_camera), which opens a camera by its index
-among the system's video devices: OpenCV's DirectShow and AVFoundation backends enumerate
-the same system list as FFmpeg's. Microphones and speakers come from PortAudio, as on Linux
+among the system's video devices (see there for where FFmpeg's and OpenCV's lists may
+differ). Microphones and speakers come from PortAudio, as on Linux
 (mscli.backends.portaudio): it is what captures them and the only one that can say their
 capabilities; FFmpeg's audio list has names only and would list every microphone twice.
 
@@ -27,8 +27,10 @@ about 0.2 s.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
+import threading
 
 from mscli import messages
 from mscli.backends import Found, rates_in_range
@@ -44,10 +46,14 @@ FOURCC = {"yuyv422": "YUYV", "uyvy422": "UYVY", "nv12": "NV12", "yuv420p": "I420
 # libavdevice/dshow.c, one line per media type of a pin (a colour description may follow):
 #   "  pixel_format=yuyv422  min s=640x480 fps=5 max s=640x480 fps=30"
 #   "  vcodec=mjpeg  min s=1280x720 fps=15 max s=1280x720 fps=30"
-DSHOW_LINE = re.compile(r"(?:pixel_format|vcodec)=(\S+)\s+min s=(\d+)x(\d+) fps=([0-9.e+-]+)"
-                        r"\s+max s=(\d+)x(\d+) fps=([0-9.e+-]+)")
+DSHOW_LINE = re.compile(r"(?:pixel_format|vcodec)=(\S+)\s+min s=(\d+)x(\d+) fps=([0-9.e+-]+|inf)"
+                        r"\s+max s=(\d+)x(\d+) fps=([0-9.e+-]+|inf)")
 # libavdevice/avfoundation.m, after "Supported modes:": "  1280x720@[1.000000 30.000000]fps"
 AVFOUNDATION_LINE = re.compile(r"(\d+)x(\d+)@\[([0-9.]+) ([0-9.]+)\]fps")
+
+# PyAV's log level is global and its avfoundation listing sets it too: one asker at a time
+# (a capture's watcher and reader both look cameras up).
+_ASKING = threading.Lock()
 
 
 class ProbedCamera(Device):
@@ -82,10 +88,15 @@ def enumerate_devices() -> list[Device]:
         raise BackendUnavailable(f"PyAV cannot load ({e}): cameras are not listed "
                                  "(pip install av)") from None
     try:
-        listed = av.enumerate_input_devices(fmt)
-    except (av.FFmpegError, OSError) as e:
+        listed = _list(av, fmt)
+    except (av.FFmpegError, OSError, ValueError) as e:  # ValueError: a PyAV without `fmt`
         return Found(warnings=[f"{fmt}: cannot list cameras ({e})"])
     return cameras(fmt, listed)
+
+
+def _list(av, fmt: str) -> list:
+    with _ASKING:
+        return av.enumerate_input_devices(fmt)
 
 
 def cameras(fmt: str, listed) -> Found:
@@ -93,7 +104,7 @@ def cameras(fmt: str, listed) -> Found:
     media_types), in its order: the position among them is OpenCV's index."""
     found = Found()
     seen: dict[str, int] = {}
-    videos = [d for d in listed if "video" in (d.media_types or ["video"])
+    videos = [d for d in listed if "video" in (d.media_types or ())
               and not SCREEN.match(d.description or "")]
     for position, info in enumerate(videos):
         label = info.description or info.name
@@ -116,8 +127,8 @@ def still_listed(device: Device) -> bool:
 
     fmt = device.source["format"]
     try:
-        listed = av.enumerate_input_devices(fmt)
-    except (av.FFmpegError, OSError):
+        listed = _list(av, fmt)
+    except (av.FFmpegError, OSError, ValueError):
         return True  # cannot tell: not taken as gone
     return any(d.key == device.key for d in cameras(fmt, listed))
 
@@ -146,16 +157,17 @@ def ffmpeg_log(url: str, fmt: str, options: dict) -> str:
     import av
     import av.logging
 
-    before = av.logging.get_level()
-    av.logging.set_level(av.logging.INFO)  # dshow lists at INFO; PyAV's default is no log
-    try:
-        with av.logging.Capture() as logs:
-            try:
-                av.open(url, format=fmt, options=options).close()
-            except (av.FFmpegError, OSError):
-                pass
-    finally:
-        av.logging.set_level(before)
+    with _ASKING:
+        before = av.logging.get_level()
+        av.logging.set_level(av.logging.INFO)  # dshow lists at INFO; PyAV's default: no log
+        try:
+            with av.logging.Capture() as logs:
+                try:
+                    av.open(url, format=fmt, options=options).close()
+                except (av.FFmpegError, OSError):
+                    pass
+        finally:
+            av.logging.set_level(before)
     return "".join(message for _level, _name, message in logs)
 
 
@@ -174,19 +186,23 @@ def dshow_modes(text: str) -> tuple[VideoMode, ...]:
 
 
 def avfoundation_modes(text: str) -> tuple[VideoMode, ...]:
-    """Modes of avfoundation's "Supported modes" log (sizes with a rate range; no pixel
-    format: AVFoundation converts to what OpenCV asks for)."""
+    """Modes of avfoundation's "Supported modes" log: each size at the top of its rate range,
+    the rate OpenCV runs it at (no pixel format: AVFoundation converts to what OpenCV asks)."""
     modes: dict[VideoMode, None] = {}
     _, _, listing = text.partition("Supported modes:")
     for match in AVFOUNDATION_LINE.finditer(listing):
-        width, height, slowest, fastest = match.groups()
-        for rate in _rates(float(slowest), float(fastest)):
-            modes[VideoMode(int(width), int(height), rate)] = None
+        width, height, _slowest, fastest = match.groups()
+        if float(fastest) > 0:
+            modes[VideoMode(int(width), int(height), round(float(fastest), 3))] = None
     return tuple(modes)
 
 
 def _rates(slowest: float, fastest: float) -> list[float]:
+    """dshow's rate range: its ends and the usual rates between. A driver that reports no
+    shortest frame interval prints fps=inf: its slowest rate is the only one known."""
     slowest, fastest = round(slowest, 3), round(fastest, 3)
+    if math.isinf(fastest):
+        fastest = slowest
     if not 0 < slowest <= fastest:
-        return [fastest] if fastest > 0 else []
+        return [fastest] if 0 < fastest < math.inf else []
     return rates_in_range(slowest, fastest)

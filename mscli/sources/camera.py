@@ -89,8 +89,8 @@ def _busy(node: str) -> bool:
 
 class CameraSource(SourceThread):
     """A V4L2 camera. The system-specific parts are the methods `_open_device`,
-    `_video_capture`, `_fourcc` and `_device_gone` (mscli.sources.desktop_camera has the
-    others), and RAW_FORMATS: whether frames may be taken raw from the driver."""
+    `_video_capture`, `_fourcc`, `_ask_for_mode` and `_device_gone` (mscli.sources.
+    desktop_camera has the others), and RAW_FORMATS: whether frames may be taken raw."""
 
     name = "camera"
     RAW_FORMATS = True
@@ -155,6 +155,14 @@ class CameraSource(SourceThread):
         """The fourcc to ask OpenCV for, for a mode's pixel format (None: ask for none)."""
         return pixel_format if len(pixel_format) == 4 else None
 
+    def _ask_for_mode(self, cap, cv2, fourcc: str | None, mode: VideoMode) -> None:
+        """Ask OpenCV for the mode; what the driver gave is read back after."""
+        if fourcc:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
+        cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)
+
     def _open_capture(self) -> None:
         os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", SELECT_TIMEOUT_SECONDS)
         import cv2
@@ -167,12 +175,7 @@ class CameraSource(SourceThread):
         wanted = (mode.pixel_format or "").strip()
         self._raw = self.RAW_FORMATS and (wanted in PACKED_422 or wanted in PLANAR_420)
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
-        fourcc = self._fourcc(wanted)
-        if fourcc:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
-        cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)
+        self._ask_for_mode(cap, cv2, self._fourcc(wanted), mode)
         # What the driver really gave.
         code = int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
         self._format = code.to_bytes(4, "little").decode("latin-1") if code else wanted
@@ -188,6 +191,7 @@ class CameraSource(SourceThread):
             if self._device_gone() or time.monotonic() - started > OPEN_FRAME_SECONDS:
                 raise NotReadableError(self._cannot(self._no_frames_reason()))
             time.sleep(0.01)
+        self._last_ok = time.monotonic()
         ok, raw = cap.retrieve()
         if ok and self._raw and self._to_i420(raw) is None:
             self._raw = False  # an unexpected raw layout (padded rows, say): let OpenCV convert
