@@ -225,6 +225,28 @@ def run(cmd: list[str], env: dict, *, stdout: str = "y4m", stderr_path: str | No
     return result
 
 
+class OutsideCapture:
+    """How long each ms run spent outside its capture (start-up, set-up, exit): the run's wall
+    time minus the `stopped` event's time, read from the events ms wrote to `events`."""
+
+    def __init__(self, events: str):
+        self.events = events
+        self.times: list[float] = []
+
+    def after(self, r) -> None:  # interleaved()'s "after" hook for the ms side
+        event = stopped_event(self.events)
+        if event:
+            self.times.append(r["wall"] - event["time"])
+
+    def median(self) -> float | None:
+        return round(statistics.median(self.times), 3) if self.times else None
+
+    def show(self) -> None:
+        if self.times:
+            print(f"  ms outside capture (start-up, set-up, exit: wall - stopped.time): median "
+                  f"{statistics.median(self.times):.3f} s")
+
+
 def stopped_event(path: str) -> dict | None:
     """The `stopped` event ms wrote last on stderr (NDJSON when stderr is not a terminal)."""
     with open(path, "rb") as f:
@@ -304,16 +326,11 @@ def bench_a(args, env) -> dict:
     ff = [args.ffmpeg, *FFMPEG_QUIET, *lavfi_video(SIZE_720), "-frames:v", str(frames),
           "-f", "yuv4mpegpipe", "-"]
     events = os.path.join(args.tmp, "a-events.ndjson")
-    startup: list[float] = []
-
-    def after_ms(r):
-        event = stopped_event(events)
-        if event:
-            startup.append(r["wall"] - event["time"])
+    outside = OutsideCapture(events)
 
     print(f"(a) {frames} frames 1280x720 -> y4m -> pipe, unpaced; {args.runs} runs each, "
           f"load {load()}", file=sys.stderr)
-    results = interleaved({"ms": {"cmd": ms, "env": env, "after": after_ms,
+    results = interleaved({"ms": {"cmd": ms, "env": env, "after": outside.after,
                                   "kw": {"stderr_path": events}},
                            "ffmpeg": {"cmd": ff, "env": env}}, args.runs, args.warmup)
     for name, rs in results.items():
@@ -327,12 +344,10 @@ def bench_a(args, env) -> dict:
     print(f"(a) unpaced 1280x720 -> y4m, {frames} frames (whole processes, reader drains)")
     for name, cmd in (("ms", ms), ("ffmpeg", ff)):
         show(f"  {name}", s[name], f"  {fps[name]:.0f} fps")
-    if startup:
-        print(f"  ms outside capture (start-up, set-up, exit: wall - stopped.time): median "
-              f"{statistics.median(startup):.3f} s")
+    outside.show()
     print(f"  ratio ms / ffmpeg frames/s: {ratio:.2f}  (target >= 1.0)")
     return {"bench": "capture-a", "frames": frames, "runs": args.runs, "fps": fps,
-            "sides": s, "ms_outside_capture_s": round(statistics.median(startup), 3) if startup else None,
+            "sides": s, "ms_outside_capture_s": outside.median(),
             "ratio": round(ratio, 3), "target": ">= 1.0", "met": ratio >= 1.0}
 
 
@@ -372,16 +387,11 @@ def bench_b(args, env) -> dict:
           *X264, "-thread_type", args.thread_type, "-c:a", "libopus", "-ac", "2",
           "-frames:v", str(frames), "-t", f"{seconds:g}", "-f", "matroska", ff_out]
     events = os.path.join(args.tmp, "b-events.ndjson")
-    startup: list[float] = []
-
-    def after_ms(r):
-        event = stopped_event(events)
-        if event:
-            startup.append(r["wall"] - event["time"])
+    outside = OutsideCapture(events)
 
     print(f"(b) {frames} frames 1280x720 + 48 kHz stereo -> mkv (libx264 veryfast + opus); "
           f"{args.runs} runs each, load {load()}", file=sys.stderr)
-    results = interleaved({"ms": {"cmd": ms, "env": env, "after": after_ms,
+    results = interleaved({"ms": {"cmd": ms, "env": env, "after": outside.after,
                                   "kw": {"stdout": "null", "stderr_path": events}},
                            "ffmpeg": {"cmd": ff, "env": env, "kw": {"stdout": "null"}}},
                           args.runs, args.warmup)
@@ -398,16 +408,14 @@ def bench_b(args, env) -> dict:
     for name in ("ms", "ffmpeg"):
         c = checks[name]
         print(f"  {name:6s} wrote {c['streams']} duration {c['duration']:.2f} s")
-    if startup:
-        print(f"  ms outside capture (start-up, set-up, exit: wall - stopped.time): median "
-              f"{statistics.median(startup):.3f} s")
+    outside.show()
     same = _x264_diff(checks["ms"]["x264"], checks["ffmpeg"]["x264"])
     print(f"  x264 settings, ms vs ffmpeg: {same}")
     print(f"  ratio ms / ffmpeg wall time: {ratio:.2f}  (target <= 1.15); "
           f"cpu time: {cpu_ratio:.2f}")
     return {"bench": "capture-b", "frames": frames, "runs": args.runs, "sides": s,
             "ffmpeg_thread_type": args.thread_type, "x264_diff": same,
-            "ms_outside_capture_s": round(statistics.median(startup), 3) if startup else None,
+            "ms_outside_capture_s": outside.median(),
             "outputs": {k: {kk: vv for kk, vv in v.items() if kk != "x264"}
                         for k, v in checks.items()},
             "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "target": "<= 1.15",
