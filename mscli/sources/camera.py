@@ -89,8 +89,8 @@ def _busy(node: str) -> bool:
 
 class CameraSource(SourceThread):
     """A V4L2 camera. The system-specific parts are the methods `_open_device`,
-    `_video_capture`, `_fourcc`, `_ask_for_mode` and `_device_gone` (mscli.sources.
-    desktop_camera has the others), and RAW_FORMATS: whether frames may be taken raw."""
+    `_video_capture`, `_ask_for_mode` and `_device_gone` (mscli.sources.desktop_camera has
+    the others), and RAW_FORMATS: whether frames may be taken raw."""
 
     name = "camera"
     RAW_FORMATS = True
@@ -151,14 +151,10 @@ class CameraSource(SourceThread):
             raise NotReadableError(self._cannot("OpenCV cannot open it as a V4L2 camera"))
         return cap
 
-    def _fourcc(self, pixel_format: str) -> str | None:
-        """The fourcc to ask OpenCV for, for a mode's pixel format (None: ask for none)."""
-        return pixel_format if len(pixel_format) == 4 else None
-
-    def _ask_for_mode(self, cap, cv2, fourcc: str | None, mode: VideoMode) -> None:
+    def _ask_for_mode(self, cap, cv2, pixel_format: str, mode: VideoMode) -> None:
         """Ask OpenCV for the mode; what the driver gave is read back after."""
-        if fourcc:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+        if len(pixel_format) == 4:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*pixel_format))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
         cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)
@@ -175,7 +171,7 @@ class CameraSource(SourceThread):
         wanted = (mode.pixel_format or "").strip()
         self._raw = self.RAW_FORMATS and (wanted in PACKED_422 or wanted in PLANAR_420)
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
-        self._ask_for_mode(cap, cv2, self._fourcc(wanted), mode)
+        self._ask_for_mode(cap, cv2, wanted, mode)
         # What the driver really gave.
         code = int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
         self._format = code.to_bytes(4, "little").decode("latin-1") if code else wanted

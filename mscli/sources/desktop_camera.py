@@ -84,14 +84,10 @@ class DesktopCameraSource(CameraSource):
             raise NotReadableError(self._cannot(CANNOT_OPEN[self._api]))
         return _WholeFrames(cap)
 
-    def _fourcc(self, pixel_format: str) -> str | None:
-        if self._api != "dshow" or len(pixel_format) != 4:
-            return None
-        return DSHOW_FOURCC.get(pixel_format, pixel_format)
-
-    def _ask_for_mode(self, cap, cv2, fourcc, mode) -> None:
+    def _ask_for_mode(self, cap, cv2, pixel_format, mode) -> None:
         cap.set(cv2.CAP_PROP_FPS, mode.frame_rate)  # first: see the module docstring
-        if fourcc:
+        if self._api == "dshow" and len(pixel_format) == 4:  # AVFoundation ignores a fourcc
+            fourcc = DSHOW_FOURCC.get(pixel_format, pixel_format)
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, mode.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.height)
