@@ -65,7 +65,8 @@ class CaptureSession:
         track = MediaStreamTrack(selection.kind, selection.device, selection.settings,
                                  track_constraints, self.events, self.wake,
                                  live=self.options.paced and not is_file,
-                                 mode=selection.mode, frame_limit=frame_limit)
+                                 mode=selection.mode, frame_limit=frame_limit,
+                                 until=self.until)
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start)
         return track

@@ -47,7 +47,8 @@ JITTER_SLOTS = 0.4
 class MediaStreamTrack:
     def __init__(self, kind: str, device: Device, settings: dict, constraints: TrackConstraints,
                  events: EventLog, wake: threading.Condition, *, live: bool,
-                 mode: VideoMode | None = None, frame_limit: int | None = None):
+                 mode: VideoMode | None = None, frame_limit: int | None = None,
+                 until: float | None = None):
         self.id = str(uuid.uuid4())
         self.kind = kind
         self.label = device.label
@@ -75,6 +76,7 @@ class MediaStreamTrack:
         self._queue: deque = deque()
         self._limit = VIDEO_QUEUE_FRAMES if kind == "video" else AUDIO_QUEUE_FRAMES
         self._frame_limit = frame_limit
+        self.until = until  # -t: audio ends at this sample of the track's own timeline
         self._stopping = False
         self._processor = VideoProcessor(self) if kind == "video" else AudioProcessor(self)
         self._rate = RateMonitor(self) if kind == "video" else None
@@ -149,6 +151,11 @@ class MediaStreamTrack:
         self._events.emit("ended", track=self, detail={"reason": reason}, at=at)
         with self._wake:
             self._wake.notify_all()
+
+    @property
+    def limit_reached(self) -> bool:
+        """An audio track has all the samples -t asked for (on its own timeline)."""
+        return self.kind == "audio" and self._processor.full
 
     def source_finished(self) -> None:
         """The source reached the user's limit (-t, --frames): ended, no event."""
@@ -319,6 +326,14 @@ class AudioProcessor:
         self._converter = None
         self._next_pts: int | None = None
         self._drift = round(AUDIO_DRIFT_SECONDS * self.rate)
+        # The limit in samples of this timeline: the source's block times jitter around it, so
+        # only here does -t 0.25 at 16 kHz give exactly 4,000 samples.
+        self.end_pts = None if track.until is None else round(track.until * self.rate)
+
+    @property
+    def full(self) -> bool:
+        return self.end_pts is not None and self._next_pts is not None \
+            and self._next_pts >= self.end_pts
 
     def process(self, frame: AudioFrame):
         if (frame.sample_rate, frame.channels) != (self.rate, self.channels):
@@ -338,6 +353,10 @@ class AudioProcessor:
                 frame = AudioFrame(frame.data[ahead:], frame.sample_rate, 0, frame.time)
             if ahead >= -self._drift:
                 pts = self._next_pts
+        if self.end_pts is not None and pts + frame.samples > self.end_pts:
+            if pts >= self.end_pts:
+                return
+            frame = AudioFrame(frame.data[:self.end_pts - pts], frame.sample_rate, 0, frame.time)
         self._next_pts = pts + frame.samples
         yield AudioFrame(frame.data, self.rate, pts, pts / self.rate)
 

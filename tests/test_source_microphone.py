@@ -18,6 +18,7 @@ from mscli.constraints import parse_track_constraints
 from mscli.devices import AUDIO_INPUT, AudioCaps, Device, ValueSet
 from mscli.errors import NotReadableError
 from mscli.events import CaptureClock, EventLog
+from mscli.media.frames import AudioFrame
 from mscli.ids import IdHasher
 from mscli.select import select_settings
 from mscli.session import open_source
@@ -114,7 +115,7 @@ def sd(monkeypatch, tmp_path):
     return fake
 
 
-def make_track(constraints=None, name=NAME):
+def make_track(constraints=None, name=NAME, until=None):
     caps = AudioCaps(sample_rate=ValueSet.of(16000, 48000), sample_size=ValueSet.of(16, 24),
                      channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.1),
                      echo_cancellation=(False,), auto_gain_control=(False,),
@@ -126,7 +127,7 @@ def make_track(constraints=None, name=NAME):
     selection = select_settings(parsed, [device], "audio")
     events = EventLog(CaptureClock())
     return MediaStreamTrack("audio", device, selection.settings, parsed, events,
-                            threading.Condition(), live=True)
+                            threading.Condition(), live=True, until=until)
 
 
 def start(track, until=None):
@@ -204,7 +205,7 @@ def test_a_24_bit_sample_size_opens_int32_and_keeps_the_top_bits(sd):
 
 
 def test_the_limit_cuts_the_last_block_at_the_exact_sample(sd):
-    track = make_track({"sampleRate": 16000})
+    track = make_track({"sampleRate": 16000}, until=0.25)
     source = start(track, until=0.25)
     source.join(2)
     frames = track.take()
@@ -343,3 +344,21 @@ def test_a_drifting_sample_clock_keeps_audio_contiguous_and_near_the_capture_clo
         k = int(f.data[-1, 0])
         captured_end = (k + 1) * 0.01 / (1 + drift)
         assert abs((f.pts + f.samples) / 48000 - captured_end) <= AUDIO_DRIFT_SECONDS + 0.001
+
+
+@pytest.mark.parametrize("first", [-0.4, 0.0, 0.4, 1.0])
+def test_the_limit_is_a_sample_of_the_track_timeline_whatever_the_block_times(first):
+    # Block times jitter by fractions of a sample (and up to the drift tolerance) around the
+    # contiguous timeline: the track, not the block's own time, decides where -t cuts.
+    track = make_track({"sampleRate": 16000}, until=0.25)
+    block = 480
+    for n in range(12):
+        jitter = (first if n == 0 else ((n * 37) % 9 - 4) * 0.3) / 16000
+        track.deliver(AudioFrame(np.ones((block, 1), np.int16), 16000, 0,
+                                 n * block / 16000 + jitter))
+        if track.limit_reached:
+            break
+    frames = track.take()
+    assert track.limit_reached
+    assert frames[-1].pts + frames[-1].samples == 4000
+    assert sum(f.samples for f in frames) == 4000 - frames[0].pts

@@ -160,13 +160,10 @@ class MicrophoneSource(SourceThread):
         if t < self.start_time:  # taken before the capture started: keep only what is after
             skip = min(count, int(round((self.start_time - t) * rate)))
             data, t = data[skip:], t + skip / rate
-        if self.until is not None and t + len(data) / rate > self.until:
-            data = data[:max(0, int(round((self.until - t) * rate)))]
-            if len(data):
-                self.track.deliver(AudioFrame(_int16(data), rate, round(t * rate), t))
-            return self._finish()
         if len(data):
             self.track.deliver(AudioFrame(_int16(data), rate, round(t * rate), t))
+        if self.track.limit_reached:  # the track cuts the last block at the limit's sample
+            self._finish()
 
     def _why_silent(self) -> str | None:
         """Why blocks stopped coming, if the stream or the card says so."""
