@@ -21,7 +21,7 @@ if [ "$MS_HWLAB_MODE" = tests ]; then
     echo "hwlab: $(uname -r), $("$PY" --version), running the hwlab tests"
     # The repo is read-only here: no cache provider, no bytecode.
     eval "set -- $MS_HWLAB_PYTEST_ARGS"
-    "$PY" -m pytest -m hwlab tests/hwlab -q -p no:cacheprovider --color=no "$@"
+    "$PY" -m pytest -m hwlab tests/hwlab -q -ra -p no:cacheprovider --color=no "$@"
     rc=$?
 fi
 echo HWLAB-DEVICES-BEGIN

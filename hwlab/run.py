@@ -45,6 +45,10 @@ INITRD_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 GUEST_MODULES = ("vivid", "snd-aloop")  # the guest's modprobe checks these exist
 EXIT_LINE = re.compile(r"HWLAB-EXIT=(\d+)")
 DEVICES_BLOCK = re.compile(r"HWLAB-DEVICES-BEGIN\s*\n(.*?)\n\s*HWLAB-DEVICES-END", re.S)
+# pytest's report of what failed: its FAILURES/ERRORS sections through the summary line.
+FAILURE_REPORT = re.compile(r"^=+ (?:FAILURES|ERRORS) =+$.*?^=+ .*(?:failed|error).* =+$",
+                            re.S | re.M)
+FAILURES_HEADER = "hwlab: what failed in the guest (its pytest report):"
 
 
 class LabUnavailable(Exception):
@@ -348,6 +352,13 @@ def devices_listed(console: str):
         return None
 
 
+def failure_report(console: str) -> str | None:
+    """The guest's own pytest report of its failures (tracebacks, captured output), or None:
+    the last lines of a console show only the boot that came after."""
+    match = FAILURE_REPORT.search(console)
+    return match.group(0) if match else None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -380,6 +391,7 @@ def main(argv=None) -> int:
         secret = secrets.token_bytes(32)
     listings = []
     status = 0
+    failures = None
     with tempfile.TemporaryDirectory(prefix="ms-hwlab-") as work:
         for n in range(args.boots):
             mode = "tests" if n == 0 else "devices"
@@ -391,6 +403,8 @@ def main(argv=None) -> int:
             print(f"hwlab: boot {n + 1} ended with {code} after "
                   f"{time.monotonic() - t0:.1f} s", flush=True)
             listings.append(devices_listed(console))
+            if code != 0 and mode == "tests":
+                failures = failure_report(console)
             status = status or code
             if code in (124,):
                 break
@@ -406,6 +420,8 @@ def main(argv=None) -> int:
             status = 1
         else:
             print(f"hwlab: {len(first)} devices, same deviceIds and groupIds in both boots")
+    if failures:
+        print(f"{FAILURES_HEADER}\n{failures}", flush=True)
     print(f"hwlab: total {time.monotonic() - started:.1f} s, status {status}", flush=True)
     return status
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Tests that compare with the ffmpeg and ffprobe programs (PyAV alone does not bring them).
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+    reason="needs the ffmpeg and ffprobe programs (apt-get install ffmpeg; .ci/run installs "
+           "them)")
 
 
 @dataclass

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import one_error_line
+from conftest import needs_ffmpeg, one_error_line
 from media_check import decode_audio, decode_video, frame_rate, read_y4m, sync_offsets
 
 AV = '{"video": true, "audio": true}'
@@ -107,6 +107,7 @@ def test_av_sync_of_a_file_backed_device_within_1ms(ms, tmp_path):
     assert consecutive([f["number"] for f in decode_video(out)])
 
 
+@needs_ffmpeg
 def test_pipe_into_ffmpeg(ms_env, tmp_path):
     out = tmp_path / "from-pipe.mkv"
     pipeline = (f"{sys.executable} -m mscli capture --fake -c '{AV}' -t 1 --unpaced -o - "

@@ -20,6 +20,7 @@ from mscli.media.tone import ToneGenerator
 from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec, check_output
 
 from _media import audio_frames, clicks, decode, flashes, video_frames
+from conftest import needs_ffmpeg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -218,6 +219,7 @@ def test_a_fifo_given_by_name_is_treated_as_a_pipe(tmp_path):
     assert decode(chunks[0])["numbers"] == list(range(30))
 
 
+@needs_ffmpeg
 @pytest.mark.parametrize("fmt", ["matroska", "mp4"])
 def test_ffprobe_reads_it_from_a_pipe(fmt):
     proc = subprocess.Popen(["ffprobe", "-v", "error", "-count_frames", "-show_entries",

@@ -18,6 +18,7 @@ from mscli.media.tone import ToneGenerator
 from mscli.sinks.wav import WavWriter
 
 from _media import audio_frames, decode
+from conftest import needs_ffmpeg
 
 
 def tone(rate, channels, seconds):
@@ -43,6 +44,7 @@ def test_seekable_file_gets_its_sizes_patched(tmp_path):
     assert writer.bytes_written == len(blob)
 
 
+@needs_ffmpeg
 def test_pipe_gets_unknown_sizes_and_ffmpeg_reads_it():
     proc = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "wav", "-i", "-", "-f", "s16le",
                              "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -85,6 +87,7 @@ def test_a_file_cut_short_still_decodes(tmp_path):
     f.close()
 
 
+@needs_ffmpeg
 def test_more_than_two_channels_use_wave_format_extensible(tmp_path):
     path = tmp_path / "six.wav"
     x = tone(48000, 6, 0.25)

@@ -17,6 +17,7 @@ from mscli.sinks import y4m as y4m_module
 from mscli.sinks.y4m import Y4MWriter, y4m_header
 
 from _media import decode, video_frames
+from conftest import needs_ffmpeg
 
 
 def parse_y4m(blob: bytes):
@@ -54,6 +55,7 @@ def test_frames_are_written_byte_for_byte_to_a_stream_without_fd():
     assert writer.frames == 5 and writer.bytes_written == len(out.getvalue())
 
 
+@needs_ffmpeg
 @pytest.mark.parametrize("rate", [Fraction(30), Fraction(30000, 1001), Fraction(25)])
 def test_file_decodes_with_pyav_and_ffprobe(tmp_path, rate):
     path = tmp_path / "out.y4m"
@@ -82,6 +84,7 @@ def test_odd_sizes(tmp_path):
     assert d["numbers"] == [0, 1, 2] and d["size"] == (321, 241)
 
 
+@needs_ffmpeg
 def test_streams_through_a_pipe_to_ffmpeg():
     proc = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "yuv4mpegpipe", "-i", "-",
                              "-f", "rawvideo", "-"], stdin=subprocess.PIPE,
