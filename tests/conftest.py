@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +67,40 @@ def one_error_line(result: Result) -> str:
     assert lines[0].startswith("ms: "), result.err
     assert "Traceback" not in result.err
     return lines[0]
+
+
+class Lateness:
+    """How late this machine wakes a sleeping thread while a test runs, measured by a probe
+    thread that sleeps 2 ms at a time. A real-time assertion adds margin() to the bound that
+    ms itself promises: the promise is ms's, the extra is the machine's load, measured rather
+    than guessed (on an idle machine the margin is about a millisecond)."""
+
+    PERIOD = 0.002
+
+    def __init__(self):
+        self.worst = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._probe, name="lateness-probe", daemon=True)
+        self._thread.start()
+
+    def _probe(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            time.sleep(self.PERIOD)
+            self.worst = max(self.worst, time.monotonic() - started - self.PERIOD)
+
+    def margin(self, wakeups: int = 3) -> float:
+        """Seconds to allow for `wakeups` thread wake-ups in a row, each as late as the worst
+        seen so far in this test."""
+        return wakeups * self.worst
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def lateness():
+    probe = Lateness()
+    yield probe
+    probe.stop()

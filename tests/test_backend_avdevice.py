@@ -325,7 +325,7 @@ def test_a_dshow_camera_is_opened_by_index_and_converted_by_opencv(desk):
 
 
 @pytest.mark.parametrize("on_gone", ["false", "block"])
-def test_an_unlisted_camera_ends_the_track_as_disconnected(desk, on_gone):
+def test_an_unlisted_camera_ends_the_track_as_disconnected(desk, on_gone, lateness):
     desk.on_gone = on_gone
     track = desk_track()
     source = started(track)
@@ -333,12 +333,13 @@ def test_an_unlisted_camera_ends_the_track_as_disconnected(desk, on_gone):
     desk.gone.set()
     gone_at = time.monotonic()
     try:
-        deadline = gone_at + 3
+        deadline = gone_at + 10
         while track.ready_state != "ended" and time.monotonic() < deadline:
             time.sleep(0.01)
         assert track.ended_reason == "device-disconnected"
         # A grab that fails is looked up at once; a stalled one after STALL_SECONDS.
-        assert time.monotonic() - gone_at < (0.5 if on_gone == "false" else 1.6)
+        assert time.monotonic() - gone_at < (0.5 if on_gone == "false" else 1.6) + \
+            lateness.margin()
     finally:
         desk.unblock.set()
         source.stop()

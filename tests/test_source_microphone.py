@@ -141,7 +141,7 @@ def samples_of(frames):
     return np.concatenate([f.data for f in frames])
 
 
-def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
+def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd, lateness):
     track = make_track({"sampleRate": 48000, "channelCount": 2})
     source = start(track)
     stream = sd.streams[0]
@@ -153,7 +153,8 @@ def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
     frames = track.take()
     data = samples_of(frames)
     assert data.dtype == np.int16 and data.shape[1] == 2
-    assert 0.4 * 48000 <= len(data) <= 0.55 * 48000
+    slack = lateness.margin()  # the fake's thread and this one sleep for real
+    assert (0.4 - slack) * 48000 <= len(data) <= (0.55 + slack) * 48000
     # Contiguous: the ramp goes on without a gap or a repeat, pts follow the samples.
     assert (np.diff(data[:, 0].astype(int)) == 1).all()
     assert all(b.pts - a.pts == a.samples for a, b in zip(frames, frames[1:]))
@@ -163,7 +164,7 @@ def test_blocks_arrive_in_order_with_adc_times_on_the_capture_clock(sd):
     assert (frames[0].time - first_adc) * 48000 / 480 == \
         pytest.approx(round((frames[0].time - first_adc) * 100), abs=0.1)
     assert frames[0].time == pytest.approx(frames[0].pts / 48000, abs=1e-3)
-    assert 0 <= frames[0].time < 0.05
+    assert 0 <= frames[0].time < 0.05 + slack
     assert stream.closed and not stream.active
     assert track.stats()["overflows"] == 0
     assert portaudio.open_streams == 0
@@ -179,7 +180,7 @@ def test_overflows_are_counted_and_reported_in_the_stats(sd):
     assert track.stats()["overflows"] == 3
 
 
-def test_the_callback_never_waits_for_a_full_queue(sd):
+def test_the_callback_never_waits_for_a_full_queue(sd, lateness):
     track = make_track()
     source = open_source(track, track._events.clock, paced=True, until=None)
     block = np.zeros((480, 1), np.int16)
@@ -188,7 +189,7 @@ def test_the_callback_never_waits_for_a_full_queue(sd):
     started = time.monotonic()
     for _ in range(microphone.QUEUE_BLOCKS + 50):  # nobody drains
         source._callback(block, 480, info, ok)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 0.5 + lateness.margin()
     assert track.overflows == 50
     source.stop()
 
@@ -226,7 +227,7 @@ def test_a_stream_that_stops_by_itself_ends_the_track_with_a_read_error(sd):
     assert [e["event"] for e in track._events.history] == ["ended"]
 
 
-def test_a_sound_card_that_disappears_ends_the_track_as_disconnected(sd, tmp_path):
+def test_a_sound_card_that_disappears_ends_the_track_as_disconnected(sd, tmp_path, lateness):
     track = make_track()
     source = start(track)
     time.sleep(0.2)
@@ -234,11 +235,11 @@ def test_a_sound_card_that_disappears_ends_the_track_as_disconnected(sd, tmp_pat
     (tmp_path / "card1").rmdir()
     sd.silent.set()  # the card is gone: no more blocks
     gone = source.clock.now()
-    deadline = time.monotonic() + 1
+    deadline = time.monotonic() + 10
     while track.ready_state == "live" and time.monotonic() < deadline:
         time.sleep(0.005)
     assert track.ended_reason == "device-disconnected"
-    assert track.ended_at - gone < 0.15
+    assert track.ended_at - gone < 0.15 + lateness.margin()
     source.join(2)
 
 
