@@ -178,6 +178,8 @@ class MediaStreamTrack:
         """Mute a live source that stopped delivering (works for every backend)."""
         if self.ready_state != "live" or self.muted or self._quiet_since is None:
             return
+        if self.source is not None and self.source.progress is not None:
+            now = min(now, self.source.progress)  # a virtual source mutes by its script only
         if now - self._quiet_since > self._mute_after():
             # Stamped when the rule became true, not when this poll noticed it.
             self._set_muted(True, at=self._quiet_since + self._mute_after())

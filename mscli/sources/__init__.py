@@ -27,6 +27,11 @@ class SourceThread:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"ms-{self.name}", daemon=True)
         self.error: BaseException | None = None
+        # Virtual sources: the capture time they have run to, frame delivered or scripted away.
+        # The mute watchdog goes no further than this, so a source thread that ms's own load
+        # made late is not a device that stopped delivering. None: a real device's arrivals
+        # are the truth.
+        self.progress: float | None = None
 
     def start(self) -> None:
         self._thread.start()

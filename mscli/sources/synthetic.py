@@ -38,6 +38,7 @@ class PatternSource(SourceThread):
                 t = self._align(t, native)
             if not self.still_running(script, t) or not self.wait_until(t):
                 return
+            self.progress = t
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture
                 self.track.deliver(VideoFrame(generator.frame(index), mode.width, mode.height,
@@ -77,6 +78,7 @@ class ToneSource(SourceThread):
                 count = min(count, round(self.until * rate) - start)
             if not self.wait_until((start + count) / rate):  # a chunk exists once recorded
                 return
+            self.progress = (start + count) / rate
             if not script.muted(t):
                 self.track.deliver(AudioFrame(generator.samples(start, count), rate, start, t))
             t = (start + count) / rate
