@@ -37,7 +37,7 @@ def load_devices(devices_file: str | None = None, fake: bool = False, warn=None)
         found = fake_devices()
     else:
         found = real_devices(warn or messages.warn)
-    return assign_ids(found, IdHasher.for_user())
+    return assign_ids(found, IdHasher.for_user(warn))
 
 
 def real_devices(warn) -> list[Device]:
