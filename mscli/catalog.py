@@ -11,7 +11,7 @@ from importlib import import_module
 
 from mscli import messages
 from mscli.devices import KINDS, Device
-from mscli.errors import NotFoundError, UsageError
+from mscli.errors import NotFoundError, UsageError, shown
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
@@ -19,6 +19,7 @@ from mscli.ids import IdHasher
 # Cameras come from V4L2 on Linux, from FFmpeg's capture devices (PyAV) on macOS and Windows.
 CAMERAS = "mscli.backends.v4l2" if sys.platform.startswith("linux") else "mscli.backends.avdevice"
 REAL_BACKENDS = (CAMERAS, "mscli.backends.portaudio")
+MAX_LISTED = 10  # labels named in a "no such label" error; the rest are counted
 
 
 class BackendUnavailable(Exception):
@@ -68,26 +69,33 @@ def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
 def find_device(devices: list[Device], selector: str) -> Device:
     """DEVICE on the command line: a deviceId, `label:TEXT` or `index:N` (ms devices order)."""
     if selector.startswith("index:"):
-        text = selector[len("index:"):]
-        if not text.isdigit():
-            raise UsageError(f"{selector!r}: index: takes a number, e.g. index:0")
-        if int(text) >= len(devices):
-            raise NotFoundError(f"{selector!r}: there are {len(devices)} devices "
-                                f"(index:0 to index:{len(devices) - 1})")
-        return devices[int(text)]
+        return devices[_index(selector, len(devices))]
     if selector.startswith("label:"):
         label = selector[len("label:"):]
         matches = [d for d in devices if d.label == label]
         if len(matches) > 1:
             kinds = ", ".join(d.kind for d in matches)
-            raise UsageError(f"{selector!r} matches {len(matches)} devices ({kinds}); "
+            raise UsageError(f"{shown(selector)} matches {len(matches)} devices ({kinds}); "
                              "use a deviceId from `ms devices`")
         if matches:
             return matches[0]
-        labels = ", ".join(repr(d.label) for d in devices) or "none"
-        raise NotFoundError(f"no device is labelled {label!r} (labels: {labels})")
+        labels = ", ".join(shown(d.label, 40) for d in devices[:MAX_LISTED]) or "none"
+        more = f" and {len(devices) - MAX_LISTED:,} more" if len(devices) > MAX_LISTED else ""
+        raise NotFoundError(f"no device is labelled {shown(label)} (labels: {labels}{more})")
     for device in devices:
         if device.device_id == selector:
             return device
-    raise NotFoundError(f"no device has deviceId {selector!r}; give a deviceId from "
+    raise NotFoundError(f"no device has deviceId {shown(selector)}; give a deviceId from "
                         "`ms devices`, label:TEXT or index:N")
+
+
+def _index(selector: str, count: int) -> int:
+    """N of index:N. ASCII digits only: str.isdigit() also takes '²' and '٣', which int()
+    refuses or reads as another number."""
+    text = selector[len("index:"):]
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"{shown(selector)}: index: takes a number, e.g. index:0")
+    if len(text.lstrip("0")) > len(str(count)) or int(text) >= count:
+        last = f"index:0 to index:{count - 1}" if count else "none to pick"
+        raise NotFoundError(f"{shown(selector)}: there are {count} devices ({last})")
+    return int(text)
