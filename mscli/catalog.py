@@ -10,7 +10,8 @@ import sys
 from importlib import import_module
 
 from mscli import messages
-from mscli.devices import KINDS, Device
+from mscli.backends import Found
+from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, VIDEO_INPUT, Device
 from mscli.errors import NotFoundError, UsageError, shown
 from mscli.ids import IdHasher
 
@@ -20,29 +21,39 @@ from mscli.ids import IdHasher
 CAMERAS = "mscli.backends.v4l2" if sys.platform.startswith("linux") else "mscli.backends.avdevice"
 REAL_BACKENDS = (CAMERAS, "mscli.backends.portaudio")
 MAX_LISTED = 10  # labels named in a "no such label" error; the rest are counted
+BACKEND_KINDS = {"v4l2": (VIDEO_INPUT,), "avdevice": (VIDEO_INPUT,),
+                 "portaudio": (AUDIO_INPUT, AUDIO_OUTPUT)}  # what a backend that fails hides
+NAMES = {VIDEO_INPUT: "camera", AUDIO_INPUT: "microphone"}
+TRY_VIRTUAL = ("to try ms without hardware: --fake (built-in virtual devices) or "
+               "--devices FILE (your own; see `ms schema devices`)")
 
 
 class BackendUnavailable(Exception):
-    """A backend that cannot load: the message says what to install. Others still list."""
+    """A backend that cannot load: the message says what to install. Others still list.
+    `reason`: why its kinds are missing, shortly, for the note on an empty list."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def load_devices(devices_file: str | None = None, fake: bool = False, warn=None) -> list[Device]:
-    """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids."""
+    """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids.
+    Real devices come as a `Found` whose `absent` says why a kind has none."""
     if devices_file:
         from mscli.virtual import load_device_file
 
-        found = load_device_file(devices_file)
-    elif fake:
+        return assign_ids(load_device_file(devices_file), IdHasher.for_user(warn))
+    if fake:
         from mscli.virtual import fake_devices
 
-        found = fake_devices()
-    else:
-        found = real_devices(warn or messages.warn)
-    return assign_ids(found, IdHasher.for_user(warn))
+        return assign_ids(fake_devices(), IdHasher.for_user(warn))
+    found = real_devices(warn or messages.warn)
+    return Found(assign_ids(found, IdHasher.for_user(warn)), absent=found.absent)
 
 
-def real_devices(warn) -> list[Device]:
-    found: list[Device] = []
+def real_devices(warn) -> Found:
+    found = Found()
     for name in REAL_BACKENDS:
         try:
             module = import_module(name)
@@ -50,12 +61,33 @@ def real_devices(warn) -> list[Device]:
             found.extend(listed)
             for message in getattr(listed, "warnings", ()):  # devices it had to leave out
                 warn(message)
+            found.absent.update(getattr(listed, "absent", {}))
         except ModuleNotFoundError as e:
             if not e.name or not e.name.startswith("mscli."):
                 raise
         except BackendUnavailable as e:
             warn(str(e))
+            found.absent.update(dict.fromkeys(BACKEND_KINDS[name.rsplit(".", 1)[1]], e.reason))
     return found
+
+
+def absent_note(devices: list[Device]) -> str | None:
+    """For an empty `ms devices` or `ms caps`, on stderr: why there is no camera and no
+    microphone, and how to try ms without them. None when there is an input device (a
+    microphone-only machine is not nagged on every listing; capturing video from it says
+    why in its NotFoundError), or when the devices are virtual: exactly what was asked for."""
+    absent = getattr(devices, "absent", {})
+    if any(d.kind in NAMES for d in devices):
+        return None
+    missing = [f"no {NAMES[kind]}: {absent[kind]}" for kind in NAMES if kind in absent]
+    return f"{'; '.join(missing)}; {TRY_VIRTUAL}" if missing else None
+
+
+def why_none(devices: list[Device], track_kind: str) -> str:
+    """The end of "no video input device found…": the reason a backend gave, or a pointer."""
+    kind = VIDEO_INPUT if track_kind == "video" else AUDIO_INPUT
+    reason = getattr(devices, "absent", {}).get(kind)
+    return f": {reason}; {TRY_VIRTUAL}" if reason else " (`ms devices` lists what there is)"
 
 
 def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
