@@ -91,7 +91,7 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
     label = _text(entry.get("label", f"Virtual {kind}"), f"{path}.label")
     group = entry.get("group")
     if group is not None:
-        group = _text(group, f"{path}.group")
+        group = _text(group, f"{path}.group", empty_ok=True)  # "": a group of its own
     device = Device(kind, label, key="", group_key=f"virtual-group:{group}" if group else "",
                     backend="virtual")
     device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind)
@@ -147,10 +147,11 @@ def _media_file(file: object, base: Path, path: str) -> str:
     return os.path.realpath(full)
 
 
-def _text(value: object, path: str) -> str:
+def _text(value: object, path: str, empty_ok: bool = False) -> str:
     """A name ms prints (label, group, pixel format): printable, encodable, short."""
-    if not isinstance(value, str) or not value:
-        raise DeviceFileError(f"{path}: expected a non-empty string, got {_show(value)}")
+    if not isinstance(value, str) or not (value or empty_ok):
+        what = "a string" if empty_ok else "a non-empty string"
+        raise DeviceFileError(f"{path}: expected {what}, got {_show(value)}")
     _encodable(value, path)
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
         raise DeviceFileError(f"{path}: control characters are not allowed in a name, "
