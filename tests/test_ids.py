@@ -45,10 +45,17 @@ def test_first_use_creates_a_private_secret_in_a_private_directory(state):
     assert [p.name for p in state.iterdir()] == [ids.SECRET_NAME]  # no temporary left
 
 
-def test_a_fifo_in_place_of_the_secret_does_not_block_listing(ms, tmp_path):
+@pytest.fixture
+def fifo_secret(tmp_path):
+    """The state dir the `ms` fixture uses, with a FIFO where the secret should be."""
     state = tmp_path / "state"
     state.mkdir()
     os.mkfifo(state / ids.SECRET_NAME)
+    return state
+
+
+def test_a_fifo_in_place_of_the_secret_does_not_block_listing(ms, fifo_secret):
+    state = fifo_secret
     result = ms("devices", "--fake", "--json", timeout=LISTING_TIMEOUT)
     assert result.code == 0, result.err
     assert "not a regular file (a FIFO)" in result.err
@@ -135,11 +142,8 @@ def test_reset_ids_into_an_unwritable_state_dir_is_one_clear_line(ms, tmp_path):
                     "set MS_STATE_DIR to a writable directory")
 
 
-def test_reset_ids_replaces_a_fifo(ms, tmp_path):
-    state = tmp_path / "state"
-    state.mkdir()
-    os.mkfifo(state / ids.SECRET_NAME)
+def test_reset_ids_replaces_a_fifo(ms, fifo_secret):
     result = ms("devices", "--fake", "--reset-ids", timeout=LISTING_TIMEOUT)
     assert result.code == 0, result.err
-    assert stat.S_ISREG(secret_file(state).st_mode)
+    assert stat.S_ISREG(secret_file(fifo_secret).st_mode)
 
