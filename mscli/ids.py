@@ -89,6 +89,8 @@ def _read_secret(path: str, warn) -> bytes | None:
     regular file: a FIFO, a directory, a device) and a new one should take its place."""
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        # No O_NOFOLLOW: a symlinked state file keeps working, and fstat() below judges what
+        # was actually opened (a link to /dev/zero is a device, and is replaced).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
