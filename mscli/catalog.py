@@ -10,8 +10,9 @@ import sys
 from importlib import import_module
 
 from mscli import messages
-from mscli.devices import KINDS, Device
-from mscli.errors import NotFoundError, UsageError
+from mscli.backends import Found
+from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, VIDEO_INPUT, Device
+from mscli.errors import NotFoundError, UsageError, shown
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
@@ -19,29 +20,40 @@ from mscli.ids import IdHasher
 # Cameras come from V4L2 on Linux, from FFmpeg's capture devices (PyAV) on macOS and Windows.
 CAMERAS = "mscli.backends.v4l2" if sys.platform.startswith("linux") else "mscli.backends.avdevice"
 REAL_BACKENDS = (CAMERAS, "mscli.backends.portaudio")
+MAX_LISTED = 10  # labels named in a "no such label" error; the rest are counted
+BACKEND_KINDS = {"v4l2": (VIDEO_INPUT,), "avdevice": (VIDEO_INPUT,),
+                 "portaudio": (AUDIO_INPUT, AUDIO_OUTPUT)}  # what a backend that fails hides
+NAMES = {VIDEO_INPUT: "camera", AUDIO_INPUT: "microphone"}
+TRY_VIRTUAL = ("to try ms without hardware: --fake (built-in virtual devices) or "
+               "--devices FILE (your own; see `ms schema devices`)")
 
 
 class BackendUnavailable(Exception):
-    """A backend that cannot load: the message says what to install. Others still list."""
+    """A backend that cannot load: the message says what to install. Others still list.
+    `reason`: why its kinds are missing, shortly, for the note on an empty list."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def load_devices(devices_file: str | None = None, fake: bool = False, warn=None) -> list[Device]:
-    """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids."""
+    """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids.
+    Real devices come as a `Found` whose `absent` says why a kind has none."""
     if devices_file:
         from mscli.virtual import load_device_file
 
-        found = load_device_file(devices_file)
-    elif fake:
+        return assign_ids(load_device_file(devices_file), IdHasher.for_user(warn))
+    if fake:
         from mscli.virtual import fake_devices
 
-        found = fake_devices()
-    else:
-        found = real_devices(warn or messages.warn)
-    return assign_ids(found, IdHasher.for_user())
+        return assign_ids(fake_devices(), IdHasher.for_user(warn))
+    found = real_devices(warn or messages.warn)
+    return Found(assign_ids(found, IdHasher.for_user(warn)), absent=found.absent)
 
 
-def real_devices(warn) -> list[Device]:
-    found: list[Device] = []
+def real_devices(warn) -> Found:
+    found = Found()
     for name in REAL_BACKENDS:
         try:
             module = import_module(name)
@@ -49,12 +61,33 @@ def real_devices(warn) -> list[Device]:
             found.extend(listed)
             for message in getattr(listed, "warnings", ()):  # devices it had to leave out
                 warn(message)
+            found.absent.update(getattr(listed, "absent", {}))
         except ModuleNotFoundError as e:
             if not e.name or not e.name.startswith("mscli."):
                 raise
         except BackendUnavailable as e:
             warn(str(e))
+            found.absent.update(dict.fromkeys(BACKEND_KINDS[name.rsplit(".", 1)[1]], e.reason))
     return found
+
+
+def absent_note(devices: list[Device]) -> str | None:
+    """For an empty `ms devices` or `ms caps`, on stderr: why there is no camera and no
+    microphone, and how to try ms without them. None when there is an input device (a
+    microphone-only machine is not nagged on every listing; capturing video from it says
+    why in its NotFoundError), or when the devices are virtual: exactly what was asked for."""
+    absent = getattr(devices, "absent", {})
+    if any(d.kind in NAMES for d in devices):
+        return None
+    missing = [f"no {NAMES[kind]}: {absent[kind]}" for kind in NAMES if kind in absent]
+    return f"{'; '.join(missing)}; {TRY_VIRTUAL}" if missing else None
+
+
+def why_none(devices: list[Device], track_kind: str) -> str:
+    """The end of "no video input device found…": the reason a backend gave, or a pointer."""
+    kind = VIDEO_INPUT if track_kind == "video" else AUDIO_INPUT
+    reason = getattr(devices, "absent", {}).get(kind)
+    return f": {reason}; {TRY_VIRTUAL}" if reason else " (`ms devices` lists what there is)"
 
 
 def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
@@ -68,26 +101,33 @@ def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
 def find_device(devices: list[Device], selector: str) -> Device:
     """DEVICE on the command line: a deviceId, `label:TEXT` or `index:N` (ms devices order)."""
     if selector.startswith("index:"):
-        text = selector[len("index:"):]
-        if not text.isdigit():
-            raise UsageError(f"{selector!r}: index: takes a number, e.g. index:0")
-        if int(text) >= len(devices):
-            raise NotFoundError(f"{selector!r}: there are {len(devices)} devices "
-                                f"(index:0 to index:{len(devices) - 1})")
-        return devices[int(text)]
+        return devices[_index(selector, len(devices))]
     if selector.startswith("label:"):
         label = selector[len("label:"):]
         matches = [d for d in devices if d.label == label]
         if len(matches) > 1:
             kinds = ", ".join(d.kind for d in matches)
-            raise UsageError(f"{selector!r} matches {len(matches)} devices ({kinds}); "
+            raise UsageError(f"{shown(selector)} matches {len(matches)} devices ({kinds}); "
                              "use a deviceId from `ms devices`")
         if matches:
             return matches[0]
-        labels = ", ".join(repr(d.label) for d in devices) or "none"
-        raise NotFoundError(f"no device is labelled {label!r} (labels: {labels})")
+        labels = ", ".join(shown(d.label, 40) for d in devices[:MAX_LISTED]) or "none"
+        more = f" and {len(devices) - MAX_LISTED:,} more" if len(devices) > MAX_LISTED else ""
+        raise NotFoundError(f"no device is labelled {shown(label)} (labels: {labels}{more})")
     for device in devices:
         if device.device_id == selector:
             return device
-    raise NotFoundError(f"no device has deviceId {selector!r}; give a deviceId from "
+    raise NotFoundError(f"no device has deviceId {shown(selector)}; give a deviceId from "
                         "`ms devices`, label:TEXT or index:N")
+
+
+def _index(selector: str, count: int) -> int:
+    """N of index:N. ASCII digits only: str.isdigit() also takes '²' and '٣', which int()
+    refuses or reads as another number."""
+    text = selector[len("index:"):]
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(f"{shown(selector)}: index: takes a number, e.g. index:0")
+    if len(text.lstrip("0")) > len(str(count)) or int(text) >= count:
+        last = f"index:0 to index:{count - 1}" if count else "none to pick"
+        raise NotFoundError(f"{shown(selector)}: there are {count} devices ({last})")
+    return int(text)

@@ -242,10 +242,15 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def _load_devices(args):
-    from mscli.catalog import load_devices
+def _load_devices(args, explain: bool = False):
+    """explain: say on stderr why the machine lists no input device at all."""
+    from mscli.catalog import absent_note, load_devices
 
-    return load_devices(args.devices_file, args.fake)
+    devices = load_devices(args.devices_file, args.fake)
+    note = absent_note(devices) if explain else None
+    if note:
+        _warn(note)
+    return devices
 
 
 def _warn(message: str) -> None:
@@ -268,7 +273,7 @@ def cmd_devices(args) -> None:
 
         return watch(args.devices_file, args.fake, args.events,
                      lambda infos: _print_devices(infos, args.json_out))
-    _print_devices([d.info() for d in _load_devices(args)], args.json_out)
+    _print_devices([d.info() for d in _load_devices(args, explain=True)], args.json_out)
 
 
 def _print_devices(infos: list[dict], json_out: bool) -> None:
@@ -282,7 +287,7 @@ def cmd_caps(args) -> None:
     from mscli.catalog import find_device
     from mscli.devices import AUDIO_OUTPUT, capabilities, native_modes
 
-    found = _load_devices(args)
+    found = _load_devices(args, explain=not args.device)
     if args.device:
         chosen = [find_device(found, args.device)]
         if chosen[0].kind == AUDIO_OUTPUT:

@@ -84,3 +84,12 @@ def did_you_mean(name: str, options) -> str:
 
     hint = difflib.get_close_matches(name, list(options), n=1)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """User text as an error message quotes it: repr-escaped, so control characters, escape
+    codes and lone surrogates cannot reach a terminal raw (or crash the write), and cut after
+    `limit` characters so a 5,000-character path does not become a 5 KB line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"

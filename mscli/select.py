@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from mscli.catalog import why_none
 from mscli.constraints import (
     EPSILON,
     PROPERTIES,
@@ -68,7 +69,7 @@ def select_settings(track: TrackConstraints, devices: list[Device], kind: str) -
     """Run SelectSettings for a track of `kind` over `devices` (enumeration order)."""
     regions = [r for order, d in enumerate(_inputs(devices, kind)) for r in _regions(d, order)]
     if not regions:
-        raise NotFoundError(f"no {kind} input device found (`ms devices` lists what there is)")
+        raise NotFoundError(f"no {kind} input device found{why_none(devices, kind)}")
     required = _required(track.basic, kind)
     live = [r for r in regions if r.feasible(required)]
     if not live:

@@ -7,6 +7,7 @@ JSON path) because a typo in a CI device file should fail loudly, not capture fr
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from mscli.devices import (
@@ -20,7 +21,7 @@ from mscli.devices import (
     ValueSet,
     VideoMode,
 )
-from mscli.errors import DeviceFileError, did_you_mean
+from mscli.errors import DeviceFileError, did_you_mean, shown
 from mscli.jsoninput import load_json
 from mscli.jsoninput import show_json as _show
 
@@ -34,6 +35,7 @@ FAKE_AUDIO = AudioCaps(
 SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
 FACING_MODES = ("user", "environment", "left", "right")
 FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect")
+MAX_TEXT = 256  # a label is a name for people to read: longer is a mistake, not a name
 COMMON_KEYS = ("kind", "label", "group", "faults")
 KEYS = {
     VIDEO_INPUT: COMMON_KEYS + ("facingMode", "modes", "source"),
@@ -86,12 +88,10 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
         raise DeviceFileError(f"{path}.kind: expected one of {', '.join(KINDS)}, "
                               f"got {_show(kind)}")
     _expect_object(entry, path, KEYS[kind], required=("kind",))
-    label = entry.get("label", f"Virtual {kind}")
-    if not isinstance(label, str) or not label:
-        raise DeviceFileError(f"{path}.label: expected a non-empty string, got {_show(label)}")
+    label = _text(entry.get("label", f"Virtual {kind}"), f"{path}.label")
     group = entry.get("group")
-    if group is not None and not isinstance(group, str):
-        raise DeviceFileError(f"{path}.group: expected a string, got {_show(group)}")
+    if group is not None:
+        group = _text(group, f"{path}.group", empty_ok=True)  # "": a group of its own
     device = Device(kind, label, key="", group_key=f"virtual-group:{group}" if group else "",
                     backend="virtual")
     device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind)
@@ -101,12 +101,12 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
                                   kind, base)
     if kind == VIDEO_INPUT:
         device.facing_mode = _parse_facing(entry.get("facingMode"), f"{path}.facingMode")
-        if "modes" in entry:
-            device.modes = _parse_modes(entry["modes"], f"{path}.modes")
-        elif isinstance(device.source, dict):
-            device.modes = _file_modes(device.source["file"], f"{path}.source.file")
-        else:
-            device.modes = FAKE_MODES
+        # A file is probed even under declared modes: one FFmpeg cannot decode must fail
+        # here, before any output opens, not record an empty file.
+        from_file = _file_modes(device.source["file"], f"{path}.source.file") \
+            if isinstance(device.source, dict) else FAKE_MODES
+        device.modes = _parse_modes(entry["modes"], f"{path}.modes") if "modes" in entry \
+            else from_file
     else:
         device.audio = _parse_audio(entry, path, device.source)
     return device
@@ -119,16 +119,56 @@ def _parse_source(value: object, path: str, kind: str, base: Path):
                                   f'{{"file": PATH}}, got {_show(value)}')
         return value
     _expect_object(value, path, ("file", "loop"), required=("file",))
-    file = value["file"]
-    if not isinstance(file, str) or not file:
-        raise DeviceFileError(f"{path}.file: expected a path, got {_show(file)}")
     loop = value.get("loop", False)
     if not isinstance(loop, bool):
         raise DeviceFileError(f"{path}.loop: expected true or false, got {_show(loop)}")
-    full = (base / os.path.expanduser(file)).resolve()
-    if not full.is_file():
-        raise DeviceFileError(f"{path}.file: no such file {str(full)!r}")
-    return {"file": str(full), "loop": loop}
+    return {"file": _media_file(value["file"], base, f"{path}.file"), "loop": loop}
+
+
+def _media_file(file: object, base: Path, path: str) -> str:
+    """The absolute path of a source file that exists and is a regular file: a directory,
+    a FIFO (opening it would wait for a writer) or a device is not a media file."""
+    if not isinstance(file, str) or not file:
+        raise DeviceFileError(f"{path}: expected a path, got {_show(file)}")
+    if "\0" in file:
+        raise DeviceFileError(f"{path}: a path cannot contain a NUL character, "
+                              f"got {shown(file)}")
+    _encodable(file, path)
+    full = os.path.abspath(os.path.join(base, os.path.expanduser(file)))
+    try:
+        info = os.stat(full)
+    except FileNotFoundError:
+        raise DeviceFileError(f"{path}: no such file {shown(full)}") from None
+    except OSError as e:  # too long, a loop of symlinks, not a directory on the way, ...
+        raise DeviceFileError(f"{path}: cannot use {shown(full)}: {e.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise DeviceFileError(f"{path}: {shown(full)} is {what}; give a media file")
+    return os.path.realpath(full)
+
+
+def _text(value: object, path: str, empty_ok: bool = False) -> str:
+    """A name ms prints (label, group, pixel format): printable, encodable, short."""
+    if not isinstance(value, str) or not (value or empty_ok):
+        what = "a string" if empty_ok else "a non-empty string"
+        raise DeviceFileError(f"{path}: expected {what}, got {_show(value)}")
+    _encodable(value, path)
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise DeviceFileError(f"{path}: control characters are not allowed in a name, "
+                              f"got {shown(value)}")
+    if len(value) > MAX_TEXT:
+        raise DeviceFileError(f"{path}: at most {MAX_TEXT} characters, got {len(value):,}")
+    return value
+
+
+def _encodable(value: str, path: str) -> None:
+    # JSON may spell a lone surrogate (\ud800); it is no character, and no output can
+    # encode it: printing it as a label would crash.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DeviceFileError(f"{path}: not valid Unicode text (a lone surrogate), "
+                              f"got {shown(value)}") from None
 
 
 def _parse_facing(value: object, path: str) -> str | None:
@@ -150,8 +190,8 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
         height = _positive(mode["height"], f"{where}.height", integer=True, most=16384)
         rate = _positive(mode["frameRate"], f"{where}.frameRate", integer=False, most=1000)
         pixel_format = mode.get("pixelFormat")
-        if pixel_format is not None and not isinstance(pixel_format, str):
-            raise DeviceFileError(f"{where}.pixelFormat: expected a string like \"YUYV\"")
+        if pixel_format is not None:
+            pixel_format = _text(pixel_format, f"{where}.pixelFormat")
         modes.append(VideoMode(width, height, float(rate), pixel_format))
     return tuple(modes)
 
@@ -244,7 +284,11 @@ def _expect_object(value: object, path: str, allowed, required=()) -> None:
     for key in value:
         if key not in allowed:
             more = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
-            where = key if path == "(top level)" else f"{path}.{key}"
+            top = path == "(top level)"
+            if key.isidentifier():
+                where = key if top else f"{path}.{key}"
+            else:  # quoted and cut: a key may hold escape codes or run to 5,000 characters
+                where = ("" if top else path) + f"[{shown(key)}]"
             raise DeviceFileError(f"{where}: unknown key{more}")
     for key in required:
         if key not in value:
@@ -252,7 +296,7 @@ def _expect_object(value: object, path: str, allowed, required=()) -> None:
 
 
 def _file_modes(path: str, where: str) -> tuple[VideoMode, ...]:
-    """A file-backed camera without declared modes takes its one mode from the file.
+    """A file-backed camera takes its one mode from the file (unless modes are declared).
 
     This is the only non-capture path that imports PyAV, and only for such a device.
     """
@@ -261,7 +305,7 @@ def _file_modes(path: str, where: str) -> tuple[VideoMode, ...]:
     try:
         return (probe_video_mode(path),)
     except ValueError as e:
-        raise DeviceFileError(f"{where}: {e}") from None
+        raise DeviceFileError(f"{where}: {shown(path)}: {e}") from None
 
 
 def _file_audio(path: str, where: str) -> dict[str, ValueSet]:
@@ -271,5 +315,5 @@ def _file_audio(path: str, where: str) -> dict[str, ValueSet]:
     try:
         rate, channels = probe_audio(path)
     except ValueError as e:
-        raise DeviceFileError(f"{where}: {e}") from None
+        raise DeviceFileError(f"{where}: {shown(path)}: {e}") from None
     return {"sampleRate": ValueSet.of(rate), "channelCount": ValueSet.range(1, channels)}

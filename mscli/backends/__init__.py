@@ -3,7 +3,8 @@
 Each module has `enumerate_devices() -> list[Device]` (see mscli.catalog.REAL_BACKENDS) and
 raises `mscli.catalog.BackendUnavailable` when it cannot load at all. A backend that loads but
 cannot read some of its devices (permission denied on a camera node, say) returns a `Found`
-list: a plain list of devices that also carries `warnings` for the user, one line each.
+list: a plain list of devices that also carries `warnings` for the user, one line each, and
+the reason it found no device of a kind, when it can tell (no /dev/video* nodes, no sound card).
 
 Nothing here imports av, cv2 or numpy: listing devices must stay cheap.
 """
@@ -24,11 +25,14 @@ def rates_in_range(slowest: float, fastest: float) -> list[float]:
 
 
 class Found(list):
-    """Devices a backend found, plus warnings about the ones it had to leave out."""
+    """Devices a backend found, plus warnings about the ones it had to leave out, and for a
+    kind it found none of, why (`absent`: kind -> reason), so that an empty machine can say
+    what is missing instead of printing an empty list."""
 
-    def __init__(self, devices=(), warnings=()):
+    def __init__(self, devices=(), warnings=(), absent=None):
         super().__init__(devices)
         self.warnings: list[str] = list(warnings)
+        self.absent: dict[str, str] = dict(absent or {})
 
 
 def physical_device(sysfs_device: str) -> str | None:

@@ -28,11 +28,13 @@ from mscli.backends import Found, physical_device
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, AudioCaps, Device, ValueSet
 
 INSTALL_HINT = "PortAudio not found: audio devices are not listed (apt-get install libportaudio2)"
+NO_LIBRARY = "the PortAudio library is not installed (apt-get install libportaudio2)"
 STANDARD_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 SAMPLE_SIZES = (("int16", 16), ("int24", 24), ("int32", 32), ("float32", 32))
 MAX_PROBED_CHANNELS = 8  # every count up to this one is probed; beyond it only the maximum
 ALSA_HW = re.compile(r"\(hw:(\d+),(\d+)\)")
 PROC_ASOUND = "/proc/asound"
+DEV_SND = "/dev/snd"
 SYSFS_DIR = "/sys"
 
 
@@ -43,7 +45,7 @@ def _import_sounddevice():
     except OSError as e:  # the module is there, the PortAudio library is not
         from mscli.catalog import BackendUnavailable
 
-        raise BackendUnavailable(INSTALL_HINT) from e
+        raise BackendUnavailable(INSTALL_HINT, reason=NO_LIBRARY) from e
     return sounddevice
 
 
@@ -87,7 +89,35 @@ def enumerate_devices() -> list[Device]:
         _listed = True
         found = _enumerate(sd)
     found.warnings.extend(warnings)
+    for kind, direction in ((AUDIO_INPUT, "input"), (AUDIO_OUTPUT, "output")):
+        if not any(d.kind == kind for d in found):
+            found.absent[kind] = why_no_sound(direction)
     return found
+
+
+def why_no_sound(direction: str) -> str:
+    """Why PortAudio lists no input (or output): what the system shows of its sound cards."""
+    if not sys.platform.startswith("linux"):
+        return f"PortAudio lists no {direction} device"
+    try:
+        with open(os.path.join(PROC_ASOUND, "cards")) as f:
+            cards = f.read()
+    except OSError:
+        return f"no sound card (no {PROC_ASOUND}: no sound driver is loaded)"
+    if not cards.strip() or "no soundcards" in cards:
+        return f"no sound card ({PROC_ASOUND}/cards lists none)"
+    try:
+        nodes = [os.path.join(DEV_SND, n) for n in sorted(os.listdir(DEV_SND))
+                 if n.startswith("control")]
+    except OSError:
+        nodes = []
+    if not nodes:
+        return (f"no {DEV_SND} device nodes for the sound cards "
+                "(in a container, pass them through)")
+    if not any(os.access(n, os.R_OK | os.W_OK) for n in nodes):
+        return (f"permission denied on {DEV_SND} (join the 'audio' group: "
+                "sudo usermod -aG audio $USER, then log in again)")
+    return f"PortAudio lists no {direction} on the sound cards in {PROC_ASOUND}/cards"
 
 
 def refresh(sd) -> list[str]:

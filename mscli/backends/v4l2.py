@@ -277,7 +277,9 @@ def enumerate_devices() -> list[Device]:
         seen[bus_info] = seen.get(bus_info, -1) + 1
         return seen[bus_info]
 
-    for node in video_nodes():
+    nodes = video_nodes()
+    others: list[str] = []  # nodes that are no camera (metadata, output) or failed a query
+    for node in nodes:
         try:
             device = describe_node(node, ordinal_of)
         except PermissionError:
@@ -288,12 +290,28 @@ def enumerate_devices() -> list[Device]:
             # query: not a camera we can offer. Say so unless it simply went away.
             if e.errno not in (errno.ENODEV, errno.ENOENT, errno.ENXIO):
                 found.warnings.append(f"{node}: skipped ({os.strerror(e.errno or 0)})")
-            continue
-        if device is not None:
+            device = None
+        if device is None:
+            others.append(node)
+        else:
             found.append(device)
     if denied:
         found.warnings.append(
             f"cannot open {', '.join(denied)}: permission denied; cameras there are not "
             "listed (add yourself to the 'video' group: sudo usermod -aG video $USER, "
             "then log in again)")
+    if not found:
+        found.absent[VIDEO_INPUT] = _why_no_camera(nodes, denied, others)
     return found
+
+
+def _why_no_camera(nodes: list[str], denied: list[str], others: list[str]) -> str:
+    if not nodes:
+        return (f"no {os.path.join(DEV_DIR, 'video*')} device nodes on this machine "
+                "(in a container, pass them through)")
+    reasons = []
+    if denied:
+        reasons.append(f"permission denied on {', '.join(denied)}")
+    if others:
+        reasons.append(f"{', '.join(others)}: not a camera ms can read")
+    return "; ".join(reasons)

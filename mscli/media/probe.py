@@ -1,35 +1,69 @@
-"""What a media file offers when it backs a virtual device."""
+"""What a media file offers when it backs a virtual device.
+
+The bar is "FFmpeg can really decode it", not "FFmpeg opened it": a header alone can claim
+anything (a 164-byte file of noise probes as adpcm at a sample rate of -2103432375 with no
+channels), and a device file accepted on such a claim only fails later, mid-capture. So each
+probe decodes the stream's first frame and takes its numbers from that frame, the same numbers
+the file source delivers, and refuses numbers no recorder can use. Every refusal is a
+ValueError whose message says what is wrong with the file in one line.
+"""
 
 from __future__ import annotations
 
 from mscli.devices import VideoMode
 
+MAX_PACKETS = 256  # a decodable stream gives a frame within a few packets; noise never does
+MAX_SIDE = 16384  # the same bounds as a mode declared in a device file
+MAX_FRAME_RATE = 1000
+MIN_FRAME_RATE = 1e-3  # above 1/1001: the slowest rate the recorders' time bases express
+MAX_SAMPLE_RATE = 1_000_000
+MAX_CHANNELS = 64
+DEFAULT_RATE = 30  # a stream that states no rate at all: what the file source assumes
+
 
 def probe_video_mode(path: str) -> VideoMode:
-    """The file's video stream as one native mode; ValueError if it has none."""
-    import av
-
-    try:
-        with av.open(path) as container:
-            if not container.streams.video:
-                raise ValueError(f"{path!r} has no video stream")
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate or 30
-            return VideoMode(stream.codec_context.width, stream.codec_context.height,
-                             round(float(rate), 3))
-    except av.FFmpegError as e:
-        raise ValueError(f"cannot read {path!r}: {e}") from None
+    """The file's video stream as one native mode; ValueError if it has none it can decode."""
+    stream, frame = _first_frame(path, "video")
+    rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_RATE)
+    _within(frame.width, 1, MAX_SIDE, "a frame width")
+    _within(frame.height, 1, MAX_SIDE, "a frame height")
+    _within(rate, MIN_FRAME_RATE, MAX_FRAME_RATE, "a frame rate")
+    return VideoMode(frame.width, frame.height, round(rate, 3))
 
 
 def probe_audio(path: str) -> tuple[int, int]:
-    """(sample rate, channel count) of the file's audio stream; ValueError if it has none."""
+    """(sample rate, channel count) of the file's audio as decoded; ValueError if it has no
+    audio stream it can decode."""
+    _stream, frame = _first_frame(path, "audio")
+    channels = frame.layout.nb_channels
+    _within(frame.sample_rate, 1, MAX_SAMPLE_RATE, "a sample rate")
+    _within(channels, 1, MAX_CHANNELS, "a channel count")
+    return frame.sample_rate, channels
+
+
+def _first_frame(path: str, kind: str):
+    """(stream, first decoded frame) of the file's first `kind` stream."""
     import av
 
     try:
         with av.open(path) as container:
-            if not container.streams.audio:
-                raise ValueError(f"{path!r} has no audio stream")
-            ctx = container.streams.audio[0].codec_context
-            return ctx.sample_rate, ctx.channels
+            streams = getattr(container.streams, kind)
+            if not streams:
+                raise ValueError(f"has no {kind} stream")
+            stream = streams[0]
+            for count, packet in enumerate(container.demux(stream)):
+                for frame in packet.decode():
+                    return stream, frame
+                if count >= MAX_PACKETS:
+                    break
     except av.FFmpegError as e:
-        raise ValueError(f"cannot read {path!r}: {e}") from None
+        raise ValueError(f"FFmpeg cannot decode it ({e.strerror or type(e).__name__})") from None
+    except (OSError, UnicodeError, MemoryError) as e:  # PyAV lets some failures through as-is
+        raise ValueError(f"cannot read it ({getattr(e, 'strerror', None) or e})") from None
+    raise ValueError(f"its {kind} stream has no frame FFmpeg can decode")
+
+
+def _within(value: float, lowest: float, highest: float, what: str) -> None:
+    if not lowest <= value <= highest:
+        raise ValueError(f"FFmpeg reports {what} of {value:g}, which no recorder can use "
+                         "(is it really a media file?)")
