@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from mscli import __version__, render
+from mscli import __version__, render, streams
 from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError, did_you_mean
 
 DESCRIPTION = ("List, inspect, resolve and capture cameras and microphones the way a browser's "
@@ -32,6 +32,13 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise UsageError(f"{_with_suggestion(message)} (see '{self.prog} --help')")
+
+    def _print_message(self, message: str, file=None) -> None:
+        # --help and --version are data on stdout: written whole, or an error
+        if file is None or file is sys.stdout:
+            streams.write_out(message)
+        elif message:
+            streams.say(message.rstrip("\n"))
 
 
 def _with_suggestion(message: str) -> str:
@@ -355,6 +362,7 @@ def cmd_schema(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs a command and turns every failure into the documented exit code."""
+    streams.guard_standard_fds()
     argv = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in argv
     traceback = "--traceback" in argv
@@ -375,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
-        render.quiet_broken_pipe()
+        streams.reader_gone()
     except Exception as e:  # the last line of defence: never a traceback by default
         if traceback:
             raise
@@ -396,7 +404,10 @@ def _apply_general_options(args) -> None:
 
 
 def _fail(error: MediaError, json_mode: bool) -> None:
-    print(f"ms: {error.name}: {error.message}", file=sys.stderr)
+    streams.say(f"ms: {error.name}: {error.message}")
     if json_mode:
-        render.print_json(error.to_json())
+        try:
+            render.print_json(error.to_json())
+        except (OSError, MediaError):  # stdout is what failed: the exit code still tells
+            pass
     sys.exit(error.exit_code)
