@@ -16,53 +16,11 @@ import os
 import sys
 
 from mscli import __version__, render, streams
-from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError, did_you_mean
+from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError
+from mscli.usage import Parser, check_option_order, unknown_arguments
 
 DESCRIPTION = ("List, inspect, resolve and capture cameras and microphones the way a browser's "
                "getUserMedia does.")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as ms does: one line, exit 2, with a hint.
-    No abbreviated options: `--fak` in a script must not quietly mean --fake."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):
-        raise UsageError(f"{_with_suggestion(message)} (see '{self.prog} --help')")
-
-    def _print_message(self, message: str, file=None) -> None:
-        # --help and --version are data on stdout: written whole, or an error
-        if file is None or file is sys.stdout:
-            streams.write_out(message)
-        elif message:
-            streams.say(message.rstrip("\n"))
-
-
-def _with_suggestion(message: str) -> str:
-    # argparse: "argument command: invalid choice: 'devics' (choose from 'devices', ...)"
-    if "invalid choice: '" in message:
-        wrong = message.split("invalid choice: '", 1)[1].split("'", 1)[0]
-        choices = message.split("(choose from ", 1)[-1].rstrip(")").replace("'", "").split(", ")
-        what = "command" if message.startswith("argument COMMAND") else "choice"
-        return (f"unknown {what} {wrong!r}{did_you_mean(wrong, choices)} "
-                f"(choose from {', '.join(choices)})")
-    return message
-
-
-def _unknown_arguments(parser: Parser, args, extras: list[str]) -> UsageError:
-    """Arguments no option took, with the closest option of the command as a hint."""
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    sub = commands.choices[args.command]
-    wrong = extras[0]
-    visible = [option for option, action in sub._option_string_actions.items()
-               if action.help != argparse.SUPPRESS]  # never suggest the hidden --complete
-    hint = did_you_mean(wrong.split("=", 1)[0], visible) \
-        if wrong.startswith("-") else ""
-    return UsageError(f"unknown option or argument {wrong!r}{hint} "
-                      f"(see '{sub.prog} --help')")
 
 
 def _env_flag(name: str) -> bool:
@@ -368,12 +326,13 @@ def main(argv: list[str] | None = None) -> None:
     traceback = "--traceback" in argv
     try:
         parser = build_parser()
+        check_option_order(parser, argv)
         args, extras = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)
             sys.exit(2)
         if extras:
-            raise _unknown_arguments(parser, args, extras)
+            raise unknown_arguments(parser, args, extras)
         _apply_general_options(args)
         args.run(args)
     except MediaError as e:

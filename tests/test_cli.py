@@ -367,6 +367,35 @@ def test_usage_errors_are_one_line_and_exit_2(ms):
         assert one_error_line(result).startswith("ms: UsageError: ")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--json", "devices", "--fake"],
+     "--json is an option of 'ms devices', written after the command: ms devices --json …"),
+    (["-q", "--devices=f.json", "caps"],
+     "--devices is an option of 'ms caps', written after the command: "
+     "ms caps --devices=f.json"),
+    (["--devices", "f.json", "caps", "index:0"],  # argparse took f.json for the command
+     "--devices is an option of 'ms caps', written after the command: "
+     "ms caps --devices f.json …"),
+    (["-c", "{" + "1" * 5000 + "}", "resolve"],
+     "-c is an option of 'ms resolve', written after the command: "
+     "ms resolve -c '{" + "1" * 39 + "…'"),
+])
+def test_command_option_before_the_command_says_where_it_goes(ms, args, message):
+    result = ms(*args)
+    assert result.code == 2
+    assert one_error_line(result) == f"ms: UsageError: {message}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["schema"], "ms schema needs constraints or devices (see 'ms schema --help')"),
+    (["resolve", "--fake"], "ms resolve needs -c/--constraints C (see 'ms resolve --help')"),
+])
+def test_missing_argument_says_what_to_give(ms, args, message):
+    result = ms(*args)
+    assert result.code == 2
+    assert one_error_line(result) == f"ms: UsageError: {message}"
+
+
 def test_version(ms):
     result = ms("--version")
     assert result.code == 0 and re.fullmatch(r"ms \d+\.\d+\.\d+\n", result.out)
