@@ -28,7 +28,8 @@ def _console():
     """A console for stdout whose output goes out through write_out when the block ends."""
     from rich.console import Console
 
-    console = Console(highlight=False)
+    # Labels come from devices and files: "[/x]" is text to show, not rich markup to parse.
+    console = Console(highlight=False, markup=False, emoji=False)
     with console.capture() as captured:
         yield console
     write_out(captured.get())
@@ -44,10 +45,22 @@ def _table(title: str | None, columns: list[str]):
 
 
 def _cell(value) -> str:
-    if isinstance(value, dict) and set(value) == {"min", "max"}:
-        return f"{value['min']:g} – {value['max']:g}"
-    if isinstance(value, (list, dict, bool)) or value is None:
+    """A capability or setting as a person reads it: a range 'a – b', a list 'a, b'."""
+    if isinstance(value, dict) and {"min", "max"} <= set(value):
+        text = f"{_scalar(value['min'])} – {_scalar(value['max'])}"
+        return f"{text}, step {_scalar(value['step'])}" if "step" in value else text
+    if isinstance(value, list):
+        return ", ".join(map(_scalar, value)) if value else "(none)"
+    if isinstance(value, dict):
         return json.dumps(value)
+    return _scalar(value)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)  # true, false, null: as in the JSON output
+    if isinstance(value, float):
+        return f"{value:g}"
     return str(value)
 
 

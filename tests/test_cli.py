@@ -433,3 +433,43 @@ def test_inspection_commands_do_not_import_media_libraries(ms_env, args):
     proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, *args], env=ms_env,
                           capture_output=True, text=True, cwd=REPO)
     assert "LOADED:\n" in proc.stderr, proc.stderr
+
+
+# --- tables on a terminal ------------------------------------------------------------------
+
+
+EVERY_SHAPE = {
+    "deviceId": "abc", "sampleRate": {"min": 16000, "max": 48000},
+    "latency": {"min": 0.01, "max": 0.1}, "zoom": {"min": 100, "max": 400, "step": 10},
+    "echoCancellation": [True, False], "autoGainControl": [False],
+    "facingMode": ["user", "environment"], "resizeMode": [], "torch": True, "frameRate": 29.97,
+    "width": 640,
+}
+
+
+def test_caps_table_shows_every_capability_shape(capsys):
+    from mscli import render
+
+    render.caps_tables([{"kind": "audioinput", "label": "Mic",
+                         "capabilities": EVERY_SHAPE,
+                         "modes": {"sampleRate": [16000, 48000], "sampleSize": []}}])
+    rows = {}
+    for line in capsys.readouterr().out.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if len(cells) == 2:
+            rows.setdefault(cells[0], cells[1])  # the first table's value of a name
+    assert rows == {
+        "deviceId": "abc", "sampleRate": "16000 – 48000",
+        "latency": "0.01 – 0.1", "zoom": "100 – 400, step 10",
+        "echoCancellation": "true, false", "autoGainControl": "false",
+        "facingMode": "user, environment", "resizeMode": "(none)", "torch": "true",
+        "frameRate": "29.97", "width": "640", "sampleSize": "(none)"}
+
+
+def test_tables_show_labels_as_text_not_markup(capsys):
+    """A label is the device's: '[/x]' used to raise rich's MarkupError, '[b]' vanished."""
+    from mscli import render
+
+    render.devices_table([{"kind": "audioinput", "label": "Mic [/x] [b]", "deviceId": "d",
+                           "groupId": "g"}])
+    assert "Mic [/x] [b]" in capsys.readouterr().out
