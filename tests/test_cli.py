@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, one_error_line
+from conftest import REPO, Result, one_error_line
 
 CONTRACT_DEVICES = {
     "devices": [
@@ -394,6 +394,15 @@ def test_missing_argument_says_what_to_give(ms, args, message):
     result = ms(*args)
     assert result.code == 2
     assert one_error_line(result) == f"ms: UsageError: {message}"
+
+
+def test_inline_json_with_bytes_that_are_not_utf8_is_a_type_error(ms_env):
+    proc = subprocess.run([sys.executable, "-m", "mscli", "resolve", "--fake", "-c",
+                           b'{"video": {"deviceId": "\xff"}}'], env=ms_env,
+                          capture_output=True, stdin=subprocess.DEVNULL)
+    result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert result.code == 2
+    assert one_error_line(result) == "ms: TypeError: <inline>: not UTF-8 text (byte 24)"
 
 
 def test_version(ms):
