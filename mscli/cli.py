@@ -15,47 +15,12 @@ import argparse
 import os
 import sys
 
-from mscli import __version__, render
-from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError, did_you_mean
+from mscli import __version__, render, streams
+from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError
+from mscli.usage import Parser, check_option_order, unknown_arguments
 
 DESCRIPTION = ("List, inspect, resolve and capture cameras and microphones the way a browser's "
                "getUserMedia does.")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as ms does: one line, exit 2, with a hint.
-    No abbreviated options: `--fak` in a script must not quietly mean --fake."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):
-        raise UsageError(f"{_with_suggestion(message)} (see '{self.prog} --help')")
-
-
-def _with_suggestion(message: str) -> str:
-    # argparse: "argument command: invalid choice: 'devics' (choose from 'devices', ...)"
-    if "invalid choice: '" in message:
-        wrong = message.split("invalid choice: '", 1)[1].split("'", 1)[0]
-        choices = message.split("(choose from ", 1)[-1].rstrip(")").replace("'", "").split(", ")
-        what = "command" if message.startswith("argument COMMAND") else "choice"
-        return (f"unknown {what} {wrong!r}{did_you_mean(wrong, choices)} "
-                f"(choose from {', '.join(choices)})")
-    return message
-
-
-def _unknown_arguments(parser: Parser, args, extras: list[str]) -> UsageError:
-    """Arguments no option took, with the closest option of the command as a hint."""
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    sub = commands.choices[args.command]
-    wrong = extras[0]
-    visible = [option for option, action in sub._option_string_actions.items()
-               if action.help != argparse.SUPPRESS]  # never suggest the hidden --complete
-    hint = did_you_mean(wrong.split("=", 1)[0], visible) \
-        if wrong.startswith("-") else ""
-    return UsageError(f"unknown option or argument {wrong!r}{hint} "
-                      f"(see '{sub.prog} --help')")
 
 
 def _env_flag(name: str) -> bool:
@@ -360,17 +325,19 @@ def cmd_schema(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs a command and turns every failure into the documented exit code."""
+    streams.guard_standard_fds()
     argv = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in argv
     traceback = "--traceback" in argv
     try:
         parser = build_parser()
+        check_option_order(parser, argv)
         args, extras = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)
             sys.exit(2)
         if extras:
-            raise _unknown_arguments(parser, args, extras)
+            raise unknown_arguments(parser, args, extras)
         _apply_general_options(args)
         args.run(args)
     except MediaError as e:
@@ -380,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
-        render.quiet_broken_pipe()
+        streams.reader_gone()
     except Exception as e:  # the last line of defence: never a traceback by default
         if traceback:
             raise
@@ -401,7 +368,10 @@ def _apply_general_options(args) -> None:
 
 
 def _fail(error: MediaError, json_mode: bool) -> None:
-    print(f"ms: {error.name}: {error.message}", file=sys.stderr)
+    streams.say(f"ms: {error.name}: {error.message}")
     if json_mode:
-        render.print_json(error.to_json())
+        try:
+            render.print_json(error.to_json())
+        except (OSError, MediaError):  # stdout is what failed: the exit code still tells
+            pass
     sys.exit(error.exit_code)

@@ -8,6 +8,7 @@ nesting a parser cannot follow. Strict JSON only: NaN and Infinity are not JSON.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Callable
 
@@ -18,7 +19,8 @@ MAX_DEPTH = 64  # deep enough for any real file, shallow enough to report instea
 def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tuple[object, str]:
     """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise."""
     if source.lstrip().startswith("{"):
-        return parse_json(source.encode(), "<inline>", error), "<inline>"
+        # back to the argv's own bytes: bytes that are not UTF-8 are reported as such
+        return parse_json(os.fsencode(source), "<inline>", error), "<inline>"
     if source == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         name = "<stdin>"

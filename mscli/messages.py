@@ -6,7 +6,7 @@ The CLI sets these once from -q/-v. Colour needs nothing here: --no-color sets N
 
 from __future__ import annotations
 
-import sys
+from mscli.streams import say
 
 quiet = False
 verbose = False
@@ -14,4 +14,4 @@ verbose = False
 
 def warn(message: str) -> None:
     if not quiet:
-        print(f"ms: warning: {message}", file=sys.stderr, flush=True)
+        say(f"ms: warning: {message}")

@@ -6,8 +6,10 @@ stdout carries data only. Rich is imported only when a table is drawn.
 from __future__ import annotations
 
 import json
-import os
 import sys
+from contextlib import contextmanager
+
+from mscli.streams import write_out
 
 
 def wants_json(json_flag: bool) -> bool:
@@ -16,27 +18,21 @@ def wants_json(json_flag: bool) -> bool:
 
 
 def print_json(value) -> None:
-    try:
-        sys.stdout.write(json.dumps(value, indent=2) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        quiet_broken_pipe()
+    """In one checked write: a reader that goes away or a full disk is an error, not a
+    truncated document and exit 0."""
+    write_out(json.dumps(value, indent=2) + "\n")
 
 
-def quiet_broken_pipe() -> None:
-    """The reader went away (`ms devices | head -1`): exit 141 like a shell, say nothing."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
-    except OSError:
-        pass
-    os._exit(141)
-
-
+@contextmanager
 def _console():
+    """A console for stdout whose output goes out through write_out when the block ends."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    # Labels come from devices and files: "[/x]" is text to show, not rich markup to parse.
+    console = Console(highlight=False, markup=False, emoji=False)
+    with console.capture() as captured:
+        yield console
+    write_out(captured.get())
 
 
 def _table(title: str | None, columns: list[str]):
@@ -49,10 +45,22 @@ def _table(title: str | None, columns: list[str]):
 
 
 def _cell(value) -> str:
-    if isinstance(value, dict) and set(value) == {"min", "max"}:
-        return f"{value['min']:g} – {value['max']:g}"
-    if isinstance(value, (list, dict, bool)) or value is None:
+    """A capability or setting as a person reads it: a range 'a – b', a list 'a, b'."""
+    if isinstance(value, dict) and {"min", "max"} <= set(value):
+        text = f"{_scalar(value['min'])} – {_scalar(value['max'])}"
+        return f"{text}, step {_scalar(value['step'])}" if "step" in value else text
+    if isinstance(value, list):
+        return ", ".join(map(_scalar, value)) if value else "(none)"
+    if isinstance(value, dict):
         return json.dumps(value)
+    return _scalar(value)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)  # true, false, null: as in the JSON output
+    if isinstance(value, float):
+        return f"{value:g}"
     return str(value)
 
 
@@ -61,22 +69,22 @@ def devices_table(infos: list[dict]) -> None:
     for i, info in enumerate(infos):
         table.add_row(f"index:{i}", info["kind"], info["label"], info["deviceId"],
                       info["groupId"])
-    console = _console()
-    console.print(table)
-    if not infos:
-        console.print("no devices found")
+    with _console() as console:
+        console.print(table)
+        if not infos:
+            console.print("no devices found")
 
 
 def caps_tables(entries: list[dict]) -> None:
     """entries: {"kind", "label", "capabilities", "modes"?} per device."""
-    console = _console()
-    for entry in entries:
-        table = _table(f"{entry['label']} ({entry['kind']})", ["property", "capability"])
-        for name, value in entry["capabilities"].items():
-            table.add_row(name, _cell(value))
-        console.print(table)
-        if "modes" in entry:
-            _modes_table(console, entry["modes"])
+    with _console() as console:
+        for entry in entries:
+            table = _table(f"{entry['label']} ({entry['kind']})", ["property", "capability"])
+            for name, value in entry["capabilities"].items():
+                table.add_row(name, _cell(value))
+            console.print(table)
+            if "modes" in entry:
+                _modes_table(console, entry["modes"])
 
 
 def _modes_table(console, modes) -> None:
@@ -96,17 +104,18 @@ def supported_table(names: dict) -> None:
     table = _table("supported constraints", ["name"])
     for name in names:
         table.add_row(name)
-    _console().print(table)
+    with _console() as console:
+        console.print(table)
 
 
 def resolve_table(result: dict) -> None:
-    console = _console()
-    for track in result["tracks"]:
-        table = _table(f"{track['kind']}: {track['label']}", ["setting", "value"])
-        for name, value in track["settings"].items():
-            table.add_row(name, _cell(value))
-        if "mode" in track:
-            mode = track["mode"]
-            table.add_row("(native mode)",
-                          f"{mode['width']}x{mode['height']} @ {mode['frameRate']:g} fps")
-        console.print(table)
+    with _console() as console:
+        for track in result["tracks"]:
+            table = _table(f"{track['kind']}: {track['label']}", ["setting", "value"])
+            for name, value in track["settings"].items():
+                table.add_row(name, _cell(value))
+            if "mode" in track:
+                mode = track["mode"]
+                table.add_row("(native mode)",
+                              f"{mode['width']}x{mode['height']} @ {mode['frameRate']:g} fps")
+            console.print(table)

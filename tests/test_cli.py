@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, one_error_line
+from conftest import REPO, Result, one_error_line
 
 CONTRACT_DEVICES = {
     "devices": [
@@ -367,6 +367,44 @@ def test_usage_errors_are_one_line_and_exit_2(ms):
         assert one_error_line(result).startswith("ms: UsageError: ")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--json", "devices", "--fake"],
+     "--json is an option of 'ms devices', written after the command: ms devices --json …"),
+    (["-q", "--devices=f.json", "caps"],
+     "--devices is an option of 'ms caps', written after the command: "
+     "ms caps --devices=f.json"),
+    (["--devices", "f.json", "caps", "index:0"],  # argparse took f.json for the command
+     "--devices is an option of 'ms caps', written after the command: "
+     "ms caps --devices f.json …"),
+    (["-c", "{" + "1" * 5000 + "}", "resolve"],
+     "-c is an option of 'ms resolve', written after the command: "
+     "ms resolve -c '{" + "1" * 39 + "…'"),
+])
+def test_command_option_before_the_command_says_where_it_goes(ms, args, message):
+    result = ms(*args)
+    assert result.code == 2
+    assert one_error_line(result) == f"ms: UsageError: {message}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["schema"], "ms schema needs constraints or devices (see 'ms schema --help')"),
+    (["resolve", "--fake"], "ms resolve needs -c/--constraints C (see 'ms resolve --help')"),
+])
+def test_missing_argument_says_what_to_give(ms, args, message):
+    result = ms(*args)
+    assert result.code == 2
+    assert one_error_line(result) == f"ms: UsageError: {message}"
+
+
+def test_inline_json_with_bytes_that_are_not_utf8_is_a_type_error(ms_env):
+    proc = subprocess.run([sys.executable, "-m", "mscli", "resolve", "--fake", "-c",
+                           b'{"video": {"deviceId": "\xff"}}'], env=ms_env,
+                          capture_output=True, stdin=subprocess.DEVNULL)
+    result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert result.code == 2
+    assert one_error_line(result) == "ms: TypeError: <inline>: not UTF-8 text (byte 24)"
+
+
 def test_version(ms):
     result = ms("--version")
     assert result.code == 0 and re.fullmatch(r"ms \d+\.\d+\.\d+\n", result.out)
@@ -404,3 +442,43 @@ def test_inspection_commands_do_not_import_media_libraries(ms_env, args):
     proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, *args], env=ms_env,
                           capture_output=True, text=True, cwd=REPO)
     assert "LOADED:\n" in proc.stderr, proc.stderr
+
+
+# --- tables on a terminal ------------------------------------------------------------------
+
+
+EVERY_SHAPE = {
+    "deviceId": "abc", "sampleRate": {"min": 16000, "max": 48000},
+    "latency": {"min": 0.01, "max": 0.1}, "zoom": {"min": 100, "max": 400, "step": 10},
+    "echoCancellation": [True, False], "autoGainControl": [False],
+    "facingMode": ["user", "environment"], "resizeMode": [], "torch": True, "frameRate": 29.97,
+    "width": 640,
+}
+
+
+def test_caps_table_shows_every_capability_shape(capsys):
+    from mscli import render
+
+    render.caps_tables([{"kind": "audioinput", "label": "Mic",
+                         "capabilities": EVERY_SHAPE,
+                         "modes": {"sampleRate": [16000, 48000], "sampleSize": []}}])
+    rows = {}
+    for line in capsys.readouterr().out.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if len(cells) == 2:
+            rows.setdefault(cells[0], cells[1])  # the first table's value of a name
+    assert rows == {
+        "deviceId": "abc", "sampleRate": "16000 – 48000",
+        "latency": "0.01 – 0.1", "zoom": "100 – 400, step 10",
+        "echoCancellation": "true, false", "autoGainControl": "false",
+        "facingMode": "user, environment", "resizeMode": "(none)", "torch": "true",
+        "frameRate": "29.97", "width": "640", "sampleSize": "(none)"}
+
+
+def test_tables_show_labels_as_text_not_markup(capsys):
+    """A label is the device's: '[/x]' used to raise rich's MarkupError, '[b]' vanished."""
+    from mscli import render
+
+    render.devices_table([{"kind": "audioinput", "label": "Mic [/x] [b]", "deviceId": "d",
+                           "groupId": "g"}])
+    assert "Mic [/x] [b]" in capsys.readouterr().out

@@ -164,3 +164,40 @@ def test_pyproject_installs_the_man_page():
         config = tomllib.load(f)
     data_files = config["tool"]["setuptools"]["data-files"]
     assert "man/ms.1" in data_files["share/man/man1"]
+
+
+def _readme_man_paragraph() -> str:
+    readme = (REPO / "README.md").read_text()
+    return next(p for p in readme.split("\n\n") if "man -l" in p)
+
+
+@needs_man
+def test_readme_tells_how_to_read_the_page_after_either_set_up(tmp_path):
+    """`pip install -e` drops the page a `pip install .` put in the venv: the README must say
+    so, and its command for a checkout must work."""
+    paragraph = _readme_man_paragraph()
+    assert "pip install -e" in paragraph and "pip install ." in paragraph
+    command = re.search(r"`(man -l [^`]+)`", paragraph).group(1)
+    proc = subprocess.run(command.split(), cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="80",
+                                   LC_ALL="C.UTF-8", HOME=str(tmp_path)))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert re.search(r"^EXIT STATUS$", proc.stdout, re.M)
+
+
+@needs_man
+def test_installed_page_is_found_next_to_the_bin_on_path(tmp_path):
+    """What `pip install .` lays out (pyproject's data-files under the prefix): `man ms` finds
+    it through PATH alone, with no MANPATH, as the README says."""
+    with open(REPO / "pyproject.toml", "rb") as f:
+        data_files = tomllib.load(f)["tool"]["setuptools"]["data-files"]
+    (tmp_path / "bin").mkdir()
+    for target, sources in data_files.items():
+        (tmp_path / target).mkdir(parents=True)
+        for source in sources:
+            shutil.copy(REPO / source, tmp_path / target)
+    env = {k: v for k, v in os.environ.items() if k != "MANPATH"}
+    proc = subprocess.run(["man", "-w", "ms"], capture_output=True, text=True,
+                          env=dict(env, PATH=f"{tmp_path / 'bin'}:/usr/bin:/bin",
+                                   HOME=str(tmp_path)))
+    assert proc.stdout.strip() == str(tmp_path / "share" / "man" / "man1" / "ms.1"), proc.stderr

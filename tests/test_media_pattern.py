@@ -61,10 +61,17 @@ def test_chroma_is_coloured_outside_flashes():
 
 @pytest.mark.parametrize("rate, period", [(30, 30), (25, 25), (Fraction(30000, 1001), 30),
                                           (60, 60), (7.5, 8)])
-def test_flash_once_a_second(rate, period):
+def test_flash_once_a_second_from_the_first_on(rate, period):
     gen = PatternGenerator(320, 180, rate)
     planes = [y_of(gen.frame(i), 320, 180) for i in range(3 * period + 1)]
-    assert find_flashes(planes) == [0, period, 2 * period, 3 * period]
+    assert find_flashes(planes) == [period, 2 * period, 3 * period]
+
+
+def test_frame_0_is_the_pattern_not_a_flash():
+    """A single frame (`-o still.png`) is frame 0: it must show the pattern."""
+    gen = PatternGenerator(1280, 720, 30)
+    assert not is_flash(y_of(gen.frame(0), 1280, 720))
+    assert read_frame_number(y_of(gen.frame(0), 1280, 720)) == 0
 
 
 def test_flash_and_normal_frames_are_far_from_the_threshold():

@@ -73,7 +73,7 @@ def test_audio_video_containers(tmp_path, fmt, ext, vcodec, acodec):
     assert [round(t * 30) for t in d["times"]] == list(range(60))
     assert d["channels"] == 2
     assert abs(len(d["audio"]) / d["sample_rate"] - 2.0) < 0.03
-    assert_in_sync(d, 2)
+    assert_in_sync(d, 1)  # the flash and click of second 1 (second 0 has none)
     assert rec.video_frames == 60 and rec.audio_samples == 96000
     assert rec.bytes_written == path.stat().st_size
 
@@ -91,7 +91,7 @@ def test_audio_only_containers(tmp_path, fmt, ext, codec, rate, out_rate):
     assert d["audio_codec"] == codec and d["sample_rate"] == out_rate and d["channels"] == 1
     assert abs(len(d["audio"]) / out_rate - 3.0) < 0.03
     got = clicks(d)
-    assert len(got) == 3 and all(abs(t - k) <= 0.001 for k, t in enumerate(got))
+    assert len(got) == 2 and all(abs(t - k) <= 0.001 for k, t in enumerate(got, start=1))
 
 
 def test_sizes_and_rates_come_from_the_specs(tmp_path):
@@ -102,7 +102,7 @@ def test_sizes_and_rates_come_from_the_specs(tmp_path):
     assert d["size"] == (640, 360) and d["rate"] == 25
     assert (d["sample_rate"], d["channels"]) == (16000, 1)
     assert d["numbers"] == list(range(50))
-    assert_in_sync(d, 2)
+    assert_in_sync(d, 1)  # the flash and click of second 1 (second 0 has none)
 
 
 def test_ntsc_rate(tmp_path):
@@ -172,7 +172,7 @@ def test_audio_pts_gaps_become_silence_and_overlaps_are_cut(tmp_path, codec):
     assert rec.audio_filled == 48000 and abs(rec.audio_trimmed - 1920) <= 3
     d = decode(str(path))
     got = clicks(d)
-    assert len(got) == 3 and all(abs(a - b) <= 0.001 for a, b in zip(got, [0.0, 2.0, 3.0]))
+    assert len(got) == 2 and all(abs(a - b) <= 0.001 for a, b in zip(got, [2.0, 3.0]))
     assert abs(len(d["audio"]) / 48000 - 4.0) < 0.03
 
 
@@ -193,7 +193,7 @@ def test_streams_to_a_pipe(fmt):
     assert rec.seekable is False
     d = decode(chunks[0])
     assert d["numbers"] == list(range(45))
-    assert_in_sync(d, 2)
+    assert_in_sync(d, 1)  # the flash and click of second 1 (second 0 has none)
 
 
 def test_mp4_to_a_pipe_is_fragmented_with_keyframes_every_two_seconds():

@@ -11,9 +11,10 @@ dropped frame is visible, and burns in its index twice:
   uniform downscale (what crop-and-scale does) keeps it whole; `read_frame_number` finds its
   scale by itself, so it reads any such Y plane, after x264 or VP9 too.
 
-Once a second (index % round(frame_rate) == 0) the frame is a white flash, still carrying the
-code (on its grey border) and the digits; `is_flash`/`find_flashes` detect it by mean luma. The
-tone microphone clicks at the same instants (see tone.py).
+On every whole second from the first on (index % round(frame_rate) == 0, index > 0) the frame is
+a white flash, still carrying the code (on its grey border) and the digits; `is_flash`/
+`find_flashes` detect it by mean luma. The tone microphone clicks at the same instants (see
+tone.py). Frame 0 is never a flash: a single frame (`-o still.png`) shows the pattern.
 
 Speed: everything is precomputed at construction; a frame is a few broadcast copies and small
 slice writes (well over 1000 frames/s at 1280x720 on two cores).
@@ -176,7 +177,7 @@ class PatternGenerator:
     # ----------------------------------------------------------------------------------------
 
     def is_flash_index(self, index: int) -> bool:
-        return index % self.flash_period == 0
+        return index > 0 and index % self.flash_period == 0
 
     def frame(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
         """Frame number `index` as a new (or the given `out`) 1-D uint8 I420 buffer."""

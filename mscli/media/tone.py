@@ -1,9 +1,10 @@
-"""The `tone` microphone: a 1 kHz sine at -20 dBFS with a click on every whole second.
+"""The `tone` microphone: a 1 kHz sine at -20 dBFS with a click on every whole second but 0.
 
 The click (1 ms, +/- 90 % of full scale: a positive then a negative half, so it has no DC)
-starts exactly at sample k * sample_rate, the instant the pattern camera shows its flash for
-frame k * frame_rate; measuring both in a recording gives the A/V offset (`find_clicks` and
-pattern.find_flashes).
+starts exactly at sample k * sample_rate (k >= 1), the instant the pattern camera shows its
+flash for frame k * frame_rate; measuring both in a recording gives the A/V offset
+(`find_clicks` and pattern.find_flashes). Neither marks second 0, so that a single frame of the
+pattern is not a flash.
 
 1000 Hz is a whole number of cycles per second, so one second of signal repeats exactly; it is
 computed once and `samples` only copies from it.
@@ -31,17 +32,21 @@ class ToneGenerator:
         n = np.arange(sr)
         second = TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * n / sr)
         click = max(2, round(sr * CLICK_SECONDS))
+        self._unclicked = np.round(second[:click] * FULL_SCALE).astype(np.int16)  # for second 0
         second[:click // 2] = CLICK_LEVEL
         second[click // 2:click] = -CLICK_LEVEL
         self.click_samples = click
         self._second = np.round(second * FULL_SCALE).astype(np.int16)
 
     def samples(self, start: int, count: int) -> np.ndarray:
-        """Samples [start, start + count) of the signal (sample 0 is the first click), as a new
-        int16 array of shape (count, channels)."""
+        """Samples [start, start + count) of the signal (sample sample_rate is the first click),
+        as a new int16 array of shape (count, channels)."""
         if count < 0:
             raise ValueError("count must be >= 0")
         mono = self._second.take(np.arange(start, start + count), mode="wrap")
+        if 0 <= start < self.click_samples:  # no click on second 0
+            head = min(count, self.click_samples - start)
+            mono[:head] = self._unclicked[start:start + head]
         if self.channels == 1:
             return mono.reshape(count, 1)
         return np.repeat(mono[:, None], self.channels, axis=1)
