@@ -15,16 +15,17 @@ import pytest
 
 from conftest import Result, one_error_line
 
-BIG_LABEL = "L" * 70_000  # every listing of this device is larger than a 64 KiB pipe buffer
+CAMERAS = 300  # with 200-character labels: listings larger than a 64 KiB pipe buffer
 
 
 @pytest.fixture
 def big_devices(tmp_path):
     modes = [{"width": 16 * w, "height": 16 * h, "frameRate": 30}
              for w in range(1, 60) for h in range(1, 30)]
+    cameras = [{"kind": "videoinput", "label": f"{n:03} " + "L" * 196,
+                "modes": modes if n == 0 else modes[:1]} for n in range(CAMERAS)]
     path = tmp_path / "big.json"
-    path.write_text(json.dumps({"devices": [
-        {"kind": "videoinput", "label": BIG_LABEL, "modes": modes}]}))
+    path.write_text(json.dumps({"devices": cameras}))
     return str(path)
 
 
@@ -43,7 +44,7 @@ def data_commands(devices: str) -> dict[str, list[str]]:
 
 
 COMMANDS = list(data_commands(""))
-SMALL = {"supported", "--help", "--version"}  # shorter than any pipe buffer
+SMALL = {"supported", "--help", "--version", "resolve"}  # shorter than any pipe buffer
 
 
 def run_ms(ms_env, args, close=(), **kwargs) -> Result:
