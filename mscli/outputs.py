@@ -137,6 +137,13 @@ class Sink:
         except AbortError as e:
             raise self._failed(e) from None
 
+    def discard(self) -> None:
+        """After a failed start: release it, and remove the file if ms created it."""
+        with contextlib.suppress(Exception):
+            self._close()
+        if self.file is not None:
+            self.file.discard()
+
     def _failed(self, error: AbortError) -> AbortError:
         self.failed = True
         kept = self.file.keep_partial() if self.file is not None else None

@@ -239,6 +239,21 @@ def test_an_output_the_system_refuses_is_one_line_exit_1(ms, tmp_path, ext):
         f"ms: AbortError: cannot write {loop}: Too many levels of symbolic links"
 
 
+def test_an_output_that_cannot_open_undoes_the_others_and_only_them(ms, tmp_path):
+    """-y through a dangling symlink, then an output that fails to open: the symlink's new
+    target goes, the user's symlink stays (it used to be the one removed)."""
+    d = tmp_path / "out"
+    d.mkdir()
+    (d / "link.y4m").symlink_to("target.y4m")
+    (d / "loop.wav").symlink_to("loop.wav")
+    before = listing(d)
+    result = ms("capture", "--fake", "-c", AV, "-t", "1", *QUICK, "-y",
+                "-o", f"video={d / 'link.y4m'}", "-o", f"audio={d / 'loop.wav'}")
+    assert result.code == 1
+    assert "cannot write" in one_error_line(result)
+    assert listing(d) == before
+
+
 @pytest.mark.parametrize("ext", ["y4m", "wav"])
 def test_a_read_only_directory_is_exit_2_before_anything_opens(tmp_path, monkeypatch, capsys,
                                                               ext):

@@ -96,7 +96,8 @@ def open_output(path: str, overwrite: bool) -> OutputFile:
         try:
             fd, created = os.open(path, base | os.O_CREAT | os.O_EXCL, 0o666), True
         except FileExistsError:
-            fd, created = _open_existing(path, base, overwrite), False
+            created = not os.path.exists(path)  # a dangling symlink: ms creates its target
+            fd = _open_existing(path, base, overwrite)
     except OSError as e:
         raise write_error(path, e) from None
     return OutputFile(os.fdopen(fd, "wb"), path, real, created)
