@@ -35,8 +35,6 @@ def check_target(path: str, overwrite: bool | None, overwrite_option: str | None
     """UsageError when `path` cannot be an output as given. `overwrite=False` refuses an
     existing regular file and a dangling symlink (FIFOs and devices are written, not replaced);
     `overwrite_option` names the option that allows it (None: the command has none)."""
-    if "\0" in path:
-        raise UsageError(f"output path {path!r} contains a NUL character")
     if os.path.isdir(path):
         raise UsageError(f"output {path!r} is a directory")
     parent = os.path.dirname(os.path.abspath(path))
