@@ -34,7 +34,7 @@ import numpy as np
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
 from mscli.media.frames import AudioFrame, VideoFrame, i420_size
-from mscli.sinks.files import OutputFile, open_target, output_name, write_error
+from mscli.sinks.files import OutputFile, open_target, write_error
 from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
     EXTENSIONS,
     FORMAT_ALIASES,
@@ -191,13 +191,6 @@ class Recorder:
         self.audio_trimmed = 0  # samples cut where audio pts overlapped
         self._next_audio_pts: int | None = None
 
-        # Where it goes: opened once everything is validated (below).
-        if isinstance(target, os.PathLike):
-            target = os.fspath(target)
-        self._target, self._overwrite = target, overwrite
-        self.name = target if isinstance(target, str) and target != "-" else \
-            "<stdout>" if target == "-" else output_name(target)
-
         # Codecs (validated before anything is opened).
         vcodec = acodec = None
         if video is not None:
@@ -232,8 +225,12 @@ class Recorder:
             if codec is not None and bits is not None and codec.name in LOSSLESS:
                 raise UsageError(f"a bitrate does not apply to {codec.name} (lossless)")
 
-        self.output = OutputFile(target, owned=False) if not isinstance(target, str) else \
-            open_target(target, overwrite)
+        # Where it goes, opened once everything above is valid.
+        if isinstance(target, os.PathLike):
+            target = os.fspath(target)
+        self.output = open_target(target, overwrite) if isinstance(target, str) else \
+            OutputFile(target, owned=False)
+        self.name = self.output.name
         self.seekable = seekable = self.output.seekable()
         options = self._container_options(seekable)
         self._flush_each = options.get("flush_packets") == "1"
@@ -342,9 +339,7 @@ class Recorder:
     def _write_failure(self, error: BaseException, what: str, logs=None) -> BaseException:
         """The error to raise: the OSError the file met (FFmpeg may have reported it as
         another, or not at all) as write_error says, else FFmpeg's reason."""
-        recorded = self.output.error
-        if recorded is None and isinstance(error, BrokenPipeError):
-            return error
+        recorded = self.output.error or (error if isinstance(error, BrokenPipeError) else None)
         if recorded is not None:
             return write_error(self.name, recorded)
         return AbortError(f"{what}: {_reason(error, logs)}")
