@@ -78,6 +78,30 @@ def test_events_file_write_error_is_exit_1_naming_it(ms):
         "ms: AbortError: cannot write /dev/full: No space left on device"
 
 
+def test_an_events_write_error_on_a_source_thread_is_not_lost(ms, tmp_path):
+    """`ended` is emitted by the source's thread: its failed write is the capture's error
+    when the capture ends (by itself here: no `stopped` event follows)."""
+    devices = tmp_path / "devices.json"
+    devices.write_text('{"devices": [{"kind": "videoinput", "label": "Cam", '
+                       '"faults": [{"at": 0.2, "event": "end"}]}]}')
+    result = ms("capture", "--devices", str(devices), "-c", V, "-o", "null",
+                "--events", "/dev/full")
+    assert result.code == 1
+    assert one_error_line(result) == \
+        "ms: AbortError: cannot write /dev/full: No space left on device"
+
+
+def test_fifos_and_devices_are_written_without_y(ms, tmp_path):
+    """-y guards files that would be replaced; a FIFO or a device is only written to."""
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    result = ms("capture", "--fake", "-c", V, "--frames", "3", "--unpaced", "-f", "y4m",
+                "-o", "/dev/null", "--events", str(fifo))
+    assert result.code == 0, result.err
+    assert b'"event": "stopped"' in reader.communicate(timeout=30)[0]
+
+
 def test_a_file_that_appears_after_the_check_is_not_clobbered(tmp_path):
     """O_EXCL: what check_target saw absent and exists at open time is refused, not replaced."""
     from mscli.sinks.files import open_output
