@@ -23,7 +23,7 @@ def capture(args, constraints, devices) -> None:
                          "use -t SECONDS")
     if args.reapply and (args.constraints == "-" or args.constraints.lstrip().startswith("{")):
         raise UsageError("--reapply re-reads the constraints file: give -c FILE")
-    plans = plan_outputs(args.output, kinds, args.format, args.overwrite)
+    plans = plan_outputs(args.output, kinds, args.format, args.overwrite, events=args.events)
     if messages.verbose:
         for s in selections:
             print(f"ms: {s.kind}: {s.device.label!r} {json.dumps(s.settings)}", file=sys.stderr)
@@ -37,7 +37,8 @@ def capture(args, constraints, devices) -> None:
                   if v is not None})
     events = EventLog(CaptureClock())
     with contextlib.ExitStack() as stack:
-        view = attach_event_writers(args.events, events, stack, live_view=True)
+        view = attach_event_writers(args.events, events, stack, live_view=True,
+                                    overwrite=args.overwrite)
         session = CaptureSession(selections, constraints, plans, options, events, view)
         session.open_outputs()
         try:

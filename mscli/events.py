@@ -9,6 +9,7 @@ capture clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -71,12 +72,53 @@ def ndjson_writer(stream: TextIO) -> Callable[[dict], None]:
     return write
 
 
-def attach_event_writers(option: str | None, events: EventLog, stack, live_view: bool):
-    """Where events go: --events FILE (NDJSON), `none`, or by default stderr: NDJSON when it
-    is not a terminal; on a terminal the live view (capture) or readable lines (watch).
-    Returns the live view, if one was opened on `stack`."""
+class EventFile:
+    """--events FILE: NDJSON into a file opened like any output (never replacing one without
+    -y). The first failed write is the capture's error: raised at once on the main thread,
+    otherwise (a source thread noticed an end) when the file closes; later events are not
+    written. An event file ms created and wrote nothing to goes away with a failed start."""
+
+    def __init__(self, path: str, overwrite: bool):
+        from mscli.sinks.files import open_output
+
+        self.file = open_output(path, overwrite)
+        self.error: BaseException | None = None
+        self._written = False
+
+    def write(self, record: dict) -> None:
+        from mscli.sinks.files import write_error
+
+        if self.error is not None:
+            return
+        try:
+            self.file.write((json.dumps(record) + "\n").encode())
+            self.file.flush()  # per event: a CI job tailing the log sees it at once
+            self._written = True
+        except OSError as e:
+            self.error = write_error(self.file.name, e)
+            if threading.current_thread() is threading.main_thread():
+                raise self.error from None
+
+    def __enter__(self) -> EventFile:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:  # the capture's own error is the one to report
+            with contextlib.suppress(Exception):
+                self.file.close() if self._written else self.file.discard()
+            return
+        self.file.close()
+        if self.error is not None:
+            raise self.error
+
+
+def attach_event_writers(option: str | None, events: EventLog, stack, live_view: bool,
+                         overwrite: bool = False):
+    """Where events go: --events FILE (NDJSON; an existing file is replaced only with
+    `overwrite`), `none`, or by default stderr: NDJSON when it is not a terminal; on a terminal
+    the live view (capture) or readable lines (watch). Returns the live view, if one was
+    opened on `stack`."""
     from mscli import messages
-    from mscli.errors import UsageError
 
     view = None
     on_terminal = sys.stderr.isatty()
@@ -89,11 +131,7 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
     if option == "none":
         return view
     if option is not None:
-        try:
-            stream = stack.enter_context(open(option, "w", buffering=1))
-        except OSError as e:
-            raise UsageError(f"--events {option}: {e.strerror}") from None
-        events.add_writer(ndjson_writer(stream))
+        events.add_writer(stack.enter_context(EventFile(option, overwrite)).write)
     elif view is not None:
         events.add_writer(view.add_event)
     elif on_terminal:

@@ -3,12 +3,11 @@ is opened, then opened as one sink each (y4m, WAV, image, or a PyAV recording)."
 
 from __future__ import annotations
 
-import os
-import sys
+import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mscli.errors import UsageError
+from mscli.errors import AbortError, UsageError
 
 KINDS = ("audio", "video")
 
@@ -21,8 +20,10 @@ class OutputPlan:
 
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
-                 overwrite: bool) -> list[OutputPlan]:
-    """Check every -o against the tracks before anything opens; UsageError says why not."""
+                 overwrite: bool, events: str | None = None) -> list[OutputPlan]:
+    """Check every -o, and the --events file, against the tracks and each other before
+    anything opens; UsageError says why not."""
+    from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
     if not specs:
@@ -46,7 +47,28 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         if kind not in routed:
             raise UsageError(f"the {kind} track has no output: add -o {kind}=FILE "
                              f"or leave {kind} out of the constraints")
+    named = [(f"-o {spec}", plan.target) for spec, plan in zip(specs, plans)
+             if plan.target != "null"]
+    if events not in (None, "none"):
+        check_target(events, overwrite)
+        named.append((f"--events {events}", events))
+    _refuse_one_file_twice(named)
     return plans
+
+
+def _refuse_one_file_twice(named: list[tuple[str, str]]) -> None:
+    """Two writers on one file leave it corrupt: the same path after resolving `.`, `..` and
+    symlinks, the same inode (hard links, /dev/stdout and -), is a usage error."""
+    from mscli.sinks.files import file_identity
+
+    seen: list[tuple[str, set]] = []
+    for option, target in named:
+        keys = file_identity(target)
+        for other, other_keys in seen:
+            if keys & other_keys:
+                raise UsageError(f"{other} and {option} are the same file: give each output "
+                                 "its own path")
+        seen.append((option, keys))
 
 
 def _split(spec: str) -> tuple[str | None, str]:
@@ -58,9 +80,12 @@ def _split(spec: str) -> tuple[str | None, str]:
 
 class Sink:
     """One opened output: takes the frames of its tracks, in time order, in the format it was
-    opened with."""
+    opened with. A write that fails marks it failed and leaves the file ms was writing as
+    PATH.partial (files.OutputFile.keep_partial), named in the error."""
 
     done = False  # an image sink is done after its frame
+    failed = False
+    file = None  # the OutputFile being written, when ms opened one
 
     def __init__(self, plan: OutputPlan, settings: dict[str, dict]):
         self.plan = plan
@@ -96,9 +121,40 @@ class Sink:
         return frame
 
     def write(self, frame) -> None:
-        raise NotImplementedError
+        try:
+            self._write(frame)
+        except AbortError as e:
+            raise self._failed(e) from None
 
     def close(self) -> None:
+        """Finalises the output; after a failure only releases it (the error was raised)."""
+        if self.failed:
+            with contextlib.suppress(Exception):
+                self._close()
+            return
+        try:
+            self._close()
+        except AbortError as e:
+            raise self._failed(e) from None
+
+    def discard(self) -> None:
+        """After a failed start: release it, and remove the file if ms created it."""
+        with contextlib.suppress(Exception):
+            self._close()
+        if self.file is not None:
+            self.file.discard()
+
+    def _failed(self, error: AbortError) -> AbortError:
+        self.failed = True
+        kept = self.file.keep_partial() if self.file is not None else None
+        if kept is None:
+            return error
+        return AbortError(f"{error.message} (what was written is kept as {kept})")
+
+    def _write(self, frame) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
         pass
 
     @property
@@ -107,25 +163,35 @@ class Sink:
 
 
 class NullSink(Sink):
-    def write(self, frame) -> None:
+    def _write(self, frame) -> None:
         pass
 
 
 class _StreamSink(Sink):
-    """y4m and WAV: ms's own writers on a file object ms opened (or stdout)."""
+    """y4m and WAV: ms's own writers on a file ms opened (or stdout)."""
 
     def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
-        super().__init__(plan, settings)
-        if plan.target == "-":
-            self._file = os.fdopen(sys.stdout.fileno(), "wb", closefd=False)
-        else:
-            self._file = open(plan.target, "wb" if overwrite else "xb")
+        from mscli.sinks.files import open_target
 
-    def close(self) -> None:
+        super().__init__(plan, settings)
+        self.file = open_target(plan.target, overwrite)
+        try:
+            self.writer = self._writer(settings)
+        except BaseException:  # the header did not go out: nothing worth keeping
+            self.file.discard()
+            raise
+
+    def _writer(self, settings: dict[str, dict]):
+        raise NotImplementedError
+
+    def _write(self, frame) -> None:
+        self.writer.write(frame)
+
+    def _close(self) -> None:
         try:
             self.writer.close()
         finally:
-            self._file.close()
+            self.file.close()
 
     @property
     def bytes_written(self) -> int:
@@ -133,41 +199,45 @@ class _StreamSink(Sink):
 
 
 class Y4MSink(_StreamSink):
-    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
+    def _writer(self, settings: dict[str, dict]):
         from mscli.sinks.y4m import Y4MWriter
 
-        super().__init__(plan, settings, overwrite)
         video = settings["video"]
         rate = Fraction(video["frameRate"]).limit_denominator(1001)
-        self.writer = Y4MWriter(self._file, video["width"], video["height"], rate)
-
-    def write(self, frame) -> None:
-        self.writer.write(frame)
+        return Y4MWriter(self.file, video["width"], video["height"], rate)
 
 
 class WavSink(_StreamSink):
-    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
+    def _writer(self, settings: dict[str, dict]):
         from mscli.sinks.wav import WavWriter
 
-        super().__init__(plan, settings, overwrite)
         audio = settings["audio"]
-        self.writer = WavWriter(self._file, audio["sampleRate"], audio["channelCount"])
-
-    def write(self, frame) -> None:
-        self.writer.write(frame)
+        return WavWriter(self.file, audio["sampleRate"], audio["channelCount"])
 
 
 class ImageSink(Sink):
-    def __init__(self, plan: OutputPlan, settings: dict[str, dict]):
+    """The first frame, encoded before the file opens (a frame that cannot be encoded leaves
+    no file)."""
+
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict], overwrite: bool):
         super().__init__(plan, settings)
+        self._overwrite = overwrite
         self._bytes = 0
 
-    def write(self, frame) -> None:
-        from mscli.sinks.image import write_image
+    def _write(self, frame) -> None:
+        from mscli.sinks.files import open_target
+        from mscli.sinks.image import encode_image, write_payload
 
-        if not self.done:
-            self._bytes = write_image(frame, self.plan.target, self.plan.format)
-            self.done = True
+        if self.done:
+            return
+        payload = encode_image(frame, self.plan.format)
+        self.file = open_target(self.plan.target, self._overwrite)
+        self._bytes = write_payload(self.file, payload)
+        self.done = True
+
+    def _close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
     @property
     def bytes_written(self) -> int:
@@ -175,7 +245,8 @@ class ImageSink(Sink):
 
 
 class RecorderSink(Sink):
-    def __init__(self, plan: OutputPlan, settings: dict[str, dict], options: dict):
+    def __init__(self, plan: OutputPlan, settings: dict[str, dict], options: dict,
+                 overwrite: bool):
         from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec
 
         super().__init__(plan, settings)
@@ -187,9 +258,11 @@ class RecorderSink(Sink):
         if "audio" in settings:
             s = settings["audio"]
             audio = AudioSpec(s["sampleRate"], s["channelCount"])
-        self.recorder = Recorder(plan.target, plan.format, video, audio, **options)
+        self.recorder = Recorder(plan.target, plan.format, video, audio, overwrite=overwrite,
+                                 **options)
+        self.file = self.recorder.output
 
-    def write(self, frame) -> None:
+    def _write(self, frame) -> None:
         from mscli.media.frames import VideoFrame
 
         if isinstance(frame, VideoFrame):
@@ -197,7 +270,7 @@ class RecorderSink(Sink):
         else:
             self.recorder.write_audio(frame)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.recorder.close()
 
     @property
@@ -215,5 +288,5 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
     if plan.format == "wav":
         return WavSink(plan, settings, overwrite)
     if plan.format in ("png", "jpg"):
-        return ImageSink(plan, settings)
-    return RecorderSink(plan, settings, options)
+        return ImageSink(plan, settings, overwrite)
+    return RecorderSink(plan, settings, options, overwrite)

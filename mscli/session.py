@@ -87,18 +87,12 @@ class CaptureSession:
         settings = {t.kind: t.settings for t in self.tracks}
         try:
             for plan in self.plans:
-                created = plan.target not in ("-", "null") and not os.path.exists(plan.target)
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
                                  self.options.recorder, self.options.overwrite)
-                sink.created = created
                 self.sinks.append((sink, plan.kinds))
         except BaseException:
             for sink, _ in self.sinks:
-                try:
-                    sink.close()
-                finally:
-                    if sink.created:
-                        os.unlink(sink.plan.target)
+                sink.discard()
             raise
 
     # --- running ----------------------------------------------------------------------------

@@ -88,7 +88,12 @@ def _change(before: list[dict], after: list[dict]) -> dict:
 
 def watch(devices_file: str | None, fake: bool, events_option: str | None,
           print_list) -> None:
-    """Print the list with print_list, then events until SIGINT/SIGTERM (exit 0)."""
+    """Print the list with print_list, then events until SIGINT/SIGTERM (exit 0). An
+    --events file that exists is refused before anything is printed: watch has no -y."""
+    if events_option not in (None, "none"):
+        from mscli.sinks.files import check_target
+
+        check_target(events_option, overwrite=False, overwrite_option=None)
     events = EventLog(CaptureClock())
     watcher = Watcher(devices_file, fake, events)
     for sig in (signal.SIGINT, signal.SIGTERM):

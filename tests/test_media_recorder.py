@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from fractions import Fraction
 
@@ -377,30 +378,41 @@ def test_what_cannot_work_is_refused(tmp_path, name, kinds, words):
 
 
 def test_stdout_defaults_and_refusals():
-    assert check_output("-", {"video", "audio"}, stdout_is_pipe=True) == "matroska"
-    assert check_output("-", {"video"}, stdout_is_pipe=True) == "y4m"
-    assert check_output("-", {"audio"}, stdout_is_pipe=True) == "wav"
-    assert check_output("-", {"video"}, "mp4", stdout_is_pipe=True) == "mp4"
-    assert check_output("-", {"video"}, "nut", stdout_is_pipe=False) == "nut"
-    with pytest.raises(UsageError, match="-f"):
-        check_output("-", {"video"}, stdout_is_pipe=False)
+    for tty in (False, None):  # None: the detection (pytest's stdout is not a terminal)
+        assert check_output("-", {"video", "audio"}, stdout_is_tty=tty) == "matroska"
+        assert check_output("-", {"video"}, stdout_is_tty=tty) == "y4m"
+        assert check_output("-", {"audio"}, stdout_is_tty=tty) == "wav"
+    assert check_output("-", {"video"}, "mp4", stdout_is_tty=False) == "mp4"
+    with pytest.raises(UsageError, match="terminal"):
+        check_output("-", {"video"}, "nut", stdout_is_tty=True)
     with pytest.raises(UsageError, match="video only"):
-        check_output("-", {"audio"}, "y4m", stdout_is_pipe=True)
+        check_output("-", {"audio"}, "y4m", stdout_is_tty=False)
 
 
 def test_stdout_detection_in_a_child():
+    """The default format applies to a pipe, a redirected file and /dev/null alike; only a
+    terminal is refused."""
+    import pty
+
     code = ("from mscli.sinks.recorder import check_output\n"
             "import sys\n"
             "try:\n    print(check_output('-', {'video'}), file=sys.stderr)\n"
             "except Exception as e:\n    print(type(e).__name__, e, file=sys.stderr)\n")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
-    piped = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=env)
-    assert piped.stderr.strip() == "y4m"
-    with open(os.devnull, "wb") as null:
-        redirected = subprocess.run([sys.executable, "-c", code], stdout=null,
-                                    stderr=subprocess.PIPE, text=True, env=env)
-    assert redirected.stderr.startswith("UsageError")
+
+    def child(stdout) -> str:
+        return subprocess.run([sys.executable, "-c", code], stdout=stdout,
+                              stderr=subprocess.PIPE, text=True, env=env).stderr.strip()
+
+    assert child(subprocess.PIPE) == "y4m"
+    with tempfile.TemporaryFile() as regular, open(os.devnull, "wb") as null:
+        assert child(regular) == child(null) == "y4m"
+    controller, terminal = pty.openpty()
+    try:
+        assert child(terminal).startswith("UsageError stdout is a terminal")
+    finally:
+        os.close(controller)
+        os.close(terminal)
 
 
 def test_paths_that_cannot_be_written(tmp_path):

@@ -8,10 +8,10 @@ costs no heavy import: a capture to y4m or WAV never loads `av` (~0.1-0.2 s of s
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 
 from mscli.errors import UsageError
+from mscli.sinks.files import check_target
 
 # --------------------------------------------------------------------------------------------
 # Formats
@@ -78,46 +78,26 @@ def resolve_format(name: str) -> str:
                      f"known formats: {', '.join(sorted(FORMATS))}")
 
 
-def _stdout_kind() -> str:
-    """'pipe', 'tty', 'file' or 'other' for file descriptor 1."""
-    try:
-        mode = os.fstat(1).st_mode
-    except OSError:
-        return "other"
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return "pipe"
-    if os.isatty(1):
-        return "tty"
-    return "file" if stat.S_ISREG(mode) else "other"
-
-
 def check_output(path_or_dash: str, kinds: set[str], format_override: str | None = None, *,
-                 stdout_is_pipe: bool | None = None, overwrite: bool | None = None) -> str:
+                 stdout_is_tty: bool | None = None, overwrite: bool | None = None) -> str:
     """The format ms will write `path_or_dash` in, for tracks of `kinds` ({"video", "audio"}),
     or a UsageError saying why it cannot work. Opens nothing.
 
-    `-` is stdout: it needs `format_override` unless stdout is a pipe, where the default
-    is matroska (audio + video), y4m (video) or wav (audio). `stdout_is_pipe` overrides the
-    detection (for tests). `overwrite=False` refuses an existing file (-y not given).
+    `-` is stdout: refused on a terminal; elsewhere (a pipe, a redirected file) the default
+    is matroska (audio + video), y4m (video) or wav (audio) unless `format_override`.
+    `stdout_is_tty` overrides the detection (for tests).
+    `overwrite=False` refuses an existing file (-y not given).
     """
     kinds = set(kinds)
     if not kinds or not kinds <= {"video", "audio"}:
         raise UsageError(f"nothing to write: track kinds {sorted(kinds)!r}")
     target = str(path_or_dash)
     if target == "-":
-        if stdout_is_pipe is None:
-            where = _stdout_kind()
-            if where == "tty":
-                raise UsageError("stdout is a terminal: redirect it to a file or a pipe, "
-                                 "or give -o FILE")
-            stdout_is_pipe = where == "pipe"
-        if format_override:
-            fmt = resolve_format(format_override)
-        elif stdout_is_pipe:
-            fmt = STDOUT_DEFAULTS[frozenset(kinds)]
-        else:
-            raise UsageError("-o - needs -f FORMAT when stdout is not a pipe "
-                             f"(e.g. -f {STDOUT_DEFAULTS[frozenset(kinds)]})")
+        if os.isatty(1) if stdout_is_tty is None else stdout_is_tty:
+            raise UsageError("stdout is a terminal: redirect it to a file or a pipe, "
+                             "or give -o FILE")
+        fmt = resolve_format(format_override) if format_override else \
+            STDOUT_DEFAULTS[frozenset(kinds)]
     else:
         if not target:
             raise UsageError("empty output path")
@@ -143,11 +123,5 @@ def check_output(path_or_dash: str, kinds: set[str], format_override: str | None
                          f"the {kind} track: send it to its own output ({alt}) or use a "
                          f"container that holds both (.mkv)")
     if target != "-":
-        if os.path.isdir(target):
-            raise UsageError(f"output {target!r} is a directory")
-        parent = os.path.dirname(os.path.abspath(target))
-        if not os.path.isdir(parent):
-            raise UsageError(f"cannot write {target!r}: directory {parent!r} does not exist")
-        if overwrite is False and os.path.exists(target):
-            raise UsageError(f"{target!r} exists: give -y/--overwrite to replace it")
+        check_target(target, overwrite)
     return fmt

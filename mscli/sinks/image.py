@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import BinaryIO
 
 import cv2
@@ -11,7 +10,7 @@ import numpy as np
 
 from mscli.errors import AbortError, UsageError
 from mscli.media.frames import VideoFrame, chroma_size
-from mscli.sinks.y4m import raise_write_error
+from mscli.sinks.files import open_target, raise_write_error
 
 _EXT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg"}
 
@@ -45,22 +44,30 @@ def encode_image(frame: VideoFrame, image_format: str = "png", quality: int = 92
 
 
 def write_image(frame: VideoFrame, target: str | BinaryIO, image_format: str | None = None,
-                quality: int = 92) -> int:
+                quality: int = 92, overwrite: bool = True) -> int:
     """Writes `frame` as an image to a path ("-" is stdout) or a binary stream (not closed);
-    the format comes from `image_format` or the path's extension. Returns the bytes written."""
+    the format comes from `image_format` or the path's extension. A path is replaced only
+    with `overwrite`, and removed again if ms created it and the write failed. Returns the
+    bytes written."""
     if image_format is None:
         if not isinstance(target, str) or target == "-":
             raise UsageError("an image written to a stream needs its format (png or jpg)")
         image_format = os.path.splitext(target)[1].lstrip(".") or "?"
     payload = encode_image(frame, image_format, quality)
-    if isinstance(target, str) and target != "-":
-        try:
-            with open(target, "wb") as f:
-                f.write(payload)
-        except OSError as e:
-            raise AbortError(f"cannot write {target}: {e.strerror or e}") from None
-        return len(payload)
-    out = sys.stdout.buffer if target == "-" else target
+    if not isinstance(target, str):
+        return write_payload(target, payload)
+    out = open_target(target, overwrite)
+    try:
+        write_payload(out, payload)
+    except BaseException:
+        out.discard()
+        raise
+    out.close()
+    return len(payload)
+
+
+def write_payload(out: BinaryIO, payload: bytes) -> int:
+    """An encoded image, written and flushed; returns its size."""
     try:
         out.write(payload)
         out.flush()

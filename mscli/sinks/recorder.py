@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import stat
-import sys
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,6 +34,7 @@ import numpy as np
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
 from mscli.media.frames import AudioFrame, VideoFrame, i420_size
+from mscli.sinks.files import OutputFile, open_target, write_error
 from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
     EXTENSIONS,
     FORMAT_ALIASES,
@@ -152,40 +151,12 @@ def _encoder(name: str, kind: str) -> av.Codec:
 # The recorder
 
 
-class _Output:
-    """The file object PyAV writes to when the target is a Python stream: counts bytes and
-    passes flushes through."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw = raw
-        self.bytes_written = 0
-
-    def write(self, data) -> int:
-        n = self.raw.write(data)
-        size = len(data) if n is None else n
-        self.bytes_written += size
-        return size
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-    def seekable(self) -> bool:
-        try:
-            return bool(self.raw.seekable())
-        except (AttributeError, OSError, ValueError):
-            return False
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.raw.tell()
-
-
 class Recorder:
     """Encodes and muxes one output file or stream.
 
     target: a path, "-" for stdout, or a binary stream (flushed but not closed at the end).
+    A path is created, never replaced unless `overwrite` (files.open_output); writes go through
+    files.OutputFile, so that no write error FFmpeg meets is lost.
     container_format: a name from FORMATS with a muxer (see check_output).
     crf applies to the video encoder; bitrate (bits/s, or "2M") to the video encoder when there
     is video, otherwise to the audio encoder; audio_bitrate to the audio encoder.
@@ -197,7 +168,7 @@ class Recorder:
                  video: VideoSpec | None, audio: AudioSpec | None,
                  video_codec: str | None = None, audio_codec: str | None = None,
                  crf: int | float | None = None, bitrate: int | str | None = None,
-                 audio_bitrate: int | str | None = None):
+                 audio_bitrate: int | str | None = None, overwrite: bool = False):
         fmt = resolve_format(container_format)
         self.info = info = FORMATS[fmt]
         if info.muxer is None:
@@ -219,31 +190,6 @@ class Recorder:
         self.audio_filled = 0  # samples of silence put in gaps of the audio pts
         self.audio_trimmed = 0  # samples cut where audio pts overlapped
         self._next_audio_pts: int | None = None
-
-        # Where it goes.
-        self._created_path: str | None = None
-        if isinstance(target, os.PathLike):
-            target = os.fspath(target)
-        if isinstance(target, str) and target != "-":
-            self.name = target
-            self._path = target
-            self._output = None
-            try:  # a FIFO or /dev/stdout given by name cannot seek
-                seekable = stat.S_ISREG(os.stat(target).st_mode)
-            except OSError:
-                seekable = True  # a new file
-                self._created_path = target
-            av_target = "file:" + target
-        else:
-            raw = sys.stdout.buffer if target == "-" else target
-            self.name = "<stdout>" if target == "-" else str(getattr(raw, "name", "<output>"))
-            if isinstance(self.name, int) or self.name.isdigit():
-                self.name = "<stdout>" if str(self.name) == "1" else f"<fd {self.name}>"
-            self._path = None
-            self._output = _Output(raw)
-            seekable = self._output.seekable()
-            av_target = self._output
-        self.seekable = seekable
 
         # Codecs (validated before anything is opened).
         vcodec = acodec = None
@@ -279,13 +225,20 @@ class Recorder:
             if codec is not None and bits is not None and codec.name in LOSSLESS:
                 raise UsageError(f"a bitrate does not apply to {codec.name} (lossless)")
 
+        # Where it goes, opened once everything above is valid.
+        if isinstance(target, os.PathLike):
+            target = os.fspath(target)
+        self.output = open_target(target, overwrite) if isinstance(target, str) else \
+            OutputFile(target, owned=False)
+        self.name = self.output.name
+        self.seekable = seekable = self.output.seekable()
         options = self._container_options(seekable)
         self._flush_each = options.get("flush_packets") == "1"
         self.container = None
         try:
             with _ffmpeg_log() as logs:
                 try:
-                    self.container = av.open(av_target, "w", format=info.muxer,
+                    self.container = av.open(self.output, "w", format=info.muxer,
                                              container_options=options)
                     self.video_stream = self.audio_stream = None
                     if video is not None:
@@ -296,9 +249,7 @@ class Recorder:
                 except ValueError as e:  # PyAV's own checks (codec not in this container...)
                     raise UsageError(f"cannot record {fmt} to {self.name}: {e}") from None
                 except (av.FFmpegError, OSError) as e:
-                    if isinstance(e, BrokenPipeError):
-                        raise
-                    raise AbortError(f"cannot record to {self.name}: {_reason(e, logs)}") \
+                    raise self._write_failure(e, f"cannot record to {self.name}", logs) \
                         from None
         except BaseException:
             self._discard()
@@ -383,20 +334,21 @@ class Recorder:
         if self.container is not None:
             with contextlib.suppress(Exception):
                 self.container.close()
-        if self._created_path and os.path.exists(self._created_path):
-            with contextlib.suppress(OSError):
-                os.unlink(self._created_path)
+        self.output.discard()
+
+    def _write_failure(self, error: BaseException, what: str, logs=None) -> BaseException:
+        """The error to raise: the OSError the file met (FFmpeg may have reported it as
+        another, or not at all) as write_error says, else FFmpeg's reason."""
+        recorded = self.output.error or (error if isinstance(error, BrokenPipeError) else None)
+        if recorded is not None:
+            return write_error(self.name, recorded)
+        return AbortError(f"{what}: {_reason(error, logs)}")
 
     # -- writing ---------------------------------------------------------------------------
 
     @property
     def bytes_written(self) -> int:
-        if self._output is not None:
-            return self._output.bytes_written
-        try:
-            return os.path.getsize(self._path)
-        except OSError:
-            return 0
+        return self.output.bytes_written
 
     def write_video(self, frame: VideoFrame) -> None:
         spec = self.video_spec
@@ -470,36 +422,44 @@ class Recorder:
             packets = stream.encode(av_frame)
             if packets:
                 self.container.mux(packets)
-                if self._output is not None and self._flush_each:
-                    self._output.flush()
+                if self._flush_each:
+                    self.output.flush()
         except (av.FFmpegError, OSError) as e:
-            if isinstance(e, BrokenPipeError):
-                raise
-            raise AbortError(f"cannot write {self.name}: {_reason(e, None)}") from None
+            raise self._write_failure(e, f"cannot write {self.name}") from None
+        if self.output.error is not None:  # met by FFmpeg, which went on
+            raise write_error(self.name, self.output.error)
 
     # -- the end ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Flush the encoders, write the trailer; the file is complete afterwards."""
+        """Flush the encoders, write the trailer, close the file: complete afterwards, or an
+        error (the first write error, even one FFmpeg met while closing and did not report)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             try:
-                for stream in (self.video_stream, self.audio_stream):
-                    if stream is not None:
-                        packets = stream.encode(None)
-                        if packets:
-                            self.container.mux(packets)
-                self.container.close()
-                if self._output is not None:
-                    self._output.flush()
-            except (av.FFmpegError, OSError) as e:
-                if isinstance(e, BrokenPipeError):
-                    raise
-                raise AbortError(f"cannot finish {self.name}: {_reason(e, None)}") from None
-            except ValueError:  # the target stream was closed by its owner
-                pass
+                self._finish()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.output.close()
+                raise
+            self.output.close()
+            if self.output.error is not None:
+                raise write_error(self.name, self.output.error)
+
+    def _finish(self) -> None:
+        try:
+            for stream in (self.video_stream, self.audio_stream):
+                if stream is not None:
+                    packets = stream.encode(None)
+                    if packets:
+                        self.container.mux(packets)
+            self.container.close()
+        except (av.FFmpegError, OSError) as e:
+            raise self._write_failure(e, f"cannot finish {self.name}") from None
+        except ValueError:  # the target stream was closed by its owner
+            pass
 
     def __enter__(self) -> Recorder:
         return self

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import numpy as np
 
 from mscli.media.frames import AudioFrame
-from mscli.sinks.y4m import raise_write_error
+from mscli.sinks.files import raise_write_error
 
 UNKNOWN_SIZE = 0xFFFFFFFF
 _PCM = 1

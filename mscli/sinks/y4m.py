@@ -17,8 +17,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from mscli.errors import AbortError
 from mscli.media.frames import VideoFrame, i420_size
+from mscli.sinks.files import raise_write_error
 
 FRAME_MARKER = b"FRAME\n"
 
@@ -27,22 +27,6 @@ def y4m_header(width: int, height: int, frame_rate: Fraction) -> bytes:
     rate = Fraction(frame_rate).limit_denominator(1_000_000)
     return (f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} "
             f"Ip A1:1 C420jpeg\n").encode("ascii")
-
-
-def output_name(out) -> str:
-    name = getattr(out, "name", None)
-    if isinstance(name, int):
-        return {1: "<stdout>", 2: "<stderr>"}.get(name, f"<fd {name}>")
-    return str(name) if name else "<output>"
-
-
-def raise_write_error(out, error: OSError):
-    """BrokenPipeError goes up as is (the CLI exits 141); any other OSError is an AbortError
-    naming the output."""
-    if isinstance(error, BrokenPipeError):
-        raise error
-    reason = error.strerror or str(error)
-    raise AbortError(f"cannot write {output_name(out)}: {reason}") from error
 
 
 F_SETPIPE_SZ = 1031  # Linux fcntl
