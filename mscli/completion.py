@@ -751,7 +751,8 @@ def _exit_rows() -> list[tuple[str, str]]:
                          "\\fB\\%\\-\\-traceback\\fR).")
         rows.append((str(code), "\n.br\n".join(parts)))
     rows += [("130", "A second Ctrl\\-C during \\fBcapture\\fR: hard stop."),
-             ("141", "The reader of stdout went away (EPIPE): no message, no traceback.")]
+             ("141", "The reader of stdout went away (EPIPE), before or in the middle of "
+                     "the output of any command: no message, no traceback.")]
     return rows
 
 

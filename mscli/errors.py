@@ -27,7 +27,8 @@ class MediaError(Exception):
 
 
 class AbortError(MediaError):
-    """An unexpected failure while capturing or writing (disk full, encoder error)."""
+    """A failure while capturing or writing: disk full or any write error (naming the path),
+    an encoder error, a stdout that takes no data (closed, full)."""
 
     name = "AbortError"
     exit_code = 1
