@@ -45,9 +45,10 @@ INITRD_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 GUEST_MODULES = ("vivid", "snd-aloop")  # the guest's modprobe checks these exist
 EXIT_LINE = re.compile(r"HWLAB-EXIT=(\d+)")
 DEVICES_BLOCK = re.compile(r"HWLAB-DEVICES-BEGIN\s*\n(.*?)\n\s*HWLAB-DEVICES-END", re.S)
-# pytest's report of what failed: its FAILURES/ERRORS sections through the summary line.
-FAILURE_REPORT = re.compile(r"^=+ (?:FAILURES|ERRORS) =+$.*?^=+ .*(?:failed|error).* =+$",
-                            re.S | re.M)
+# pytest's report of what failed: its FAILURES/ERRORS sections through the summary line
+# (framed by = signs, or bare with -q).
+FAILURE_REPORT = re.compile(
+    r"^=+ (?:FAILURES|ERRORS) =+$.*?^(?:=+ )?\d+ (?:failed|error)[^\n]*$", re.S | re.M)
 FAILURES_HEADER = "hwlab: what failed in the guest (its pytest report):"
 
 

@@ -112,6 +112,9 @@ def test_the_guests_failure_report_is_found_in_the_console():
     assert report.rstrip().endswith("=") and "1 failed" in report
     assert "HWLAB-DEVICES" not in report and "boot noise" not in report
     assert lab.failure_report("...\n==== 18 passed in 170.1s ====\n") is None
+    quiet = console.replace("========================= 1 failed, 17 passed in 170.1s "
+                            "=========================", "1 failed, 17 passed in 170.1s")
+    assert lab.failure_report(quiet).endswith("1 failed, 17 passed in 170.1s")  # pytest -q
 
 
 def test_devices_block_is_read_from_the_console():

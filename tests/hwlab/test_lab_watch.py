@@ -19,8 +19,7 @@ pytestmark = LAB
 
 class Watch:
     def __init__(self, tmp_path):
-        self.log = tmp_path / "watch.ndjson"
-        self.log.touch()
+        self.log = tmp_path / "watch.ndjson"  # ms creates it: it refuses to replace a file
         self.proc = subprocess.Popen([sys.executable, "-m", "mscli", "devices", "--watch",
                                       "--json", "--events", str(self.log)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -39,7 +38,8 @@ class Watch:
     def next_change(self, timeout=30.0) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            lines = [line for line in self.log.read_text().splitlines() if line.strip()]
+            text = self.log.read_text() if self.log.exists() else ""
+            lines = [line for line in text.splitlines() if line.strip()]
             if len(lines) > self.seen:
                 self.seen += 1
                 event = json.loads(lines[self.seen - 1])
