@@ -26,6 +26,7 @@ class LiveView:
         self._session = None
         self._previous: tuple[float, int] | None = None
         self._fps = 0.0
+        self._terminal_gone = False
 
     def __enter__(self) -> "LiveView":
         self._live.__enter__()
@@ -34,7 +35,10 @@ class LiveView:
     def __exit__(self, *exc) -> None:
         if self._session is not None:
             self._draw(self._session)
-        self._live.__exit__(*exc)
+        try:
+            self._live.__exit__(*exc)  # also puts sys.stdout back, terminal or not
+        except OSError:
+            pass
 
     def add_event(self, record: dict) -> None:
         if self.show_events:
@@ -51,10 +55,15 @@ class LiveView:
         from rich.console import Group
         from rich.text import Text
 
+        if self._terminal_gone:
+            return
         lines = [Text(self._status(session), style="bold")]
         for record in self._events:
             lines.append(Text(event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
-        self._live.update(Group(*lines), refresh=True)
+        try:
+            self._live.update(Group(*lines), refresh=True)
+        except OSError:  # the terminal hung up (a dropped ssh session): the capture goes on
+            self._terminal_gone = True
 
     def _status(self, session) -> str:
         elapsed = session.clock.now()
@@ -68,7 +77,7 @@ class LiveView:
             parts.append(f"{frames} frames  {self._fps:5.1f} fps")
         drops = sum(t.drops for t in session.tracks)
         parts.append(f"{drops} dropped")
-        parts.append(_size(sum(sink.bytes_written for sink, _ in session.sinks)))
+        parts.append(_size(sum(output.sink.bytes_written for output in session.outputs)))
         level = _audio_level(session)
         if level is not None:
             parts.append(level)
