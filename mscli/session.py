@@ -21,10 +21,14 @@ from mscli.errors import AbortError, MediaError
 from mscli.messages import warn
 from mscli.events import CaptureClock, EventLog
 from mscli.outputs import OutputPlan, Sink, open_sink
-from mscli.track import MediaStreamTrack
+from mscli.track import FrameTimes, MediaStreamTrack
 
 POLL_SECONDS = 0.01  # the writer wakes at least this often: the mute watchdogs
 JOIN_SECONDS = 2.0
+# The written video's frame rate (the live view's fps) is measured over this much capture
+# time: a count between two refreshes of the view (0.1 s, three frames at 30 fps) swings
+# from 20 to 40 with a frame more or less; frame timestamps over 1.5 s are steady.
+WRITTEN_RATE_SECONDS = 1.5
 
 
 class CaptureOptions:
@@ -70,6 +74,7 @@ class CaptureSession:
         self.plans = plans
         self.outputs: list[OpenOutput] = []
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
+        self.written_video = FrameTimes(WRITTEN_RATE_SECONDS)  # for the written frame rate
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -211,6 +216,8 @@ class CaptureSession:
         for frame, track in frames:
             if track.kind == "audio":
                 self.audio_level = rms_level(frame.data)
+            else:
+                self.written_video.add(frame.time)
             for output in self.outputs:
                 if track.kind in output.kinds and not output.sink.done:
                     fitted = output.sink.fit(frame)
