@@ -1,11 +1,14 @@
-"""What a capture shows on stderr besides errors: the live view's figures, driven here by an
-injected capture clock and fake frames, no real time."""
+"""What a capture shows on stderr besides errors: the live view's figures (driven here by an
+injected capture clock and fake frames, no real time) and what -q leaves out."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from types import SimpleNamespace
+
+import pytest
 
 from mscli.liveview import LiveView
 from mscli.session import WRITTEN_RATE_SECONDS
@@ -64,3 +67,28 @@ def test_fps_follows_a_rate_change_and_a_mute():
     assert after and set(after) == {10.0}, sorted(set(after))
     session.tracks[0].muted = True
     assert _fps(view, session) == 0.0
+
+
+def test_quiet_leaves_stderr_to_errors(ms, tmp_path):
+    """-q: no warnings, no live view, no events on stderr, terminal or not; an --events FILE
+    the user asked for still gets them (stopped included)."""
+    c = '{"video": true, "vidoe": true}'  # an unknown name: a warning without -q
+    loud = ms("capture", "--fake", "-c", c, "-t", "0.5", "--unpaced", "-o", "null")
+    assert loud.code == 0 and "warning" in loud.err and '"stopped"' in loud.err
+    quiet = ms("capture", "-q", "--fake", "-c", c, "-t", "0.5", "--unpaced", "-o", "null")
+    assert quiet.code == 0 and quiet.err == ""
+    events = tmp_path / "events.ndjson"
+    to_file = ms("capture", "-q", "--fake", "-c", c, "-t", "0.5", "--unpaced", "-o", "null",
+                 "--events", str(events))
+    assert to_file.code == 0 and to_file.err == ""
+    assert [json.loads(line)["event"] for line in events.read_text().splitlines()] == \
+        ["stopped"]
+
+
+@pytest.mark.parametrize("where", ["-q capture", "capture -q"])
+def test_quiet_keeps_the_error_line(ms, where):
+    first, second = where.split()
+    result = ms(first, second, "--fake", "-c", '{"video": {"width": {"min": 99999}}}',
+                "-o", "null")
+    assert result.code == 4
+    assert result.err.startswith("ms: OverconstrainedError: ")
