@@ -122,10 +122,12 @@ class CaptureSession:
 
     def run(self) -> dict:
         """Capture until a stop condition; returns the `stopped` event's detail."""
-        self.clock.start()
         try:
             with self._starting:
-                if not self.stop_requested:
+                self.clock.start()
+                if self.stop_requested:  # while the outputs opened: at capture time 0
+                    self.stop_time = 0.0
+                else:
                     for track in self.tracks:
                         track.source.start()
             reason = self._loop()
@@ -135,7 +137,8 @@ class CaptureSession:
         self._close_outputs()
         detail = {"tracks": [t.stats() for t in self.tracks], "reason": reason}
         if reason != "ended":
-            self.events.emit("stopped", target="stream", detail=detail, at=self.stop_time)
+            self.events.emit("stopped", target="stream", detail=detail,
+                             at=self.stop_time if reason == "signal" else None)
         return detail
 
     def _loop(self) -> str:
