@@ -1,10 +1,14 @@
 """Stopping a capture with a signal, the way ffmpeg users expect.
 
 SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGXCPU: the first one asks the capture to stop (the
-sources stop at once, the outputs are finalised, exit 0); the next one stops ms where it is
-(exit 130). SIGHUP is a stop like SIGTERM, so that a dropped ssh session does not lose the
-recording, unless --reapply gives it its own meaning (re-read the constraints; never a stop).
-SIGQUIT (Ctrl-\\) and SIGXCPU (a CPU-time limit about to kill the process) finalise as ffmpeg
+sources stop at once, the outputs are finalised, exit 0). A second SIGINT, SIGTERM or SIGQUIT
+stops ms where it is (exit 130): a person insisting. SIGHUP and SIGXCPU are what the system
+sends, and it may send them more than once, or after a SIGTERM, for one event (when an ssh
+session drops, the shell passes its SIGHUP on to its jobs and the end of the terminal's
+session can bring another; systemd's SendSIGHUP follows SIGTERM with SIGHUP; SIGXCPU repeats
+every second past a CPU-time limit): they ask for a stop and never force one, so that a
+dropped ssh session does not lose the recording. With --reapply SIGHUP has its own meaning instead
+(re-read the constraints; never a stop). SIGQUIT (Ctrl-\\) and SIGXCPU finalise as ffmpeg
 does. SIGPIPE stays ignored, as Python leaves it: a reader that goes away is EPIPE on the next
 write, which ms turns into exit 141.
 
@@ -24,6 +28,9 @@ import threading
 STOP_SIGNALS = tuple(getattr(signal, name) for name in
                      ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGXCPU")
                      if hasattr(signal, name))
+# Sent by the system, possibly repeated: they never force a stop (see above).
+SYSTEM_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGXCPU")
+                       if hasattr(signal, name))
 HARD_STOP_EXIT = 130
 
 
@@ -35,6 +42,7 @@ class StopSignals:
     def __init__(self, reapply: bool = False):
         self.reapply = reapply
         self.stop_requested = False
+        self._person_stopped = False  # a SIGINT, SIGTERM or SIGQUIT came
         self._target = None
         self._lock = threading.Lock()
         self._previous: dict = {}
@@ -101,11 +109,14 @@ class StopSignals:
                 target.request_reapply()
             return
         with self._lock:
-            if self.stop_requested:  # the second stop: now, outputs as they are
+            by_person = signum not in SYSTEM_SIGNALS
+            if by_person and self._person_stopped:  # insisting: now, outputs as they are
                 os._exit(HARD_STOP_EXIT)
+            self._person_stopped = self._person_stopped or by_person
+            first = not self.stop_requested
             self.stop_requested = True
             target = self._target
-        if target is not None:
+        if first and target is not None:
             target.request_stop()
 
 
