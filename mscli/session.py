@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from mscli.errors import AbortError, MediaError
-from mscli.messages import warn
 from mscli.events import CaptureClock, EventLog
+from mscli.messages import warn
 from mscli.outputs import OutputPlan, Sink, open_sink
 from mscli.track import FrameTimes, MediaStreamTrack
 
