@@ -13,6 +13,7 @@ from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
+from mscli.stopping import StopSignals
 
 
 def capture(args, constraints, devices) -> None:
@@ -37,9 +38,13 @@ def capture(args, constraints, devices) -> None:
                   if v is not None})
     events = EventLog(CaptureClock())
     with contextlib.ExitStack() as stack:
+        # From before the devices and outputs open until after they are finalised: a stop
+        # signal at any moment in between finalises (or removes) what is open, exit 0.
+        signals = stack.enter_context(StopSignals(reapply=args.reapply))
         view = attach_event_writers(args.events, events, stack, live_view=True,
                                     overwrite=args.overwrite)
         session = CaptureSession(selections, constraints, plans, options, events, view)
+        signals.attach(session)
         session.open_outputs()
         try:
             session.run()

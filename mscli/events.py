@@ -122,9 +122,9 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
 
     view = None
     on_terminal = sys.stderr.isatty()
-    if on_terminal and messages.quiet and option is None:
-        return None  # -q on a terminal: nothing but errors
-    if on_terminal and live_view:
+    if messages.quiet and option is None:
+        return None  # -q: stderr is for errors, terminal or not; events only to --events FILE
+    if on_terminal and live_view and not messages.quiet:
         from mscli.liveview import LiveView
 
         view = stack.enter_context(LiveView(show_events=option is None))

@@ -24,8 +24,7 @@ class LiveView:
         self._live = Live(console=self.console, auto_refresh=False, transient=False)
         self._last_draw = 0.0
         self._session = None
-        self._previous: tuple[float, int] | None = None
-        self._fps = 0.0
+        self._terminal_gone = False
 
     def __enter__(self) -> "LiveView":
         self._live.__enter__()
@@ -34,7 +33,10 @@ class LiveView:
     def __exit__(self, *exc) -> None:
         if self._session is not None:
             self._draw(self._session)
-        self._live.__exit__(*exc)
+        try:
+            self._live.__exit__(*exc)  # also puts sys.stdout back, terminal or not
+        except OSError:
+            pass
 
     def add_event(self, record: dict) -> None:
         if self.show_events:
@@ -51,24 +53,26 @@ class LiveView:
         from rich.console import Group
         from rich.text import Text
 
+        if self._terminal_gone:
+            return
         lines = [Text(self._status(session), style="bold")]
         for record in self._events:
             lines.append(Text(event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
-        self._live.update(Group(*lines), refresh=True)
+        try:
+            self._live.update(Group(*lines), refresh=True)
+        except OSError:  # the terminal hung up (a dropped ssh session): the capture goes on
+            self._terminal_gone = True
 
     def _status(self, session) -> str:
         elapsed = session.clock.now()
         video = [t for t in session.tracks if t.kind == "video"]
         frames = sum(t.frames for t in video)
-        if self._previous is not None and elapsed > self._previous[0]:
-            self._fps = (frames - self._previous[1]) / (elapsed - self._previous[0])
-        self._previous = (elapsed, frames)
         parts = [f"{_clock(elapsed)}"]
         if video:
-            parts.append(f"{frames} frames  {self._fps:5.1f} fps")
+            parts.append(f"{frames} frames  {_fps(session, video):5.1f} fps")
         drops = sum(t.drops for t in session.tracks)
         parts.append(f"{drops} dropped")
-        parts.append(_size(sum(sink.bytes_written for sink, _ in session.sinks)))
+        parts.append(_size(sum(output.sink.bytes_written for output in session.outputs)))
         level = _audio_level(session)
         if level is not None:
             parts.append(level)
@@ -80,6 +84,15 @@ class LiveView:
 
 _EVENT_STYLE = {"mute": "yellow", "unmute": "green", "ended": "red",
                 "overconstrained": "magenta", "stopped": "bold"}
+
+
+def _fps(session, video) -> float:
+    """The written video's rate over its last frames' timestamps (WRITTEN_RATE_SECONDS of
+    capture time); 0 while the video is muted. After the stop it stays at its last value."""
+    live = [t for t in video if t.ready_state == "live"]
+    if live and all(t.muted for t in live):
+        return 0.0
+    return session.written_video.rate() or 0.0
 
 
 def event_line(record: dict) -> str:

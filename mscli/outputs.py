@@ -144,6 +144,11 @@ class Sink:
         if self.file is not None:
             self.file.discard()
 
+    def remove_created(self) -> bool:
+        """After close: remove the file if ms created it (an output that took no frame);
+        True if it did."""
+        return self.file is not None and self.file.remove_created()
+
     def _failed(self, error: AbortError) -> AbortError:
         self.failed = True
         kept = self.file.keep_partial() if self.file is not None else None

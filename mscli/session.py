@@ -2,25 +2,32 @@
 
 The main thread is the writer: it takes the frames every track queued, writes them to the
 outputs in time order, runs the mute watchdogs, updates the live view and watches the stop
-conditions (-t, --frames, every track ended, the outputs done, Ctrl-C/SIGTERM). Sources run on
-their own threads (mscli/sources). Stopping always finalises the outputs (trailers written)
-before ms exits.
+conditions (-t, --frames, every track ended, the outputs done). Sources run on their own
+threads (mscli/sources). A stop signal (mscli/stopping.py) comes from another thread: it stops
+the sources at once, even while the writer is blocked on a slow reader, so that only frames
+captured before the stop are written. Stopping always finalises the outputs (trailers written)
+before ms exits; an output that took no frame at all is removed rather than left as a file
+that does not decode.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
+from dataclasses import dataclass
 from importlib import import_module
 
 from mscli.errors import AbortError, MediaError
 from mscli.events import CaptureClock, EventLog
+from mscli.messages import warn
 from mscli.outputs import OutputPlan, Sink, open_sink
-from mscli.track import MediaStreamTrack
+from mscli.track import FrameTimes, MediaStreamTrack
 
-POLL_SECONDS = 0.01  # the writer wakes at least this often: watchdogs and signals
+POLL_SECONDS = 0.01  # the writer wakes at least this often: the mute watchdogs
 JOIN_SECONDS = 2.0
+# The written video's frame rate (the live view's fps) is measured over this much capture
+# time: a count between two refreshes of the view (0.1 s, three frames at 30 fps) swings
+# from 20 to 40 with a frame more or less; frame timestamps over 1.5 s are steady.
+WRITTEN_RATE_SECONDS = 1.5
 
 
 class CaptureOptions:
@@ -38,6 +45,13 @@ class CaptureOptions:
         self.reconnect = reconnect
 
 
+@dataclass
+class OpenOutput:
+    sink: Sink
+    kinds: tuple[str, ...]  # the track kinds it takes
+    frames: int = 0  # frames written to it
+
+
 class CaptureSession:
     def __init__(self, selections, constraints, plans: list[OutputPlan],
                  options: CaptureOptions, events: EventLog, view=None):
@@ -47,14 +61,18 @@ class CaptureSession:
         self.view = view
         self.wake = threading.Condition()
         self.stop_requested = False
+        self.stop_time: float | None = None  # capture time of the stop request
         self.reapply_requested = False
+        # Held to start sources, and by a stop request: no source starts after the stop.
+        self._starting = threading.Lock()
         self.until = self._limit(selections)
         self.constraints = constraints
         self.tracks = [self._track(s, constraints) for s in selections]
         self._removed: set[str] = set()  # ids of tracks --reconnect has taken out
         self.plans = plans
-        self.sinks: list[tuple[Sink, tuple[str, ...]]] = []
+        self.outputs: list[OpenOutput] = []
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
+        self.written_video = FrameTimes(WRITTEN_RATE_SECONDS)  # for the written frame rate
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -89,34 +107,37 @@ class CaptureSession:
             for plan in self.plans:
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
                                  self.options.recorder, self.options.overwrite)
-                self.sinks.append((sink, plan.kinds))
+                self.outputs.append(OpenOutput(sink, plan.kinds))
         except BaseException:
-            for sink, _ in self.sinks:
-                sink.discard()
+            for output in self.outputs:
+                output.sink.discard()
             raise
 
     # --- running ----------------------------------------------------------------------------
 
     def run(self) -> dict:
         """Capture until a stop condition; returns the `stopped` event's detail."""
-        previous = self._install_signals()
-        self.clock.start()
         try:
-            for track in self.tracks:
-                track.source.start()
-            self._loop()
+            with self._starting:
+                self.clock.start()
+                if self.stop_requested:  # while the outputs opened: at capture time 0
+                    self.stop_time = 0.0
+                else:
+                    for track in self.tracks:
+                        track.source.start()
+            reason = self._loop()
         finally:
             self._stop_sources()
-            self._restore_signals(previous)
         self._write(self._take_all())  # what the sources queued before they stopped
-        self._close_sinks()
-        detail = {"tracks": [t.stats() for t in self.tracks], "reason": self._reason}
-        if self._reason != "ended":
-            self.events.emit("stopped", target="stream", detail=detail)
+        self._close_outputs()
+        detail = {"tracks": [t.stats() for t in self.tracks], "reason": reason}
+        if reason != "ended":
+            self.events.emit("stopped", target="stream", detail=detail,
+                             at=self.stop_time if reason == "signal" else None)
         return detail
 
-    def _loop(self) -> None:
-        self._reason = "ended"
+    def _loop(self) -> str:
+        """Writes what the tracks queue until a stop condition; returns the reason."""
         while True:
             with self.wake:
                 if not any(t._queue for t in self.tracks):
@@ -133,17 +154,30 @@ class CaptureSession:
                 self._reapply()
             if self.view is not None:
                 self.view.update(self)
-            if self.stop_requested:
-                self._reason = "signal"
-                return
+            if self.stop_requested:  # before the tracks: a stop ends them too
+                return "signal"
             if all(t.done for t in self.tracks):
                 # "ended" only if every track ended by itself; else -t/--frames stopped one.
-                self._reason = "ended" if all(t.ended_reason for t in self.tracks) \
-                    else "limit"
-                return
-            if self.sinks and all(sink.done for sink, _ in self.sinks):
-                self._reason = "outputs-done"
-                return
+                return "ended" if all(t.ended_reason for t in self.tracks) else "limit"
+            if self.outputs and all(output.sink.done for output in self.outputs):
+                return "outputs-done"
+
+    def request_stop(self) -> None:
+        """The user's stop (a signal; called from another thread): the sources stop now and
+        no frame is queued after this moment; the writer finishes what was queued before."""
+        with self._starting:
+            self.stop_time = self.clock.now()
+            self.stop_requested = True
+            for track in list(self.tracks):
+                track.stop()
+        with self.wake:
+            self.wake.notify_all()
+
+    def request_reapply(self) -> None:
+        """SIGHUP with --reapply: the writer re-reads the constraints at its next turn."""
+        self.reapply_requested = True
+        with self.wake:
+            self.wake.notify_all()
 
     def _reconnect(self) -> None:
         """A disconnected device leaves the stream (removetrack); when it comes back, a new
@@ -162,11 +196,14 @@ class CaptureSession:
                 continue
             selection = select_settings(dict(self.constraints.tracks())[track.kind],
                                         [track.device], track.kind)
-            new = self._track(selection, self.constraints, start=back)
-            self.tracks.append(new)
-            self.events.emit("addtrack", track=new, target="stream", at=back,
-                             detail={"replaces": track.id})
-            new.source.start()
+            with self._starting:
+                if self.stop_requested:
+                    return
+                new = self._track(selection, self.constraints, start=back)
+                self.tracks.append(new)
+                self.events.emit("addtrack", track=new, target="stream", at=back,
+                                 detail={"replaces": track.id})
+                new.source.start()
 
     def _take_all(self) -> list:
         frames = [(f, t) for t in self.tracks for f in t.take()]
@@ -177,11 +214,14 @@ class CaptureSession:
         for frame, track in frames:
             if track.kind == "audio":
                 self.audio_level = rms_level(frame.data)
-            for sink, kinds in self.sinks:
-                if track.kind in kinds and not sink.done:
-                    fitted = sink.fit(frame)
+            else:
+                self.written_video.add(frame.time)
+            for output in self.outputs:
+                if track.kind in output.kinds and not output.sink.done:
+                    fitted = output.sink.fit(frame)
                     if fitted is not None:
-                        sink.write(fitted)
+                        output.sink.write(fitted)
+                        output.frames += 1
             if self.options.paced:
                 # Capture to written; an audio chunk's time is its start, so its latency
                 # includes its own 10 ms.
@@ -195,49 +235,31 @@ class CaptureSession:
         for track in self.tracks:
             track.source.join(JOIN_SECONDS)
 
-    def _close_sinks(self) -> None:
-        """Close every output even if one fails; report the first failure."""
+    def _close_outputs(self) -> None:
+        """Close every output even if one fails; report the first failure. An output that
+        took no frame (a stop before the first one) is removed: most containers without a
+        packet do not decode (Matroska, NUT, Ogg), and an empty file of the others would
+        pass for a recording."""
         error = None
-        for sink, _ in self.sinks:
+        for output in self.outputs:
             try:
-                sink.close()
+                output.sink.close()
             except (MediaError, OSError) as e:
                 error = error or e
+            if error is None and output.frames == 0 and output.sink.remove_created():
+                warn(f"{output.sink.name}: no frame was captured before the stop; "
+                     "nothing recorded, file removed")
         if error is not None:
             raise error
 
     def abort(self) -> None:
         """A write failed: stop the sources and finalise what can still be finalised."""
         self._stop_sources()
-        for sink, _ in self.sinks:
+        for output in self.outputs:
             try:
-                sink.close()
+                output.sink.close()
             except Exception:  # the first error is the one the user sees
                 pass
-
-    # --- signals ------------------------------------------------------------------------------
-
-    def _install_signals(self) -> dict:
-        previous = {}
-        if threading.current_thread() is not threading.main_thread():
-            return previous
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, self._on_stop_signal)
-        if self.options.reapply and hasattr(signal, "SIGHUP"):
-            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_hup)
-        return previous
-
-    def _restore_signals(self, previous: dict) -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    def _on_stop_signal(self, signum, frame) -> None:
-        if self.stop_requested:  # the second one: stop now, outputs as they are
-            os._exit(130)
-        self.stop_requested = True
-
-    def _on_hup(self, signum, frame) -> None:
-        self.reapply_requested = True
 
     def _reapply(self) -> None:
         """applyConstraints with the re-read constraints file, on each live track."""

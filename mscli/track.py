@@ -377,6 +377,28 @@ class AudioProcessor:
                 yield from self.process(rest)
 
 
+class FrameTimes:
+    """The capture times of the frames of the last `seconds` (by the frames' own timestamps,
+    so the same paced, unpaced or under load) and the frame rate they make."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._times: deque = deque()
+
+    def add(self, time: float) -> None:
+        self._times.append(time)
+        while time - self._times[0] > self.seconds:
+            self._times.popleft()
+
+    def rate(self) -> float | None:
+        """Frames per second from the first to the last frame in the window; None with fewer
+        than three frames."""
+        if len(self._times) < 3:
+            return None
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else None
+
+
 class RateMonitor:
     """Fires `overconstrained` when the source's delivered frame rate falls below the required
     range of the track's constraints for a sustained window (and again only after it was back
@@ -387,16 +409,14 @@ class RateMonitor:
         self.reset()
 
     def reset(self) -> None:
-        self._times: deque = deque()
+        self._times = FrameTimes(RATE_WINDOW)
         self._since: float | None = None  # when the rate crossed to the other side
         self._reported = False
         c = self.track.constraints.basic.get("frameRate")
         self._bounds = numeric_bounds(c) if c is not None and c.required else None
 
     def add(self, time: float) -> None:
-        self._times.append(time)
-        while self._times and time - self._times[0] > RATE_WINDOW:
-            self._times.popleft()
+        self._times.add(time)
         rate = self.measured()
         if self._bounds is None or rate is None:
             return
@@ -418,7 +438,4 @@ class RateMonitor:
                                      "max": None if math.isinf(hi) else hi}})
 
     def measured(self) -> float | None:
-        if len(self._times) < 3:
-            return None
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else None
+        return self._times.rate()

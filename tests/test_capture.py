@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -205,36 +204,6 @@ def _wait_for_first_frames(out, timeout=10.0):
             return
         time.sleep(0.02)
     raise AssertionError("no data written")
-
-
-def _signal_runs(ms_env, tmp_path, sig, runs, seed):
-    rng = random.Random(seed)
-    for i in range(runs):
-        out = tmp_path / f"sig{i}.mkv"
-        proc = _start(ms_env, out)
-        _wait_for_first_frames(out)
-        time.sleep(rng.uniform(0.0, 1.5))
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert b"Traceback" not in err
-        stopped = json.loads(err.decode().splitlines()[-1])
-        assert stopped["event"] == "stopped"
-        video = decode_video(out)
-        counted = {t["kind"]: t["frames"] for t in stopped["detail"]["tracks"]}
-        assert len(video) == counted["video"] > 0
-        assert consecutive([f["number"] for f in video])
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_finalises_the_recording(ms_env, tmp_path, sig):
-    _signal_runs(ms_env, tmp_path, sig, runs=2, seed=sig)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signals_at_random_moments_over_20_recordings(ms_env, tmp_path, sig):
-    _signal_runs(ms_env, tmp_path, sig, runs=20, seed=1000 + sig)
 
 
 def test_second_interrupt_is_a_hard_stop(ms_env, tmp_path):

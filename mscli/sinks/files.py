@@ -197,9 +197,17 @@ class OutputFile:
         """Closes, and removes the file if ms created it: for a set-up that failed."""
         with contextlib.suppress(OSError):
             self.close()
-        if self.created and self.real_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.real_path)
+        self.remove_created()
+
+    def remove_created(self) -> bool:
+        """Removes the (closed) file if ms created it; True if it did. A file the user had
+        (replaced with -y, a FIFO, stdout) stays."""
+        if not self.created or self.real_path is None:
+            return False
+        with contextlib.suppress(OSError):
+            os.unlink(self.real_path)
+            return True
+        return False
 
     def keep_partial(self) -> str | None:
         """After a write failed: renames a regular file to PATH.partial (or PATH.partial-2...,
