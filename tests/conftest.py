@@ -79,6 +79,7 @@ class Lateness:
 
     def __init__(self):
         self.worst = 0.0
+        self.stalled = 0.0  # seconds of all the wake-ups' lateness together
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._probe, name="lateness-probe", daemon=True)
         self._thread.start()
@@ -87,7 +88,9 @@ class Lateness:
         while not self._stop.is_set():
             started = time.monotonic()
             time.sleep(self.PERIOD)
-            self.worst = max(self.worst, time.monotonic() - started - self.PERIOD)
+            late = time.monotonic() - started - self.PERIOD
+            self.worst = max(self.worst, late)
+            self.stalled += late
 
     def margin(self, wakeups: int = 3) -> float:
         """Seconds to allow for `wakeups` thread wake-ups in a row, each as late as the worst
