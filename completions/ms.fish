@@ -83,7 +83,7 @@ complete -c ms -f
 # ms [general options] COMMAND
 complete -c ms -n '__ms_in' -s h -l help -d 'show this help message and exit'
 complete -c ms -n '__ms_in' -l version -d 'show program\'s version number and exit'
-complete -c ms -n '__ms_in' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -96,7 +96,7 @@ complete -c ms -n __ms_in -a schema -d 'Print the JSON Schema of a file ms reads
 
 # ms devices
 complete -c ms -n '__ms_in devices' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in devices' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in devices' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in devices' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in devices' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in devices' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -109,7 +109,7 @@ complete -c ms -n '__ms_in devices' -l events -r -F -a 'none' -d 'write events a
 
 # ms caps
 complete -c ms -n '__ms_in caps' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in caps' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in caps' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in caps' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in caps' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in caps' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -121,7 +121,7 @@ complete -c ms -n '__ms_positional caps 0' -a '(__ms_devices)'
 
 # ms supported
 complete -c ms -n '__ms_in supported' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in supported' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in supported' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in supported' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in supported' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in supported' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -129,7 +129,7 @@ complete -c ms -n '__ms_in supported' -l json -d 'print JSON on stdout (the defa
 
 # ms resolve
 complete -c ms -n '__ms_in resolve' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in resolve' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in resolve' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in resolve' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in resolve' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in resolve' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -140,7 +140,7 @@ complete -c ms -n '__ms_in resolve' -l json -d 'print JSON on stdout (the defaul
 
 # ms capture
 complete -c ms -n '__ms_in capture' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in capture' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in capture' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in capture' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in capture' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in capture' -l traceback -d 'show the Python traceback of an unexpected failure'
@@ -163,7 +163,7 @@ complete -c ms -n '__ms_in capture' -l reconnect -d 'when a device goes away and
 
 # ms schema
 complete -c ms -n '__ms_in schema' -s h -l help -d 'show this help message and exit'
-complete -c ms -n '__ms_in schema' -s q -l quiet -d 'no warnings and no live view; errors and data only'
+complete -c ms -n '__ms_in schema' -s q -l quiet -d 'no warnings, events or live view on stderr; errors and data only (--events FILE still gets events)'
 complete -c ms -n '__ms_in schema' -s v -l verbose -d 'more detail on stderr (what ms chose, backend start-up noise)'
 complete -c ms -n '__ms_in schema' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in schema' -l traceback -d 'show the Python traceback of an unexpected failure'

@@ -37,7 +37,8 @@ def _add_general_options(parser: argparse.ArgumentParser, suppress: bool) -> Non
     default = argparse.SUPPRESS if suppress else False
     group = parser.add_argument_group("general")
     group.add_argument("-q", "--quiet", action="store_true", default=default,
-                       help="no warnings and no live view; errors and data only")
+                       help="no warnings, events or live view on stderr; errors and data only "
+                            "(--events FILE still gets events)")
     group.add_argument("-v", "--verbose", action="store_true", default=default,
                        help="more detail on stderr (what ms chose, backend start-up noise)")
     group.add_argument("--no-color", action="store_true", default=default,

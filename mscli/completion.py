@@ -741,8 +741,9 @@ def _exit_rows() -> list[tuple[str, str]]:
     by_code: dict[int, list] = {}
     for error in MediaError.__subclasses__():
         by_code.setdefault(error.exit_code, []).append(error)
-    rows = [("0", "Success. Also the first Ctrl\\-C or SIGTERM during \\fBcapture\\fR, once "
-                  "the output files are finalized, and the tracks ending by themselves.")]
+    rows = [("0", "Success. Also the first Ctrl\\-C, SIGTERM or SIGHUP (without "
+                  "\\fB\\%\\-\\-reapply\\fR) during \\fBcapture\\fR, once the output "
+                  "files are finalized, and the tracks ending by themselves.")]
     for code in sorted(by_code):
         parts = [f"\\fB{error.name}\\fR: {_roff(_clause(error.__doc__))}"
                  for error in by_code[code]]
@@ -750,7 +751,8 @@ def _exit_rows() -> list[tuple[str, str]]:
             parts.append("Any other unexpected failure (the message says to rerun with "
                          "\\fB\\%\\-\\-traceback\\fR).")
         rows.append((str(code), "\n.br\n".join(parts)))
-    rows += [("130", "A second Ctrl\\-C during \\fBcapture\\fR: hard stop."),
+    rows += [("130", "A second Ctrl\\-C, SIGTERM or SIGQUIT during \\fBcapture\\fR: hard "
+                     "stop."),
              ("141", "The reader of stdout went away (EPIPE), before or in the middle of "
                      "the output of any command: no message, no traceback.")]
     return rows
