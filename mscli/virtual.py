@@ -13,6 +13,7 @@ from mscli.devices import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
     KINDS,
+    MIN_FRAME_RATE,
     VIDEO_INPUT,
     AudioCaps,
     Device,
@@ -149,6 +150,9 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
         width = _positive(mode["width"], f"{where}.width", integer=True, most=16384)
         height = _positive(mode["height"], f"{where}.height", integer=True, most=16384)
         rate = _positive(mode["frameRate"], f"{where}.frameRate", integer=False, most=1000)
+        if rate < MIN_FRAME_RATE:  # 1e-300 passed, and capture divided by zero
+            raise DeviceFileError(f"{where}.frameRate: at least {MIN_FRAME_RATE:g}, the slowest "
+                                  f"rate ms records; got {_show(rate)}")
         pixel_format = mode.get("pixelFormat")
         if pixel_format is not None and not isinstance(pixel_format, str):
             raise DeviceFileError(f"{where}.pixelFormat: expected a string like \"YUYV\"")
