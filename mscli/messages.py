@@ -13,5 +13,7 @@ verbose = False
 
 
 def warn(message: str) -> None:
+    from mscli.errors import shown
+
     if not quiet:
-        print(f"ms: warning: {message}", file=sys.stderr, flush=True)
+        print(f"ms: warning: {shown(message)}", file=sys.stderr, flush=True)

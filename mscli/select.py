@@ -46,7 +46,7 @@ from mscli.devices import (
     ValueSet,
     VideoMode,
 )
-from mscli.errors import NotFoundError, OverconstrainedError
+from mscli.errors import NotFoundError, OverconstrainedError, shown
 from mscli.requirements import Requirements
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FRAME_RATE = 640, 480, 30.0
@@ -182,12 +182,13 @@ def _describe(c: Constraint) -> str:
 
 
 def _show_value(v) -> str:
-    if isinstance(v, tuple):
-        return " or ".join(_show_value(x) for x in v)
+    if isinstance(v, tuple):  # 5,000 deviceIds made a 59 KB line
+        more = f" or {len(v) - 5:,} more" if len(v) > 5 else ""
+        return " or ".join(_show_value(x) for x in v[:5]) + more
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return f'"{v}"'
+        return f'"{shown(v, 60)}"'
     return f"{v:g}"
 
 
