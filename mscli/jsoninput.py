@@ -23,7 +23,10 @@ MAX_DIGITS = 4300
 def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tuple[object, str]:
     """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise."""
     if source.lstrip().startswith("{"):
-        return parse_json(source.encode(), "<inline>", error), "<inline>"
+        # Bytes of the command line that are not UTF-8 come as lone surrogates: back to bytes,
+        # so that they are reported as a file's would be, not as an unexpected error.
+        data = source.encode("utf-8", "surrogateescape")
+        return parse_json(data, "<inline>", error), "<inline>"
     if source == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         name = "<stdin>"
