@@ -75,3 +75,12 @@ def test_repeated_advanced_sets_are_decided_once():
         once = calls({"video": {"advanced": [advanced]}}, devices)
         many = calls({"video": {"advanced": [advanced] * 5000}}, devices)
         assert (many - once) / 4999 < 10, (advanced, once, many)
+
+
+def test_sets_beyond_what_any_mode_offers_are_skipped_without_a_search():
+    # Each of these is unmet, and was a search of every region: 400 of them on 24,800 modes
+    # took 30 s. A required range outside all the modes offer needs no search.
+    devices = many_modes(2000)
+    base = calls({"video": True}, devices)
+    unmet = [{"width": {"exact": 16 + i}, "height": {"exact": 5000}} for i in range(100)]
+    assert calls({"video": {"advanced": unmet}}, devices) - base < base / 10
