@@ -12,7 +12,7 @@ from importlib import import_module
 from mscli import messages
 from mscli.backends import Found
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, VIDEO_INPUT, Device
-from mscli.errors import NotFoundError, UsageError, shown
+from mscli.errors import NotFoundError, UsageError, quoted
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
@@ -107,17 +107,17 @@ def find_device(devices: list[Device], selector: str) -> Device:
         matches = [d for d in devices if d.label == label]
         if len(matches) > 1:
             kinds = ", ".join(d.kind for d in matches)
-            raise UsageError(f"{shown(selector)} matches {len(matches)} devices ({kinds}); "
+            raise UsageError(f"{quoted(selector)} matches {len(matches)} devices ({kinds}); "
                              "use a deviceId from `ms devices`")
         if matches:
             return matches[0]
-        labels = ", ".join(shown(d.label, 40) for d in devices[:MAX_LISTED]) or "none"
+        labels = ", ".join(quoted(d.label, 40) for d in devices[:MAX_LISTED]) or "none"
         more = f" and {len(devices) - MAX_LISTED:,} more" if len(devices) > MAX_LISTED else ""
-        raise NotFoundError(f"no device is labelled {shown(label)} (labels: {labels}{more})")
+        raise NotFoundError(f"no device is labelled {quoted(label)} (labels: {labels}{more})")
     for device in devices:
         if device.device_id == selector:
             return device
-    raise NotFoundError(f"no device has deviceId {shown(selector)}; give a deviceId from "
+    raise NotFoundError(f"no device has deviceId {quoted(selector)}; give a deviceId from "
                         "`ms devices`, label:TEXT or index:N")
 
 
@@ -126,8 +126,8 @@ def _index(selector: str, count: int) -> int:
     refuses or reads as another number."""
     text = selector[len("index:"):]
     if not (text.isascii() and text.isdigit()):
-        raise UsageError(f"{shown(selector)}: index: takes a number, e.g. index:0")
+        raise UsageError(f"{quoted(selector)}: index: takes a number, e.g. index:0")
     if len(text.lstrip("0")) > len(str(count)) or int(text) >= count:
         last = f"index:0 to index:{count - 1}" if count else "none to pick"
-        raise NotFoundError(f"{shown(selector)}: there are {count} devices ({last})")
+        raise NotFoundError(f"{quoted(selector)}: there are {count} devices ({last})")
     return int(text)

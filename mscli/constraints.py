@@ -12,9 +12,9 @@ turn `"x"` into NaN and then 0 for a width, which hides a mistake in a file; ms 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
-from mscli.errors import ConstraintTypeError, did_you_mean
+from mscli.errors import ConstraintTypeError, did_you_mean, shown
 from mscli.jsoninput import show_json as _show
 
 ULONG, DOUBLE, BOOLEAN, STRING, BOOL_OR_STRING = "ulong", "double", "boolean", "string", "bool|str"
@@ -85,6 +85,28 @@ class TrackConstraints:
         self.raw = raw or {}  # what getConstraints() returns
 
 
+class Warnings:
+    """What parsing tells the user: the first few in full, the rest only counted. 20,000
+    unknown keys printed 20,000 lines, each worked out with a did-you-mean search."""
+
+    MOST = 5
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.more = 0
+
+    def add(self, make: Callable[[], str]) -> None:
+        if len(self.lines) < self.MOST:
+            self.lines.append(make())
+        else:
+            self.more += 1
+
+    def all(self) -> list[str]:
+        if not self.more:
+            return self.lines
+        return [*self.lines, f"… and {self.more:,} more warnings like these"]
+
+
 class StreamConstraints:
     def __init__(self):
         self.audio: TrackConstraints | None = None
@@ -101,21 +123,27 @@ def parse_stream_constraints(value: object) -> StreamConstraints:
     if not isinstance(value, dict):
         raise ConstraintTypeError(
             f"constraints must be an object like {{\"video\": true}}, got {_show(value)}")
-    out = StreamConstraints()
-    for key, member in value.items():
-        if key not in ("audio", "video"):
-            out.warnings.append(_unknown(key, key, ("audio", "video")))
-            continue
+    out, warnings = StreamConstraints(), Warnings()
+    unknown = [key for key in value if key not in ("audio", "video")]
+    for key in unknown:
+        warnings.add(lambda key=key: _unknown(key, key, ("audio", "video")))
+    for key in ("audio", "video"):
+        member = value.get(key, False)
         if isinstance(member, bool):
             setattr(out, key, TrackConstraints() if member else None)
         elif isinstance(member, dict):
-            setattr(out, key, _parse_track(member, key, key, out.warnings))
+            setattr(out, key, _parse_track(member, key, key, warnings))
         else:
             raise ConstraintTypeError(
                 f"{key}: expected true, false or a constraints object, got {_show(member)}")
     if out.audio is None and out.video is None:
+        # Warnings are not printed when parsing fails: the likely typo goes in the error.
+        hints = [(did_you_mean(key, ("audio", "video")), key) for key in unknown[:20]]
+        hint, key = max(hints, default=("", ""))
+        typo = f"; {shown(repr(key), 60)} is neither{hint}" if key else ""
         raise ConstraintTypeError(
-            'no track requested: give "audio" and/or "video" as true or an object')
+            f'no track requested: give "audio" and/or "video" as true or an object{typo}')
+    out.warnings = warnings.all()
     return out
 
 
@@ -123,10 +151,10 @@ def parse_track_constraints(value: object, kind: str, path: str = "") -> TrackCo
     """MediaTrackConstraints for one track (applyConstraints), warnings dropped."""
     if not isinstance(value, dict):
         raise ConstraintTypeError(f"{path or kind}: expected an object, got {_show(value)}")
-    return _parse_track(value, kind, path or kind, [])
+    return _parse_track(value, kind, path or kind, Warnings())
 
 
-def _parse_track(value: dict, kind: str, path: str, warnings: list[str]) -> TrackConstraints:
+def _parse_track(value: dict, kind: str, path: str, warnings: Warnings) -> TrackConstraints:
     track = TrackConstraints(raw=value)
     track.basic = _parse_set(value, kind, path, warnings, advanced=False)
     if "advanced" in value:
@@ -139,49 +167,58 @@ def _parse_track(value: dict, kind: str, path: str, warnings: list[str]) -> Trac
             if not isinstance(member, dict):
                 raise ConstraintTypeError(f"{where}: expected an object, got {_show(member)}")
             if "advanced" in member:
-                warnings.append(f"{where}.advanced: advanced sets do not nest; ignored")
+                warnings.add(lambda where=where: f"{where}.advanced: advanced sets do not nest; "
+                                                 "ignored")
             track.advanced.append(_parse_set(member, kind, where, warnings, advanced=True))
     return track
 
 
-def _parse_set(value: dict, kind: str, path: str, warnings: list[str], advanced: bool) -> dict:
+def _parse_set(value: dict, kind: str, path: str, warnings: Warnings, advanced: bool) -> dict:
     out: dict[str, Constraint] = {}
     for name, member in value.items():
         if name == "advanced":
             continue
-        where = f"{path}.{name}"
         prop = PROPERTIES.get(name)
         if prop is None:
-            warnings.append(_unknown(where, name, PROPERTIES))
+            warnings.add(lambda name=name: _unknown(f"{path}.{shown(name, 40)}", name,
+                                                    PROPERTIES))
             continue
-        constraint = _parse_member(name, prop, member, where, bare_is_exact=advanced)
+        where = f"{path}.{name}"
+        constraint = _parse_member(name, prop, member, where, advanced, warnings)
         if kind not in prop.kinds:
             # Spec: a constraint that does not apply to this kind of track has distance 0.
-            warnings.append(f"{where}: applies to {prop.kinds[0]} tracks only; ignored")
+            warnings.add(lambda where=where, prop=prop:
+                         f"{where}: applies to {prop.kinds[0]} tracks only; ignored")
         if not constraint.is_empty:
             out[name] = constraint
     return out
 
 
 def _parse_member(name: str, prop: Property, value: object, path: str,
-                  bare_is_exact: bool) -> Constraint:
+                  bare_is_exact: bool, warnings: Warnings) -> Constraint:
     if isinstance(value, bool) and prop.type not in (BOOLEAN, BOOL_OR_STRING):
         # The spec's rule 4: `{"facingMode": true}` asks for a device that has the setting.
         return Constraint(name, exists=value, exists_required=bare_is_exact)
     if prop.type in NUMERIC_TYPES:
-        return _parse_numeric(name, prop.type, value, path, bare_is_exact)
-    return _parse_discrete(name, prop.type, value, path, bare_is_exact)
+        return _parse_numeric(name, prop.type, value, path, bare_is_exact, warnings)
+    return _parse_discrete(name, prop.type, value, path, bare_is_exact, warnings)
 
 
-def _parse_numeric(name: str, kind: str, value: object, path: str, bare_is_exact: bool):
+def _members(value: dict, path: str, known: tuple[str, ...], warnings: Warnings) -> dict:
+    """The members of a constraint object ms knows. WebIDL ignores the others, as it does
+    unknown constraint names: `{"width": {"mni": 5}}` is a warning, and no constraint."""
+    for key in value:
+        if key not in known:
+            warnings.add(lambda key=key: _unknown(f"{path}.{shown(key, 40)}", key, known))
+    return {key: member for key, member in value.items() if key in known}
+
+
+def _parse_numeric(name: str, kind: str, value: object, path: str, bare_is_exact: bool,
+                   warnings: Warnings):
     if isinstance(value, dict):
-        fields = {}
-        for key, member in value.items():
-            if key not in ("min", "max", "exact", "ideal"):
-                raise ConstraintTypeError(_unknown(f"{path}.{key}", key,
-                                                   ("min", "max", "exact", "ideal")))
-            fields[key] = _number(kind, member, f"{path}.{key}")
-        return Constraint(name, **fields)
+        members = _members(value, path, ("min", "max", "exact", "ideal"), warnings)
+        return Constraint(name, **{key: _number(kind, member, f"{path}.{key}")
+                                   for key, member in members.items()})
     if _is_number(value):
         number = _number(kind, value, path)
         return Constraint(name, exact=number) if bare_is_exact else Constraint(name, ideal=number)
@@ -189,14 +226,12 @@ def _parse_numeric(name: str, kind: str, value: object, path: str, bare_is_exact
         f"{path}: expected a number or a range object like {{\"min\": 1}}, got {_show(value)}")
 
 
-def _parse_discrete(name: str, kind: str, value: object, path: str, bare_is_exact: bool):
+def _parse_discrete(name: str, kind: str, value: object, path: str, bare_is_exact: bool,
+                    warnings: Warnings):
     if isinstance(value, dict):
-        fields = {}
-        for key, member in value.items():
-            if key not in ("exact", "ideal"):
-                raise ConstraintTypeError(_unknown(f"{path}.{key}", key, ("exact", "ideal")))
-            fields[key] = _discrete_value(kind, member, f"{path}.{key}")
-        return Constraint(name, **fields)
+        members = _members(value, path, ("exact", "ideal"), warnings)
+        return Constraint(name, **{key: _discrete_value(kind, member, f"{path}.{key}")
+                                   for key, member in members.items()})
     parsed = _discrete_value(kind, value, path)
     return Constraint(name, exact=parsed) if bare_is_exact else Constraint(name, ideal=parsed)
 
@@ -245,7 +280,7 @@ def _number(kind: str, value: object, path: str) -> float:
 
 
 def _unknown(path: str, name: str, known) -> str:
-    return f"{path}: unknown name {name!r} ignored{did_you_mean(name, known)}"
+    return f"{path}: unknown name {shown(repr(name), 60)} ignored{did_you_mean(name, known)}"
 
 
 # ---------------------------------------------------------------------------------------------

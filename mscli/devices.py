@@ -19,6 +19,12 @@ KINDS = (AUDIO_INPUT, VIDEO_INPUT, AUDIO_OUTPUT)  # the spec's enumeration order
 TRACK_KIND = {VIDEO_INPUT: "video", AUDIO_INPUT: "audio"}
 
 
+# The slowest frame rate ms records. Rates become fractions with a denominator of at most 1001
+# (29.97 is 30000/1001), so anything below 1/2002 became 0: a ZeroDivisionError at capture.
+# Selection never decimates below it; a device file cannot declare a mode below it.
+MIN_FRAME_RATE = 0.001
+
+
 class VideoMode(NamedTuple):
     """One native mode: what the camera delivers without any processing."""
 
@@ -151,7 +157,8 @@ def _video_capabilities(device: Device) -> dict:
         "width": {"min": 1, "max": max_w},
         "height": {"min": 1, "max": max_h},
         "aspectRatio": {"min": round(1 / max_h, 10), "max": float(max_w)},
-        "frameRate": {"min": 0.0, "max": max(m.frame_rate for m in device.modes)},
+        "frameRate": {"min": MIN_FRAME_RATE,
+                      "max": max(m.frame_rate for m in device.modes)},
         "facingMode": [device.facing_mode] if device.facing_mode else [],
         "resizeMode": ["none", "crop-and-scale"],
     }

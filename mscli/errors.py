@@ -6,6 +6,27 @@ stderr (`ms: NAME: message`) and, with --json, an object on stdout.
 
 from __future__ import annotations
 
+LINE_LIMIT = 300  # characters of a message: a line a terminal and a CI log can show
+
+
+def shown(text: str, limit: int = LINE_LIMIT) -> str:
+    """Text a user or a device gave, safe to print as part of one line: escape codes,
+    newlines, lone surrogates and every other unprintable character as Python writes them in
+    a string ('\\x1b', '\\n', '\\udc80'), and at most `limit` characters, the rest counted.
+    Every message of a MediaError and every warning goes through it; quote names with
+    repr() or show_json() as before, this catches what reaches the line whole."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def listed(items: list[str], most: int = 5) -> str:
+    """Items joined with ', ', at most `most` of them and then how many more."""
+    shown_items = ", ".join(items[:most])
+    return shown_items + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
 
 class MediaError(Exception):
     """Base of every error ms reports to a user."""
@@ -14,6 +35,7 @@ class MediaError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, constraint: str | None = None):
+        message = shown(message)  # one line, whatever user text it quotes
         super().__init__(message)
         self.message = message
         self.constraint = constraint
@@ -87,10 +109,11 @@ def did_you_mean(name: str, options) -> str:
     return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
-def shown(text: str, limit: int = 80) -> str:
-    """User text as an error message quotes it: repr-escaped, so control characters, escape
-    codes and lone surrogates cannot reach a terminal raw (or crash the write), and cut after
-    `limit` characters so a 5,000-character path does not become a 5 KB line."""
+def quoted(text: str, limit: int = 80) -> str:
+    """User text as an error message quotes it (a path, a label, a selector): repr-escaped,
+    so control characters, escape codes and lone surrogates cannot reach a terminal raw (or
+    crash the write), and cut after `limit` characters so a 5,000-character path does not
+    become a 5 KB line. shown() then keeps the whole line within LINE_LIMIT."""
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}… ({len(text):,} characters)"

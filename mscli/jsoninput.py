@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Callable
 
 MAX_BYTES = 1 << 20  # a constraints or device file is a few hundred bytes; 1 MiB is generous
 MAX_DEPTH = 64  # deep enough for any real file, shallow enough to report instead of recursing
+# Digits of an integer: Python's own limit on converting text to int, which otherwise ends
+# in a message suggesting sys.set_int_max_str_digits(). A float may be longer (1e999 is
+# Infinity, as in JavaScript): the types of the constraint or device file then decide.
+MAX_DIGITS = 4300
 
 
 def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tuple[object, str]:
@@ -44,6 +49,25 @@ def _reject_constant(token: str):
     raise ValueError(f"{token} is not valid JSON (use a finite number)")
 
 
+class _LongInteger(ValueError):
+    pass
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > MAX_DIGITS + digits.startswith("-"):
+        raise _LongInteger(len(digits.lstrip("-")))
+    return int(digits)
+
+
+def _long_integer_error(text: str, digits: int, name: str) -> str:
+    """Where the first over-long integer is, as line:column (the parser does not say)."""
+    at = re.search("[0-9]{%d,}" % (MAX_DIGITS + 1), text)
+    start = at.start() if at else 0
+    line, column = text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+    return (f"{name}:{line}:{column}: an integer of {digits:,} digits; at most "
+            f"{MAX_DIGITS:,} digits are read")
+
+
 def parse_json(data: bytes, name: str, error: Callable[[str], Exception]) -> object:
     try:
         text = data.decode("utf-8-sig")
@@ -55,10 +79,12 @@ def parse_json(data: bytes, name: str, error: Callable[[str], Exception]) -> obj
     if depth > MAX_DEPTH:
         raise error(f"{name}: nested {depth} levels deep; the limit is {MAX_DEPTH}")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError as e:
         raise error(f"{name}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
-    except ValueError as e:  # NaN/Infinity, or an integer with thousands of digits
+    except _LongInteger as e:
+        raise error(_long_integer_error(text, e.args[0], name)) from None
+    except ValueError as e:  # NaN or Infinity
         raise error(f"{name}: invalid JSON: {e}") from None
 
 

@@ -13,5 +13,7 @@ verbose = False
 
 
 def warn(message: str) -> None:
+    from mscli.errors import shown
+
     if not quiet:
-        say(f"ms: warning: {message}")
+        say(f"ms: warning: {shown(message)}")

@@ -5,7 +5,8 @@ them into *regions* whose points differ only in continuous settings:
 
 - a camera gives one region per (native mode, resizeMode): with "none" the size is the native
   size; with "crop-and-scale" it is any (width, height) in [1, native] (downscale and crop, never
-  upscale, as Chromium). In both, the frame rate may be decimated to anything in (0, native].
+  upscale, as Chromium). In both, the frame rate may be decimated to anything in
+  [MIN_FRAME_RATE, native] (0.001 fps: see devices.py).
 - a microphone is one region: each audio property independently takes any supported value.
 
 A region can answer two questions exactly: is any of its points inside a set of required
@@ -36,11 +37,18 @@ from mscli.constraints import (
     ConstraintSet,
     TrackConstraints,
     fitness_distance,
-    numeric_bounds,
-    satisfies,
 )
-from mscli.devices import AUDIO_INPUT, VIDEO_INPUT, AudioCaps, Device, ValueSet, VideoMode
-from mscli.errors import NotFoundError, OverconstrainedError
+from mscli.devices import (
+    AUDIO_INPUT,
+    MIN_FRAME_RATE,
+    VIDEO_INPUT,
+    AudioCaps,
+    Device,
+    ValueSet,
+    VideoMode,
+)
+from mscli.errors import NotFoundError, OverconstrainedError, shown
+from mscli.requirements import Requirements
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FRAME_RATE = 640, 480, 30.0
 # Latency: 20 ms rather than the lowest a device offers; 8 ms on ALSA overflowed dozens of
@@ -67,22 +75,69 @@ class Selection(NamedTuple):
 
 def select_settings(track: TrackConstraints, devices: list[Device], kind: str) -> Selection:
     """Run SelectSettings for a track of `kind` over `devices` (enumeration order)."""
-    regions = [r for order, d in enumerate(_inputs(devices, kind)) for r in _regions(d, order)]
+    inputs = _inputs(devices, kind)
+    regions = [r for order, d in enumerate(inputs) for r in _regions(d, order)]
     if not regions:
         raise NotFoundError(f"no {kind} input device found{why_none(devices, kind)}")
-    required = _required(track.basic, kind)
+    nothing = Requirements.none(_universe(inputs))
+    basic = _required(track.basic, kind)
+    required = nothing.plus(basic)
     live = [r for r in regions if r.feasible(required)]
     if not live:
-        raise _overconstrained(kind, regions, required, track.basic)
-    for advanced in track.advanced:  # each set is applied whole or skipped whole
-        trial = required + _required(advanced, kind)
-        survivors = [r for r in live if r.feasible(trial)]
-        if survivors:
-            live, required = survivors, trial
-    return _best(live, track.basic, required)
+        raise _overconstrained(kind, regions, basic, nothing)
+    required = _with_advanced(track.advanced, kind, live, required)
+    return _best([r for r in live if r.feasible(required)], track.basic, required)
 
 
-def _best(live: list["Region"], basic: ConstraintSet, required: list[Constraint]) -> Selection:
+def _with_advanced(sets: list[ConstraintSet], kind: str, live: list["Region"],
+                   required: Requirements) -> Requirements:
+    """Spec step 3: each advanced set in turn joins the requirements when some candidate meets
+    them all, and is skipped whole otherwise. Only whether such a candidate exists matters, so
+    the search stops at the first one, trying first the one that met the last accepted set.
+    Requirements only tighten, so a set seen before cannot change the answer: met, it is
+    already in them; skipped, it is still unmet. Linear in the number of sets: 80,000 sets
+    in a 1 MiB file took over a minute when every check walked every member accepted so far."""
+    witness, seen, reach = live[0], set(), _reach(live)
+    for advanced in sets:
+        members = _required(advanced, kind)
+        key = frozenset(members)
+        if key in seen:
+            continue
+        seen.add(key)
+        trial = required.plus(members)
+        if trial.key == required.key or _out_of_reach(trial, reach):
+            continue
+        found = witness if witness.feasible(trial) else \
+            next((r for r in live if r.feasible(trial)), None)
+        if found is not None:
+            required, witness = trial, found
+    return required
+
+
+def _reach(regions: list["Region"]) -> dict[str, tuple[float, float]]:
+    """Per numeric name, the smallest and largest value any region offers."""
+    reach: dict[str, tuple[float, float]] = {}
+    for region in regions:
+        for name in region.NUMERIC:
+            for lo, hi in region.offers(name):
+                old_lo, old_hi = reach.get(name, (lo, hi))
+                reach[name] = (min(lo, old_lo), max(hi, old_hi))
+    return reach
+
+
+def _out_of_reach(required: Requirements, reach: dict) -> bool:
+    """Whether a required interval misses every value the regions offer, by a margin wider
+    than the comparison tolerance: then no region can meet it, and a set asking for more
+    than any device has is skipped without searching each of thousands of modes."""
+    for name, (lo, hi) in required.bounds.items():
+        if name in reach:
+            r_lo, r_hi = reach[name]
+            if lo > r_hi + 1e-3 * max(1.0, abs(r_hi)) or hi < r_lo - 1e-3 * max(1.0, abs(r_lo)):
+                return True
+    return False
+
+
+def _best(live: list["Region"], basic: ConstraintSet, required: Requirements) -> Selection:
     """The region whose best() key is smallest, the earliest on a tie (spec step 4 with
     Chromium's tie-breaks), without searching most regions: they are taken in the order of
     a lower bound of their key (`key_bound`), and once the next bound is above the best key
@@ -115,10 +170,25 @@ def _required(constraints: ConstraintSet, kind: str) -> list[Constraint]:
     return [c for c in constraints.values() if c.required and kind in PROPERTIES[c.name].kinds]
 
 
-def _overconstrained(kind, regions, required, basic) -> OverconstrainedError:
+def _universe(devices: list[Device]) -> dict:
+    """Every value a candidate may have for each discrete name, for Requirements to check
+    discrete members against once rather than at every candidate."""
+    values: dict[str, set] = {"deviceId": {d.device_id for d in devices},
+                              "groupId": {d.group_id for d in devices}}
+    for d in devices:
+        if d.kind == VIDEO_INPUT:
+            values.setdefault("facingMode", set()).add(d.facing_mode)
+            values["resizeMode"] = {"none", "crop-and-scale"}
+        for name in AudioCaps.BOOLEAN if d.audio is not None else ():
+            values.setdefault(name, set()).update(d.audio.boolean(name))
+    return {name: tuple(v for v in found if v is not None) for name, found in values.items()}
+
+
+def _overconstrained(kind, regions, required, nothing) -> OverconstrainedError:
     """Name a required constraint no candidate can meet even alone, or "" (spec step 5)."""
     for c in required:
-        if not any(r.feasible([c]) for r in regions):
+        alone = nothing.plus([c])
+        if not any(r.feasible(alone) for r in regions):
             offered = _describe_offer(c.name, regions)
             return OverconstrainedError(
                 c.name, f"{kind}.{c.name}: no {kind} device can satisfy {_describe(c)}"
@@ -136,12 +206,13 @@ def _describe(c: Constraint) -> str:
 
 
 def _show_value(v) -> str:
-    if isinstance(v, tuple):
-        return " or ".join(_show_value(x) for x in v)
+    if isinstance(v, tuple):  # 5,000 deviceIds made a 59 KB line
+        more = f" or {len(v) - 5:,} more" if len(v) > 5 else ""
+        return " or ".join(_show_value(x) for x in v[:5]) + more
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return f'"{v}"'
+        return f'"{shown(v, 60)}"'
     return f"{v:g}"
 
 
@@ -162,15 +233,6 @@ def _number(x: float):
     return int(x) if float(x).is_integer() else x
 
 
-def _bounds(required: list[Constraint], name: str) -> tuple[float, float]:
-    lo, hi = -math.inf, math.inf
-    for c in required:
-        if c.name == name and c.exists is None:
-            c_lo, c_hi = numeric_bounds(c)
-            lo, hi = max(lo, c_lo), min(hi, c_hi)
-    return lo, hi
-
-
 def _ideal(basic: ConstraintSet, name: str) -> float | None:
     c = basic.get(name)
     return c.ideal if c is not None and c.exists is None else None
@@ -185,16 +247,16 @@ class Region:
     order: int
     fixed: dict  # the settings that are the same at every point of the region
 
-    def fixed_ok(self, required: list[Constraint]) -> bool:
+    def fixed_ok(self, required: Requirements) -> bool:
         """Required constraints this region meets at every point or at none: those on
         settings it does not vary (ids, facingMode, resizeMode) and existence constraints."""
-        for c in required:
-            if c.exists is not None:
-                if self.has_setting(c.name) != c.exists:
-                    return False
-            elif not self.varies(c.name) and not satisfies(c, self.fixed.get(c.name)):
+        if required.impossible:
+            return False
+        for name, wanted in required.presence.items():
+            if self.has_setting(name) != wanted:
                 return False
-        return True
+        return all(self.varies(name) or self.fixed.get(name) in allowed
+                   for name, allowed in required.allowed.items())
 
     def varies(self, name: str) -> bool:
         raise NotImplementedError
@@ -208,7 +270,7 @@ class Region:
             return [self.fixed[name]]
         return []
 
-    def key_bound(self, basic: ConstraintSet, required: list[Constraint]) -> tuple:
+    def key_bound(self, basic: ConstraintSet, required: Requirements) -> tuple:
         """A tuple no greater than best()'s key: its distance part bounded below, the rest
         exact (see _best)."""
         raise NotImplementedError
@@ -237,42 +299,48 @@ class VideoRegion(Region):
                   "height": (1 if cropped else m.height, m.height),
                   "aspectRatio": (1 / m.height if cropped else m.width / m.height,
                                   m.width if cropped else m.width / m.height),
-                  "frameRate": (0, m.frame_rate)}
+                  "frameRate": (MIN_FRAME_RATE, m.frame_rate)}
         return [ranges[name]] if name in ranges else super().offers(name)
 
     def _box(self, required):
-        """The allowed (w, h, aspect, frame rate) intervals; None when one is empty."""
+        """The allowed (w, h, aspect, frame rate) intervals; None when one is empty.
+        Checked at every region for every advanced set: each test stops at the first
+        empty interval (a camera with 24,800 modes has 49,600 regions)."""
         m = self.mode
-        w_lo, w_hi = _bounds(required, "width")
-        h_lo, h_hi = _bounds(required, "height")
-        a_lo, a_hi = _bounds(required, "aspectRatio")
-        f_lo, f_hi = _bounds(required, "frameRate")
-        if self.resize == "none":
-            w = (max(w_lo, m.width), min(w_hi, m.width))
-            h = (max(h_lo, m.height), min(h_hi, m.height))
-        else:
-            w = (max(w_lo, 1), min(w_hi, m.width))
-            h = (max(h_lo, 1), min(h_hi, m.height))
-        f = (max(f_lo, 0.0), min(f_hi, m.frame_rate))
+        least = 1 if self.resize == "crop-and-scale" else None
+        w_lo, w_hi = required.bound("width")
+        w = (max(w_lo, least or m.width), min(w_hi, m.width))
+        if not _nonempty(*w):
+            return None
+        h_lo, h_hi = required.bound("height")
+        h = (max(h_lo, least or m.height), min(h_hi, m.height))
+        if not _nonempty(*h):
+            return None
+        f_lo, f_hi = required.bound("frameRate")
+        f = (max(f_lo, MIN_FRAME_RATE), min(f_hi, m.frame_rate))
+        a_lo, a_hi = required.bound("aspectRatio")
         a = (max(a_lo, 0.0), a_hi)
-        if not all(_nonempty(*iv) for iv in (w, h, f, a)) or f[1] <= 0:
+        if not (_nonempty(*f) and _nonempty(*a)):
             return None
         # Some point of the box has an aspect ratio inside [a_lo, a_hi].
         if not _nonempty(max(a[0], w[0] / h[1]), min(a[1], w[1] / h[0])):
             return None
         return w, h, a, f
 
-    def feasible(self, required: list[Constraint]) -> bool:
+    def feasible(self, required: Requirements) -> bool:
         return self.fixed_ok(required) and self._box(required) is not None
 
-    def best(self, basic: ConstraintSet, required: list[Constraint]):
+    def best(self, basic: ConstraintSet, required: Requirements):
         (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
-        frame_rate = _closest(_ideal(basic, "frameRate"), f_lo, f_hi, default=f_hi)
-        if frame_rate <= 0:
-            # Fix: an ideal of 0 or below was clamped to the open end of (0, native] and gave
-            # a frame rate of 0. No positive rate is closest there (the distance only tends to
-            # its infimum), so take the default: the native (or highest allowed) rate.
-            frame_rate = f_hi
+        ideal_rate = _ideal(basic, "frameRate")
+        # Not below the floor, also when a maximum just under it is met within tolerance.
+        frame_rate = max(MIN_FRAME_RATE, _closest(ideal_rate, f_lo, f_hi, default=f_hi))
+        if ideal_rate is not None and ideal_rate <= 0 and required.bound("frameRate")[0] <= 0:
+            # Fix: an ideal of 0 or below gave a frame rate of 0. Every rate is as far from
+            # an ideal of 0, and for a negative one only the floor above is nearer: take the
+            # default, the native (or highest allowed) rate, unless a required minimum above
+            # 0 makes that minimum the closest.
+            frame_rate = max(MIN_FRAME_RATE, f_hi)
         default_w, default_h = self._default_point(basic)
         best_key, best_point = None, None
         for w, h in self._candidate_points(basic, (w_lo, w_hi, h_lo, h_hi, a_lo, a_hi),
@@ -304,14 +372,14 @@ class VideoRegion(Region):
         key = (best_key[0], *self._tie_key(basic, required))
         return key, Selection("video", self.device, settings, self.mode)
 
-    def _tie_key(self, basic: ConstraintSet, required: list[Constraint]) -> tuple:
+    def _tie_key(self, basic: ConstraintSet, required: Requirements) -> tuple:
         """What decides between regions at the same distance (Chromium's tie-breaks)."""
         return (self._native_fitness(basic, required), self.resize != "none", self.order,
                 _relative(self.mode.width, DEFAULT_WIDTH)
                 + _relative(self.mode.height, DEFAULT_HEIGHT),
                 _relative(self.mode.frame_rate, DEFAULT_FRAME_RATE))
 
-    def key_bound(self, basic: ConstraintSet, required: list[Constraint]) -> tuple:
+    def key_bound(self, basic: ConstraintSet, required: Requirements) -> tuple:
         # The distance is a sum of per-member terms, each at least that member's distance
         # at the value of the box nearest its ideal (the relative distance grows away from
         # a positive ideal); the other members count 0. Lowered by the comparison tolerance,
@@ -376,13 +444,13 @@ class VideoRegion(Region):
 
         return [p for p in points if p[1] > 0 and inside(*p)]
 
-    def _native_fitness(self, basic: ConstraintSet, required: list[Constraint]) -> float:
+    def _native_fitness(self, basic: ConstraintSet, required: Requirements) -> float:
         """Chromium: how far the native mode is from the ideal (clamped to what is allowed),
         or from the required maximum when there is no ideal; prefers modes needing no work."""
         total = 0.0
         for name, native in (("width", self.mode.width), ("height", self.mode.height),
                              ("frameRate", self.mode.frame_rate)):
-            lo, hi = _bounds(required, name)
+            lo, hi = required.bound(name)
             ideal = _ideal(basic, name)
             target = min(max(ideal, lo), hi) if ideal is not None else hi
             if math.isfinite(target):
@@ -419,6 +487,8 @@ def _closest(ideal: float | None, lo: float, hi: float, default: float) -> float
 class AudioRegion(Region):
     """A microphone: every audio property is chosen on its own (they do not interact)."""
 
+    NUMERIC = tuple(AudioCaps.NUMERIC)
+
     def __init__(self, device: Device, order: int):
         self.device, self.order = device, order
         self.caps = device.audio or AudioCaps()
@@ -442,29 +512,28 @@ class AudioRegion(Region):
             return list(self.caps.boolean(name))
         return super().offers(name)
 
-    def _options(self, name: str, required: list[Constraint], ideal) -> list:
+    def _options(self, name: str, required: Requirements, ideal) -> list:
         """The values of one property that meet every required constraint on it."""
         if name in AudioCaps.BOOLEAN:
-            options = list(self.caps.boolean(name))
+            return [v for v in self.caps.boolean(name) if required.admits(name, v)]
+        values = self.caps.numeric(name)
+        lo, hi = bounds = required.bound(name)
+        if values is None:
+            return []
+        if values.is_range:
+            options = _range_options(values, bounds, ideal, AUDIO_DEFAULTS[name],
+                                     PROPERTIES[name].type)
         else:
-            values = self.caps.numeric(name)
-            if values is None:
-                options = []
-            elif values.is_range:
-                options = _range_options(values, _bounds(required, name), ideal,
-                                         AUDIO_DEFAULTS[name], PROPERTIES[name].type)
-            else:
-                options = list(values.values)
-        on_name = [c for c in required if c.name == name]
-        return [v for v in options if all(satisfies(c, v) for c in on_name)]
+            options = list(values.values)
+        return [v for v in options if _within(v, lo, hi)]
 
-    def feasible(self, required: list[Constraint]) -> bool:
+    def feasible(self, required: Requirements) -> bool:
         if not self.fixed_ok(required):
             return False
-        names = {c.name for c in required if self.varies(c.name) and c.exists is None}
+        names = [n for n in (*required.bounds, *required.allowed) if self.varies(n)]
         return all(self._options(name, required, None) for name in names)
 
-    def best(self, basic: ConstraintSet, required: list[Constraint]):
+    def best(self, basic: ConstraintSet, required: Requirements):
         settings = {"deviceId": self.device.device_id, "groupId": self.device.group_id}
         for name in (*AudioCaps.NUMERIC, *AudioCaps.BOOLEAN):
             options = self._options(name, required, _ideal(basic, name))
@@ -473,7 +542,7 @@ class AudioRegion(Region):
         distance = fitness_distance(basic, settings, "audio")
         return (distance, self.order), Selection("audio", self.device, _ordered(settings))
 
-    def key_bound(self, basic: ConstraintSet, required: list[Constraint]) -> tuple:
+    def key_bound(self, basic: ConstraintSet, required: Requirements) -> tuple:
         return (0.0, self.order)  # few regions: no bound worth computing
 
     @staticmethod

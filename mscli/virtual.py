@@ -14,6 +14,7 @@ from mscli.devices import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
     KINDS,
+    MIN_FRAME_RATE,
     VIDEO_INPUT,
     AudioCaps,
     Device,
@@ -21,7 +22,7 @@ from mscli.devices import (
     ValueSet,
     VideoMode,
 )
-from mscli.errors import DeviceFileError, did_you_mean, shown
+from mscli.errors import DeviceFileError, did_you_mean, quoted
 from mscli.jsoninput import load_json
 from mscli.jsoninput import show_json as _show
 
@@ -132,18 +133,18 @@ def _media_file(file: object, base: Path, path: str) -> str:
         raise DeviceFileError(f"{path}: expected a path, got {_show(file)}")
     if "\0" in file:
         raise DeviceFileError(f"{path}: a path cannot contain a NUL character, "
-                              f"got {shown(file)}")
+                              f"got {quoted(file)}")
     _encodable(file, path)
     full = os.path.abspath(os.path.join(base, os.path.expanduser(file)))
     try:
         info = os.stat(full)
     except FileNotFoundError:
-        raise DeviceFileError(f"{path}: no such file {shown(full)}") from None
+        raise DeviceFileError(f"{path}: no such file {quoted(full)}") from None
     except OSError as e:  # too long, a loop of symlinks, not a directory on the way, ...
-        raise DeviceFileError(f"{path}: cannot use {shown(full)}: {e.strerror}") from None
+        raise DeviceFileError(f"{path}: cannot use {quoted(full)}: {e.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise DeviceFileError(f"{path}: {shown(full)} is {what}; give a media file")
+        raise DeviceFileError(f"{path}: {quoted(full)} is {what}; give a media file")
     return os.path.realpath(full)
 
 
@@ -155,7 +156,7 @@ def _text(value: object, path: str, empty_ok: bool = False) -> str:
     _encodable(value, path)
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
         raise DeviceFileError(f"{path}: control characters are not allowed in a name, "
-                              f"got {shown(value)}")
+                              f"got {quoted(value)}")
     if len(value) > MAX_TEXT:
         raise DeviceFileError(f"{path}: at most {MAX_TEXT} characters, got {len(value):,}")
     return value
@@ -168,7 +169,7 @@ def _encodable(value: str, path: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise DeviceFileError(f"{path}: not valid Unicode text (a lone surrogate), "
-                              f"got {shown(value)}") from None
+                              f"got {quoted(value)}") from None
 
 
 def _parse_facing(value: object, path: str) -> str | None:
@@ -189,6 +190,9 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
         width = _positive(mode["width"], f"{where}.width", integer=True, most=16384)
         height = _positive(mode["height"], f"{where}.height", integer=True, most=16384)
         rate = _positive(mode["frameRate"], f"{where}.frameRate", integer=False, most=1000)
+        if rate < MIN_FRAME_RATE:  # 1e-300 passed, and capture divided by zero
+            raise DeviceFileError(f"{where}.frameRate: at least {MIN_FRAME_RATE:g}, the slowest "
+                                  f"rate ms records; got {_show(rate)}")
         pixel_format = mode.get("pixelFormat")
         if pixel_format is not None:
             pixel_format = _text(pixel_format, f"{where}.pixelFormat")
@@ -288,7 +292,7 @@ def _expect_object(value: object, path: str, allowed, required=()) -> None:
             if key.isidentifier():
                 where = key if top else f"{path}.{key}"
             else:  # quoted and cut: a key may hold escape codes or run to 5,000 characters
-                where = ("" if top else path) + f"[{shown(key)}]"
+                where = ("" if top else path) + f"[{quoted(key)}]"
             raise DeviceFileError(f"{where}: unknown key{more}")
     for key in required:
         if key not in value:
@@ -305,7 +309,7 @@ def _file_modes(path: str, where: str) -> tuple[VideoMode, ...]:
     try:
         return (probe_video_mode(path),)
     except ValueError as e:
-        raise DeviceFileError(f"{where}: {shown(path)}: {e}") from None
+        raise DeviceFileError(f"{where}: {quoted(path)}: {e}") from None
 
 
 def _file_audio(path: str, where: str) -> dict[str, ValueSet]:
@@ -315,5 +319,5 @@ def _file_audio(path: str, where: str) -> dict[str, ValueSet]:
     try:
         rate, channels = probe_audio(path)
     except ValueError as e:
-        raise DeviceFileError(f"{where}: {shown(path)}: {e}") from None
+        raise DeviceFileError(f"{where}: {quoted(path)}: {e}") from None
     return {"sampleRate": ValueSet.of(rate), "channelCount": ValueSet.range(1, channels)}

@@ -169,15 +169,50 @@ def test_type_errors_inside_advanced_sets_name_the_index(value, path):
     assert type_error(value).startswith(path + ":")
 
 
-def test_unknown_member_of_a_range_object_is_a_type_error_naming_it():
-    message = type_error({"video": {"width": {"mni": 5}}})
-    assert message.startswith("video.width.mni:")
-    assert "'min'" in message  # did-you-mean hint
+def test_unknown_member_of_a_range_object_is_ignored_with_a_warning_naming_it():
+    # WebIDL ignores unknown dictionary members, as it ignores unknown constraint names. It
+    # was a TypeError whose message said "ignored" (issue 10, finding 17).
+    parsed = parse_stream_constraints({"video": {"width": {"mni": 5, "max": 9, "foo": 1}}})
+    assert parsed.video.basic["width"] == Constraint("width", max=9)
+    first, second = parsed.warnings
+    assert first.startswith("video.width.mni: unknown name 'mni' ignored")
+    assert "'min'" in first  # did-you-mean hint
+    assert second.startswith("video.width.foo: unknown name 'foo' ignored")
 
 
 def test_min_max_are_not_members_of_a_string_constraint_object():
-    assert type_error({"video": {"facingMode": {"min": "user"}}}).startswith(
-        "video.facingMode.min:")
+    parsed = parse_stream_constraints({"video": {"facingMode": {"min": "user"}}})
+    assert "facingMode" not in parsed.video.basic
+    assert parsed.warnings[0].startswith("video.facingMode.min: unknown name 'min' ignored")
+
+
+def test_a_range_object_of_unknown_members_only_is_no_constraint():
+    parsed = parse_stream_constraints({"video": {"advanced": [{"width": {"foo": 1}}]}})
+    assert parsed.video.advanced == [{}]
+
+
+def test_many_unknown_names_give_a_few_warnings_and_a_count():
+    # 20,000 unknown keys printed 20,000 warning lines (issue 10, finding 16).
+    keys = {f"k{i}": 1 for i in range(20_000)}
+    warnings = parse_stream_constraints({"video": keys}).warnings
+    assert warnings[:5] == [f"video.k{i}: unknown name 'k{i}' ignored" for i in range(5)]
+    assert warnings[5:] == ["… and 19,995 more warnings like these"]
+
+
+def test_unknown_names_are_shown_escaped_and_cut():
+    name = "\x1b[31mred\nline" + "x" * 1000
+    first, = parse_stream_constraints({"video": {name: 1}}).warnings
+    assert "\x1b" not in first and "\n" not in first
+    assert first.startswith(r"video.\x1b[31mred\nlinexxx")
+    assert len(first) < 200
+
+
+def test_a_misspelt_track_kind_is_named_in_the_error_with_a_hint():
+    # `{"vidoe": true}` said only "no track requested": the warning naming the typo is
+    # never printed when parsing fails.
+    message = type_error({"vidoe": True})
+    assert message.endswith("'vidoe' is neither (did you mean 'video'?)")
+    assert type_error({"peerIdentity": "x"}).endswith("'peerIdentity' is neither")
 
 
 def test_track_member_of_wrong_type_is_a_type_error():

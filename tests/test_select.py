@@ -29,6 +29,7 @@ from mscli.constraints import (
 from mscli.devices import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
+    MIN_FRAME_RATE,
     VIDEO_INPUT,
     AudioCaps,
     Device,
@@ -942,9 +943,9 @@ def model_feasible(devs, required) -> bool:
                 native = resize == "none"
                 w = _interval(required, "width", m.width if native else 1, m.width)
                 h = _interval(required, "height", m.height if native else 1, m.height)
-                f = _interval(required, "frameRate", 0.0, m.frame_rate)
+                f = _interval(required, "frameRate", MIN_FRAME_RATE, m.frame_rate)
                 a = _interval(required, "aspectRatio", 0.0, math.inf)
-                if not (_le(*w) and _le(*h) and _le(*a) and _le(*f) and f[1] > 0):
+                if not (_le(*w) and _le(*h) and _le(*a) and _le(*f)):
                     continue
                 if _le(max(a[0], w[0] / h[1]), min(a[1], w[1] / h[0])):
                     return True
@@ -1288,7 +1289,8 @@ def test_property_pruned_search_equals_searching_every_region(data):
         members[name] = data.draw(required_member(name, ids, bare_ok=False))
     basic = parse_track_constraints(members, "video").basic
     regions = [r for order, d in enumerate(devs) for r in select._regions(d, order)]
-    required = select._required(basic, "video")
+    required = select.Requirements.none(select._universe(devs)).plus(
+        select._required(basic, "video"))
     live = [r for r in regions if r.feasible(required)]
     if not live:
         return
