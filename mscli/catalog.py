@@ -71,16 +71,16 @@ def real_devices(warn) -> Found:
     return found
 
 
-def absent_note(devices: list[Device]) -> str | None:
-    """For an empty `ms devices` or `ms caps`, on stderr: why there is no camera and no
-    microphone, and how to try ms without them. None when there is an input device (a
+def absent_notes(devices: list[Device]) -> list[str]:
+    """For an empty `ms devices` or `ms caps`, on stderr, a line each: why there is no camera,
+    why no microphone, and how to try ms without them. None when there is an input device (a
     microphone-only machine is not nagged on every listing; capturing video from it says
     why in its NotFoundError), or when the devices are virtual: exactly what was asked for."""
     absent = getattr(devices, "absent", {})
     if any(d.kind in NAMES for d in devices):
-        return None
+        return []
     missing = [f"no {NAMES[kind]}: {absent[kind]}" for kind in NAMES if kind in absent]
-    return f"{'; '.join(missing)}; {TRY_VIRTUAL}" if missing else None
+    return missing + [TRY_VIRTUAL] if missing else []
 
 
 def why_none(devices: list[Device], track_kind: str) -> str:

@@ -210,11 +210,10 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 
 def _load_devices(args, explain: bool = False):
     """explain: say on stderr why the machine lists no input device at all."""
-    from mscli.catalog import absent_note, load_devices
+    from mscli.catalog import absent_notes, load_devices
 
     devices = load_devices(args.devices_file, args.fake)
-    note = absent_note(devices) if explain else None
-    if note:
+    for note in absent_notes(devices) if explain else ():
         _warn(note)
     return devices
 

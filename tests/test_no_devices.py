@@ -131,10 +131,10 @@ def test_a_missing_portaudio_library_is_the_reason(empty_machine, monkeypatch):
 def test_devices_on_an_empty_machine_says_why_on_stderr_only(empty_machine, capsys):
     code, out, err = run(capsys, "devices", "--json")
     assert code == 0 and json.loads(out) == []  # the data stays what it was
-    note, = err.splitlines()
-    assert note.startswith("ms: warning: no camera: no ")
-    assert "; no microphone: no sound card (no " in note
-    assert "--fake" in note and "--devices FILE" in note
+    camera, microphone, hint = err.splitlines()
+    assert camera.startswith("ms: warning: no camera: no ")
+    assert microphone.startswith("ms: warning: no microphone: no sound card (no ")
+    assert "--fake" in hint and "--devices FILE" in hint
 
 
 def test_caps_on_an_empty_machine_is_not_silent(empty_machine, capsys):
