@@ -10,14 +10,17 @@ Here the regions are split into groups that the discrete requirements (ids, faci
 resizeMode, existence) treat alike, so one check decides a whole group. Inside a group, per
 numeric name, the regions are sorted by the lower and by the upper end of the interval they
 offer; a required interval then cuts, by bisection, the run of regions whose offered
-interval can overlap it. Only the regions of the shortest run, over the names the
-requirements bound, are checked with feasible(), which stays the one exact answer: the index
-only leaves out regions feasible() would refuse. Their offered interval misses the required
-one widened by MARGIN, far wider than the tolerance feasible() compares with (EPSILON).
+interval can overlap it. Only the regions in every run (each name's, both orders) are
+checked with feasible(), which stays the one exact answer: the index only leaves out regions
+feasible() would refuse. Their offered interval misses the required one widened by MARGIN,
+far wider than the tolerance feasible() compares with (EPSILON).
 
 When an interval's lower and upper ends grow together (native sizes are points, cropped
 sizes run from 1 to the native size), one order is sorted by both and the run is cut at
 both ends: a required width of 640 then leaves the native modes 640 wide.
+
+What is left is a product, smaller: a set checks the regions in all its runs, and building
+the runs costs their length (about 2 ms a set when each run holds 12,400 regions).
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from operator import itemgetter, le
 from typing import NamedTuple
 
 MARGIN = 1e-3  # relative; constraints.EPSILON is 1e-6
+SHORT_RUN = 64  # regions: checking them costs less than intersecting runs of thousands
 
 
 class _Order(NamedTuple):
-    """A group's regions in one order, with the interval ends that are sorted in it (None
-    for an end that is not)."""
+    """A group's regions in one order (their positions in the group), with the interval ends
+    that are sorted in it (None for an end that is not)."""
 
-    regions: list
+    positions: list
     lows: list | None
     highs: list | None
 
@@ -43,12 +47,12 @@ class _Order(NamedTuple):
         end."""
         start = bisect_left(self.highs, _widen(lo, -1)) if self.highs is not None else 0
         end = bisect_right(self.lows, _widen(hi, 1)) if self.lows is not None \
-            else len(self.regions)
+            else len(self.positions)
         return start, end
 
 
 def _order(entries: list, key: int) -> _Order:
-    """entries: (low, high, region); sorted by end `key`, then the other."""
+    """entries: (low, high, position); sorted by end `key`, then the other."""
     ranked = sorted(entries, key=itemgetter(key, 1 - key))
     lows, highs = [e[0] for e in ranked], [e[1] for e in ranked]
     return _Order([e[2] for e in ranked], lows if _sorted(lows) else None,
@@ -75,11 +79,11 @@ class _Group:
         self._orders: dict[str, tuple[_Order, _Order]] = {}
 
     def offered(self, name: str) -> list | None:
-        """(low, high, region) for each region; None when some region offers no single
+        """(low, high, position) for each region; None when some region offers no single
         interval for the name (then the name prunes nothing)."""
         if name not in self._offered:
             offers = [r.offers(name) for r in self.regions]
-            entries = [(*o[0], r) for o, r in zip(offers, self.regions)
+            entries = [(*o[0], i) for i, o in enumerate(offers)
                        if len(o) == 1 and isinstance(o[0], tuple)]
             self._offered[name] = entries if len(entries) == len(self.regions) else None
         return self._offered[name]
@@ -91,8 +95,11 @@ class _Group:
         return min(map(itemgetter(0), entries)), max(map(itemgetter(1), entries))
 
     def candidates(self, required) -> list:
-        """The regions that may meet `required`: the shortest run over its numeric names."""
-        best, (start, end) = self.regions, (0, len(self.regions))
+        """The regions that may meet `required`: those in every run its numeric names cut,
+        in the order of the group. A short run is taken as it is; otherwise the runs are
+        intersected, shortest first (with 24,800 modes of one width, half of one height and
+        half fast enough, each run alone leaves 12,400 regions, and none is in all three)."""
+        runs = []
         for name, (lo, hi) in required.bounds.items():
             entries = self.offered(name)
             if entries is None:
@@ -100,10 +107,19 @@ class _Group:
             if name not in self._orders:
                 self._orders[name] = (_order(entries, 0), _order(entries, 1))
             for order in self._orders[name]:
-                s, e = order.run(lo, hi)
-                if e - s < end - start:
-                    best, (start, end) = order.regions, (s, e)
-        return best[start:end]
+                start, end = order.run(lo, hi)
+                runs.append(order.positions[start:end])
+        if not runs:
+            return self.regions
+        runs.sort(key=len)
+        if len(runs[0]) <= SHORT_RUN:
+            return [self.regions[i] for i in sorted(runs[0])]
+        kept = set(runs[0])
+        for run in runs[1:]:
+            if not kept:
+                break
+            kept.intersection_update(run)
+        return [self.regions[i] for i in sorted(kept)]
 
 
 class RegionIndex:

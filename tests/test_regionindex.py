@@ -10,6 +10,8 @@ what it finds meets them.
 
 from __future__ import annotations
 
+from unittest import mock
+
 from hypothesis import given
 from hypothesis import strategies as st
 from test_select import (
@@ -25,6 +27,7 @@ from test_select import (
 )
 
 from mscli.constraints import EPSILON, parse_track_constraints
+from mscli import regionindex
 from mscli.regionindex import RegionIndex
 from mscli.requirements import Requirements
 from mscli.select import _regions, _universe
@@ -55,9 +58,16 @@ def edge_sets(draw, regions):
 def test_property_index_finds_a_region_exactly_when_one_meets_the_requirements(data, kind):
     devs = devices(*data.draw(cameras() if kind == "video" else microphones()))
     regions = [r for order, d in enumerate(devs) for r in _regions(d, order)]
+    index = RegionIndex(regions)
+    # The few regions drawn here make short runs: intersecting them is drawn too.
+    short_run = data.draw(st.sampled_from((0, regionindex.SHORT_RUN)))
+    with mock.patch.object(regionindex, "SHORT_RUN", short_run):
+        _check_requirements(data, kind, devs, regions, index)
+
+
+def _check_requirements(data, kind, devs, regions, index):
     ids = known_ids(devs)
     required = Requirements.none(_universe(devs))
-    index = RegionIndex(regions)
     for _ in range(data.draw(st.integers(1, 4))):
         names = VIDEO_NAMES if kind == "video" else AUDIO_NAMES
         members = data.draw(edge_sets(regions) | required_sets(ids, bare_ok=False, names=names))
