@@ -104,7 +104,7 @@ def test_sets_no_run_of_the_index_rules_out_alone_do_not_search_those_runs():
     # All 2,000 modes are 640 wide, half of them 480 high (below 30 fps) and half 720 high
     # (above it): "640x480 at 30 fps or more, native" keeps 1,000 regions by its height and
     # 1,000 by its frame rate, none in both. Checking either run cost ~5 calls a region;
-    # intersecting the runs costs next to none.
+    # intersecting the runs costs next to none (after a check of the first few).
     modes = tuple(VideoMode(640, 480, 1 + 28 * i / 1000) for i in range(1000)) + \
         tuple(VideoMode(640, 720, 31 + 29 * i / 1000) for i in range(1000))
     devices = assign_ids([Device(VIDEO_INPUT, "Many", "test:many", "own:many", "test",
