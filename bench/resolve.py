@@ -30,6 +30,13 @@ def many_modes_file() -> dict:
         for i in range(MANY_MODES)]}]}
 
 
+def one_width_file() -> dict:
+    """As many modes, all 640 wide: half 480 high below 30 fps, half 720 high above."""
+    return {"devices": [{"kind": "videoinput", "label": "Many", "modes": [
+        {"width": 640, "height": 480, "frameRate": 1 + i % 29} if i % 2 else
+        {"width": 640, "height": 720, "frameRate": 31 + i % 29} for i in range(MANY_MODES)]}]}
+
+
 def cases() -> dict[str, tuple[object, object]]:
     """name -> (constraints, device file or None for --fake)."""
     many = many_modes_file()
@@ -59,6 +66,11 @@ def cases() -> dict[str, tuple[object, object]]:
         "24,800 modes, 40 unmet sets within reach": (
             {"video": {"advanced": [{"width": 17 + 2 * i, "height": 1210 - i,
                                      "resizeMode": "none"} for i in range(40)]}}, many),
+        # Each of the set's values rules out half of the modes, and only together all.
+        "24,800 modes of one width, 40 sets": (
+            {"video": {"advanced": [{"width": 640, "height": 480,
+                                     "frameRate": {"min": 30 + i / 1000}, "resizeMode": "none"}
+                                    for i in range(40)]}}, one_width_file()),
         "20,000 unknown keys (fake)": ({"video": {f"k{i}": 1 for i in range(20_000)}}, None),
         "5,000 deviceIds (fake)": (
             {"video": {"deviceId": {"exact": [f"id{i}" for i in range(5000)]}}}, None),
