@@ -23,6 +23,7 @@ TRACK_KIND = {VIDEO_INPUT: "video", AUDIO_INPUT: "audio"}
 # (29.97 is 30000/1001), so anything below 1/2002 became 0: a ZeroDivisionError at capture.
 # Selection never decimates below it; a device file cannot declare a mode below it.
 MIN_FRAME_RATE = 0.001
+MAX_FRAME_RATE = 1000.0  # what a device file may declare
 
 
 class VideoMode(NamedTuple):

@@ -59,9 +59,13 @@ def _constraint(kind: str, values: tuple) -> dict:
 
 def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
-    from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS
+    from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
+    from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, MAX_TEXT
 
     positive = {"type": "number", "exclusiveMinimum": 0}
+    frame_rate = {"type": "number", "minimum": MIN_FRAME_RATE,
+                  "maximum": MAX_FRAME_RATE}
+    text = {"type": "string", "maxLength": MAX_TEXT}
     value_set = {"anyOf": [
         {"type": "array", "minItems": 1, "items": {"type": "number", "minimum": 0}},
         {"type": "object", "additionalProperties": False, "required": ["min", "max"],
@@ -69,13 +73,13 @@ def devices_schema() -> dict:
                         "max": {"type": "number", "minimum": 0}}}]}
     booleans = {"type": "array", "minItems": 1, "items": {"type": "boolean"}}
     common = {
-        "label": {"type": "string", "minLength": 1},
-        "group": {"type": "string"},
+        "label": {**text, "minLength": 1},
+        "group": text,
         "faults": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["at", "event"],
             "properties": {"at": {"type": "number", "minimum": 0},
                            "event": {"enum": list(FAULT_EVENTS)},
-                           "for": positive, "value": positive}}},
+                           "for": positive, "value": frame_rate}}},
     }
     file_source = {"type": "object", "additionalProperties": False, "required": ["file"],
                    "properties": {"file": {"type": "string", "minLength": 1},
@@ -88,7 +92,7 @@ def devices_schema() -> dict:
                 "required": ["width", "height", "frameRate"],
                 "properties": {"width": {"type": "integer", "minimum": 1},
                                "height": {"type": "integer", "minimum": 1},
-                               "frameRate": positive, "pixelFormat": {"type": "string"}}}},
+                               "frameRate": frame_rate, "pixelFormat": text}}},
             "source": {"anyOf": [{"const": "pattern"}, file_source]},
         },
         AUDIO_INPUT: {

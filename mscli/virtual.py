@@ -14,6 +14,7 @@ from mscli.devices import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
     KINDS,
+    MAX_FRAME_RATE,
     MIN_FRAME_RATE,
     VIDEO_INPUT,
     AudioCaps,
@@ -189,10 +190,7 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
                        required=("width", "height", "frameRate"))
         width = _positive(mode["width"], f"{where}.width", integer=True, most=16384)
         height = _positive(mode["height"], f"{where}.height", integer=True, most=16384)
-        rate = _positive(mode["frameRate"], f"{where}.frameRate", integer=False, most=1000)
-        if rate < MIN_FRAME_RATE:  # 1e-300 passed, and capture divided by zero
-            raise DeviceFileError(f"{where}.frameRate: at least {MIN_FRAME_RATE:g}, the slowest "
-                                  f"rate ms records; got {_show(rate)}")
+        rate = _frame_rate(mode["frameRate"], f"{where}.frameRate")
         pixel_format = mode.get("pixelFormat")
         if pixel_format is not None:
             pixel_format = _text(pixel_format, f"{where}.pixelFormat")
@@ -264,11 +262,21 @@ def _parse_faults(value: object, path: str, kind: str) -> tuple[Fault, ...]:
         if event == "frameRate":
             if "value" not in fault:
                 raise DeviceFileError(f"{where}.value: a frameRate fault needs the new rate")
-            value_ = _positive(fault["value"], f"{where}.value", integer=False, most=1000)
+            value_ = _frame_rate(fault["value"], f"{where}.value")
         elif "value" in fault:
             raise DeviceFileError(f"{where}.value: only a frameRate fault has a value")
         faults.append(Fault(float(at), event, duration, value_))
     return tuple(sorted(faults, key=lambda f: f.at))
+
+
+def _frame_rate(value: object, path: str) -> float:
+    """A mode's or a frameRate fault's rate: what ms can record (1e-300 once passed, and
+    capture divided by zero)."""
+    rate = _positive(value, path, integer=False, most=MAX_FRAME_RATE)
+    if rate < MIN_FRAME_RATE:
+        raise DeviceFileError(f"{path}: at least {MIN_FRAME_RATE:g}, the slowest rate ms "
+                              f"records; got {_show(rate)}")
+    return rate
 
 
 def _positive(value: object, path: str, integer: bool, zero_ok: bool = False,

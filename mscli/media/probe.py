@@ -10,12 +10,10 @@ ValueError whose message says what is wrong with the file in one line.
 
 from __future__ import annotations
 
-from mscli.devices import VideoMode
+from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE, VideoMode
 
 MAX_PACKETS = 256  # a decodable stream gives a frame within a few packets; noise never does
 MAX_SIDE = 16384  # the same bounds as a mode declared in a device file
-MAX_FRAME_RATE = 1000
-MIN_FRAME_RATE = 1e-3  # above 1/1001: the slowest rate the recorders' time bases express
 MAX_SAMPLE_RATE = 1_000_000
 MAX_CHANNELS = 64
 DEFAULT_RATE = 30  # a stream that states no rate at all: what the file source assumes
