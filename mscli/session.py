@@ -229,7 +229,7 @@ class CaptureSession:
 
     def _stop_sources(self) -> None:
         for track in self.tracks:
-            track.source.stop()
+            track.stop()  # a source waiting on a full queue (unpaced) stops waiting too
         with self.wake:
             self.wake.notify_all()
         for track in self.tracks:
