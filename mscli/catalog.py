@@ -12,7 +12,7 @@ from importlib import import_module
 from mscli import messages
 from mscli.backends import Found
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, VIDEO_INPUT, Device
-from mscli.errors import NotFoundError, UsageError, quoted
+from mscli.errors import NotFoundError, UsageError, listed, quoted
 from mscli.ids import IdHasher
 
 # Real backends, imported only when asked for real devices. Each module has
@@ -111,9 +111,8 @@ def find_device(devices: list[Device], selector: str) -> Device:
                              "use a deviceId from `ms devices`")
         if matches:
             return matches[0]
-        labels = ", ".join(quoted(d.label, 40) for d in devices[:MAX_LISTED]) or "none"
-        more = f" and {len(devices) - MAX_LISTED:,} more" if len(devices) > MAX_LISTED else ""
-        raise NotFoundError(f"no device is labelled {quoted(label)} (labels: {labels}{more})")
+        labels = listed([quoted(d.label, 40) for d in devices], MAX_LISTED) or "none"
+        raise NotFoundError(f"no device is labelled {quoted(label)} (labels: {labels})")
     for device in devices:
         if device.device_id == selector:
             return device
