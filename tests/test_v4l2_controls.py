@@ -1,0 +1,336 @@
+"""V4L2 camera controls against a scripted driver at the ioctl boundary.
+
+The fake driver packs and unpacks with its own struct layouts, written from the kernel header
+(include/uapi/linux/videodev2.h) independently of the module's, and behaves as the kernel's
+control framework does: it clamps to the range and step, refuses an absolute value while its
+auto control is on (as uvcvideo does), and queues V4L2_EVENT_CTRL for the other descriptors
+that subscribed, never for the one that made the change. The real driver (vivid) is in the
+hardware lab (tests/hwlab/test_lab_controls.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import struct
+
+import pytest
+
+from mscli.backends import v4l2
+from mscli.backends import v4l2_controls as vc
+from mscli.controls import ChoiceControl, NumericControl
+
+G_CTRL, S_CTRL, QUERYCTRL, QUERYMENU, QUERY_EXT_CTRL, DQEVENT, SUBSCRIBE = (
+    0xC008561B, 0xC008561C, 0xC0445624, 0xC02C5625, 0xC0E85667, 0x80885659, 0x4020565A)
+QCTRL = "<I I 32s i i i i I 8x"  # id type name minimum maximum step default_value flags
+QEXT = "<I I 32s q q Q q I 156x"  # … flags (elem_size elems nr_of_dims dims reserved)
+QMENU_NAME, QMENU_VALUE = "<I I 32s 4x", "<I I q 28x"
+EVENT_CTRL_LAYOUT = "<I 4x I I q I i i i i 28x I I 16x I 36x"  # type, u.ctrl…, pending, seq, ts, id
+NEXT = 0x80000000
+INTEGER, BOOLEAN, MENU, INTEGER_MENU = 1, 2, 3, 9
+DISABLED, READ_ONLY, INACTIVE = 0x1, 0x4, 0x10
+
+
+class Ctrl:
+    def __init__(self, cid, name, kind, lo, hi, step, default, flags=0, menu=None,
+                 auto=None, manual=(0,)):
+        self.id, self.name, self.kind = cid, name, kind
+        self.lo, self.hi, self.step, self.default, self.flags = lo, hi, step, default, flags
+        self.value = default
+        self.menu = menu or {}
+        self.auto = auto  # the auto control that makes this one inactive unless `manual`
+        self.manual = manual
+        self.busy = False  # EBUSY on S_CTRL (a control grabbed while streaming)
+
+
+def uvc_webcam():
+    """A typical UVC webcam's controls (values as uvcvideo reports them)."""
+    return [
+        Ctrl(0x980900, "Brightness", INTEGER, -64, 64, 1, 0),
+        Ctrl(0x980901, "Contrast", INTEGER, 0, 95, 1, 32),
+        Ctrl(0x980902, "Saturation", INTEGER, 0, 100, 1, 64),
+        Ctrl(0x980903, "Hue", INTEGER, -2000, 2000, 1, 0),
+        Ctrl(0x98090C, "White Balance, Automatic", BOOLEAN, 0, 1, 1, 1),
+        Ctrl(0x98091A, "White Balance Temperature", INTEGER, 2800, 6500, 10, 4600,
+             auto=0x98090C),
+        Ctrl(0x98091B, "Sharpness", INTEGER, 0, 7, 1, 3, flags=READ_ONLY),
+        Ctrl(0x9A0901, "Auto Exposure", MENU, 0, 3, 1, 3,
+             menu={1: "Manual Mode", 3: "Aperture Priority Mode"}),
+        Ctrl(0x9A0902, "Exposure Time, Absolute", INTEGER, 3, 2047, 1, 250, auto=0x9A0901,
+             manual=(1, 2)),
+        Ctrl(0x9A090A, "Focus, Absolute", INTEGER, 0, 250, 5, 0, auto=0x9A090C),
+        Ctrl(0x9A090C, "Focus, Automatic Continuous", BOOLEAN, 0, 1, 1, 1),
+        Ctrl(0x9A090D, "Zoom, Absolute", INTEGER, 100, 500, 1, 100),
+        Ctrl(0x9A0908, "Pan, Absolute", INTEGER, -36000, 36000, 3600, 0),
+        Ctrl(0x9A0909, "Tilt, Absolute", INTEGER, -36000, 36000, 3600, 0, flags=DISABLED),
+    ]
+
+
+class Driver:
+    """The controls of one device, shared by every descriptor open on it."""
+
+    def __init__(self, controls, ext=True, walk=True):
+        self.controls = {c.id: c for c in controls}
+        self.ext, self.walk = ext, walk
+        self.subscribers: dict[int, set[int]] = {}  # fd -> control ids
+        self.queues: dict[int, list] = {}
+        self.sets = []  # (fd, id, value) of every S_CTRL
+
+    def flags(self, c):
+        flags = c.flags
+        if c.auto is not None and self.controls[c.auto].value not in c.manual:
+            flags |= INACTIVE
+        return flags
+
+    def ioctl(self, fd, request, buf):
+        if request in (QUERYCTRL, QUERY_EXT_CTRL):
+            if request == QUERY_EXT_CTRL and not self.ext:
+                raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
+            c = self._find(struct.unpack_from("<I", buf)[0])
+            layout = QEXT if request == QUERY_EXT_CTRL else QCTRL
+            struct.pack_into(layout, buf, 0, c.id, c.kind, c.name.encode(), c.lo, c.hi,
+                             c.step, c.default, self.flags(c))
+        elif request == QUERYMENU:
+            cid, index = struct.unpack_from("<II", buf)
+            c = self.controls[cid]
+            if index not in c.menu:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            if c.kind == INTEGER_MENU:
+                struct.pack_into(QMENU_VALUE, buf, 0, cid, index, c.menu[index])
+            else:
+                struct.pack_into(QMENU_NAME, buf, 0, cid, index, c.menu[index].encode())
+        elif request == G_CTRL:
+            c = self._control(struct.unpack_from("<I", buf)[0])
+            struct.pack_into("<Ii", buf, 0, c.id, c.value)
+        elif request == S_CTRL:
+            cid, value = struct.unpack_from("<Ii", buf)
+            self.change(fd, cid, value)
+            struct.pack_into("<Ii", buf, 0, cid, self.controls[cid].value)
+        elif request == SUBSCRIBE:
+            kind, cid = struct.unpack_from("<II", buf)
+            assert kind == 3 and struct.unpack_from("<I", buf, 8)[0] == 0  # no feedback
+            self._control(cid)
+            self.subscribers.setdefault(fd, set()).add(cid)
+        elif request == DQEVENT:
+            queue = self.queues.get(fd)
+            if not queue:
+                raise OSError(errno.ENOENT, "No such file or directory")
+            cid, changes, value = queue.pop(0)
+            struct.pack_into(EVENT_CTRL_LAYOUT, buf, 0, 3, changes, INTEGER, value, 0, 0, 0,
+                             0, 0, len(queue), 7, cid)
+        else:
+            raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
+
+    def change(self, fd, cid, value):
+        """S_CTRL as the control framework does it: refuse, or clamp and snap, then tell the
+        other subscribers."""
+        c = self._control(cid)
+        if self.flags(c) & READ_ONLY:
+            raise OSError(errno.EACCES, "Permission denied")
+        if c.busy:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        if self.flags(c) & INACTIVE:
+            raise OSError(errno.EACCES, "Permission denied")  # uvcvideo: auto is on
+        if c.kind in (MENU, INTEGER_MENU) and value not in c.menu:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        value = min(max(value, c.lo), c.hi)
+        value = c.lo + (value - c.lo + c.step // 2) // c.step * c.step
+        self.sets.append((fd, cid, value))
+        if value != c.value:
+            c.value = value
+            for other, ids in self.subscribers.items():
+                if other != fd and cid in ids:
+                    self.queues.setdefault(other, []).append((cid, 1, value))
+
+    def _control(self, cid):
+        c = self.controls.get(cid)
+        if c is None or c.flags & DISABLED:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return c
+
+    def _find(self, asked):
+        if not asked & NEXT:
+            c = self.controls.get(asked)
+            if c is None:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return c
+        if not self.walk:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        later = sorted(cid for cid in self.controls if cid > asked & ~NEXT)
+        if not later:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return self.controls[later[0]]
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    """A UVC webcam on descriptor 5 (ms) and 6 (another program)."""
+    drv = Driver(uvc_webcam())
+
+    def fake_ioctl(fd, request, buf, mutate=True):
+        assert mutate and isinstance(buf, bytearray)
+        assert len(buf) == (request >> 16) & 0x3FFF, "buffer size differs from the request's"
+        drv.ioctl(fd, request, buf)
+        return 0
+
+    monkeypatch.setattr(v4l2, "_ioctl", fake_ioctl)
+    monkeypatch.setattr(vc, "_wait_pri",
+                        lambda fd, timeout: select.POLLPRI if drv.queues.get(fd) else 0)
+    return drv
+
+
+def test_struct_sizes_match_the_request_numbers():
+    for request, layout, size in ((vc.VIDIOC_G_CTRL, vc.CONTROL, 8),
+                                  (vc.VIDIOC_S_CTRL, vc.CONTROL, 8),
+                                  (vc.VIDIOC_QUERYCTRL, vc.QUERYCTRL, 68),
+                                  (vc.VIDIOC_QUERYMENU, vc.QUERYMENU, 44),
+                                  (vc.VIDIOC_QUERY_EXT_CTRL, vc.QUERY_EXT_CTRL, 232),
+                                  (vc.VIDIOC_DQEVENT, vc.EVENT, 136),
+                                  (vc.VIDIOC_SUBSCRIBE_EVENT, vc.EVENT_SUBSCRIPTION, 32)):
+        assert (request >> 16) & 0x3FFF == layout.size == size
+        assert (request >> 8) & 0xFF == ord("V")
+    assert struct.calcsize(QCTRL) == 68 and struct.calcsize(QEXT) == 232
+    assert struct.calcsize(EVENT_CTRL_LAYOUT) == 136
+
+
+def test_a_webcam_lists_its_controls_with_spec_names_and_raw_ranges(driver):
+    controls = vc.CameraControls(5).describe()
+    assert controls["brightness"] == NumericControl(-64, 64, 1, 0)
+    assert controls["contrast"] == NumericControl(0, 95, 1, 32)
+    assert controls["colorTemperature"] == NumericControl(2800, 6500, 10, 4600)
+    assert controls["exposureTime"] == NumericControl(3, 2047, 1, 250)  # 100 us units
+    assert controls["focusDistance"] == NumericControl(0, 250, 5, 0)
+    assert controls["zoom"] == NumericControl(100, 500, 1, 100)
+    assert controls["pan"] == NumericControl(-36000, 36000, 3600, 0)
+    # both modes where the absolute control has a range and the auto control exists; the
+    # current mode from the auto control (aperture priority is automatic exposure)
+    for mode in ("whiteBalanceMode", "exposureMode", "focusMode"):
+        assert controls[mode] == ChoiceControl(("manual", "continuous"), "continuous")
+    # tilt is disabled, sharpness read-only, hue has no spec name, Linux has no iso or torch
+    assert set(controls) == {"brightness", "contrast", "saturation", "colorTemperature",
+                             "exposureTime", "focusDistance", "zoom", "pan",
+                             "whiteBalanceMode", "exposureMode", "focusMode"}
+
+
+def test_mode_offers_follow_what_the_driver_has(driver):
+    driver.controls[0x9A090D].hi = 100  # zoom with an empty range: not offered (as Chrome)
+    del driver.controls[0x9A090C]  # no auto focus: manual only, and in force
+    driver.controls[0x9A090A].auto = None
+    del driver.controls[0x98091A]  # no colour temperature: continuous only
+    driver.controls[0x9A0901].value = 1  # exposure in manual mode
+    controls = vc.CameraControls(5).describe()
+    assert "zoom" not in controls
+    assert controls["focusMode"] == ChoiceControl(("manual",), "manual")
+    assert controls["whiteBalanceMode"] == ChoiceControl(("continuous",), "continuous")
+    assert controls["exposureMode"] == ChoiceControl(("manual", "continuous"), "manual")
+
+
+def test_exposure_modes_come_from_the_auto_controls_menu():
+    q = vc.Query(vc.CID_EXPOSURE_AUTO, MENU, "Auto Exposure", 0, 3, 1, 0,
+                 0, {0: "Auto Mode", 1: "Manual Mode", 2: "Shutter Priority Mode"})
+    assert vc.auto_settings(q) == {"manual": 1, "continuous": 0}  # no aperture priority
+    q.menu = {2: "Shutter Priority Mode", 3: "Aperture Priority Mode"}
+    assert vc.auto_settings(q) == {"manual": 2, "continuous": 3}
+    assert [vc.mode_of(q, raw) for raw in range(4)] == ["continuous", "manual", "manual",
+                                                        "continuous"]
+
+
+def test_exposure_bias_is_an_integer_menu_of_millis_of_ev(driver):
+    driver.controls[0x9A0913] = Ctrl(0x9A0913, "Auto Exposure, Bias", INTEGER_MENU, 0, 4, 1,
+                                     2, menu={0: -2000, 1: -1000, 2: 0, 3: 1000, 4: 2000})
+    cam = vc.CameraControls(5)
+    assert cam.describe()["exposureCompensation"] == NumericControl(-2000, 2000, 1000, 0)
+    assert cam.apply({"exposureCompensation": 900})["exposureCompensation"] == 1000
+    assert driver.controls[0x9A0913].value == 3  # the item's index is what the driver takes
+
+
+def test_the_old_query_ioctl_and_drivers_that_cannot_walk(driver):
+    driver.ext = False
+    assert vc.CameraControls(5).describe()["brightness"] == NumericControl(-64, 64, 1, 0)
+    driver.walk = False
+    controls = vc.CameraControls(5).describe()
+    assert controls["exposureMode"] == ChoiceControl(("manual", "continuous"), "continuous")
+    assert controls["zoom"] == NumericControl(100, 500, 1, 100)
+
+
+def test_a_driver_without_controls_has_none(monkeypatch):
+    def no_controls(fd, request, buf, mutate=True):
+        raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
+
+    monkeypatch.setattr(v4l2, "_ioctl", no_controls)
+    assert vc.CameraControls(5).describe() == {}
+
+
+def test_apply_sets_modes_first_and_absolutes_only_in_manual(driver):
+    cam = vc.CameraControls(5)
+    got = cam.apply({"exposureMode": "manual", "exposureTime": 100,
+                     "whiteBalanceMode": "continuous", "colorTemperature": 3000,
+                     "brightness": 20})
+    assert got["exposureMode"] == "manual" and got["exposureTime"] == 100
+    assert driver.controls[0x9A0901].value == 1  # V4L2_EXPOSURE_MANUAL
+    # white balance stays automatic, so its temperature is not touched (uvcvideo refuses it)
+    assert got["whiteBalanceMode"] == "continuous" and got["colorTemperature"] == 4600
+    assert (5, 0x98091A, 3000) not in driver.sets
+    assert got["brightness"] == 20
+    order = [cid for _fd, cid, _v in driver.sets]
+    assert order.index(0x9A0901) < order.index(0x9A0902)
+    got = cam.apply({"exposureMode": "continuous"})
+    assert driver.controls[0x9A0901].value == 3  # aperture priority, as Chromium
+    assert got["exposureMode"] == "continuous"
+
+
+def test_an_absolute_value_alone_switches_its_mode_to_manual(driver):
+    got = vc.CameraControls(5).apply({"focusDistance": 100})
+    assert got["focusMode"] == "manual" and got["focusDistance"] == 100
+
+
+def test_what_the_driver_clamps_or_refuses_is_read_back_as_it_is(driver):
+    cam = vc.CameraControls(5)
+    got = cam.apply({"brightness": 500, "pan": 5000, "focusMode": "manual",
+                     "focusDistance": 12})
+    assert got["brightness"] == 64  # clamped to the max
+    assert got["pan"] == 3600  # onto the driver's step
+    assert got["focusDistance"] == 10
+    assert cam.apply({"exposureMode": "single-shot"})["exposureMode"] == "continuous"
+    driver.controls[0x980900].busy = True  # refused now: the value in force stays
+    assert cam.apply({"brightness": 3})["brightness"] == 64
+
+
+def test_changes_by_another_program_are_seen_and_ms_own_are_not(driver):
+    cam = vc.CameraControls(5)
+    cam.watch()
+    assert driver.subscribers[5] == {0x980900, 0x980901, 0x980902, 0x98090C, 0x98091A,
+                                     0x9A0901, 0x9A0902, 0x9A090A, 0x9A090C, 0x9A090D,
+                                     0x9A0908}
+    cam.apply({"brightness": 30})  # through descriptor 5: no event for it
+    assert cam.changes(0.01) == {}
+    driver.change(6, 0x980900, 40)  # v4l2-ctl -c brightness=40 elsewhere
+    driver.change(6, 0x9A0901, 1)
+    driver.change(6, 0x980900, 40)  # the same value again: the kernel sends nothing
+    assert cam.changes(0.01) == {"brightness": 40, "exposureMode": "manual"}
+    assert cam.changes(0.01) == {}
+
+
+def test_without_control_events_watching_only_waits(monkeypatch, driver):
+    def refuse_subscribe(fd, request, buf, mutate=True):
+        if request == SUBSCRIBE:
+            raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
+        driver.ioctl(fd, request, buf)
+
+    monkeypatch.setattr(v4l2, "_ioctl", refuse_subscribe)
+    slept = []
+    monkeypatch.setattr(vc.time, "sleep", slept.append)
+    cam = vc.CameraControls(5)
+    cam.watch()
+    driver.change(6, 0x980900, 40)
+    assert cam.changes(0.05) == {} and slept == [0.05]
+
+
+def test_the_event_struct_unpacks_as_the_kernel_packs_it(driver):
+    cam = vc.CameraControls(5)
+    cam.watch()
+    driver.change(6, 0x9A090D, 250)
+    driver.change(6, 0x980901, 50)
+    assert vc.dequeue(5) == (3, 0x9A090D, 1, 1)  # one more pending
+    assert vc.dequeue(5) == (3, 0x980901, 1, 0)
+    assert vc.dequeue(5) is None
