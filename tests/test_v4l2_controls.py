@@ -19,6 +19,7 @@ import pytest
 from mscli.backends import v4l2
 from mscli.backends import v4l2_controls as vc
 from mscli.controls import ChoiceControl, NumericControl
+from mscli.devices import VideoMode
 
 G_CTRL, S_CTRL, QUERYCTRL, QUERYMENU, QUERY_EXT_CTRL, DQEVENT, SUBSCRIBE = (
     0xC008561B, 0xC008561C, 0xC0445624, 0xC02C5625, 0xC0E85667, 0x80885659, 0x4020565A)
@@ -334,3 +335,31 @@ def test_the_event_struct_unpacks_as_the_kernel_packs_it(driver):
     assert vc.dequeue(5) == (3, 0x9A090D, 1, 1)  # one more pending
     assert vc.dequeue(5) == (3, 0x980901, 1, 0)
     assert vc.dequeue(5) is None
+
+
+def test_listing_gives_the_camera_its_controls(driver, monkeypatch):
+    capability = {"driver": "uvcvideo", "card": "Cam", "bus_info": "usb-1", "version": 0,
+                  "capabilities": 0, "device_caps": v4l2.V4L2_CAP_VIDEO_CAPTURE}
+    monkeypatch.setattr(v4l2, "_open", lambda node, flags: 5)
+    monkeypatch.setattr(v4l2, "_close", lambda fd: None)
+    monkeypatch.setattr(v4l2, "query_capability", lambda fd: capability)
+    monkeypatch.setattr(v4l2, "video_modes", lambda fd: (VideoMode(640, 480, 30.0, "YUYV"),))
+    device = v4l2.describe_node("/dev/video0", lambda bus: 0)
+    assert device.controls == vc.CameraControls(5).describe()
+    assert device.controls["zoom"] == NumericControl(100, 500, 1, 100)
+    assert driver.sets == []  # listing never sets a control
+
+
+def test_a_driver_that_fails_the_control_queries_is_still_a_camera(driver, monkeypatch):
+    def broken(fd, request, buf, mutate=True):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(v4l2, "_open", lambda node, flags: 5)
+    monkeypatch.setattr(v4l2, "_close", lambda fd: None)
+    monkeypatch.setattr(v4l2, "query_capability", lambda fd: {
+        "driver": "x", "card": "Cam", "bus_info": "b", "version": 0, "capabilities": 0,
+        "device_caps": v4l2.V4L2_CAP_VIDEO_CAPTURE})
+    monkeypatch.setattr(v4l2, "video_modes", lambda fd: (VideoMode(640, 480, 30.0, "YUYV"),))
+    monkeypatch.setattr(v4l2, "_ioctl", broken)
+    device = v4l2.describe_node("/dev/video0", lambda bus: 0)
+    assert device.modes and device.controls == {}

@@ -253,6 +253,7 @@ def describe_node(node: str, ordinal_of) -> Device | None:
         if not cap["device_caps"] & V4L2_CAP_VIDEO_CAPTURE:
             return None
         modes = video_modes(fd)
+        controls = _controls(fd) if modes else {}
     finally:
         _close(fd)
     if not modes:
@@ -260,9 +261,22 @@ def describe_node(node: str, ordinal_of) -> Device | None:
     ordinal = ordinal_of(cap["bus_info"])
     return Device(
         VIDEO_INPUT, cap["card"] or os.path.basename(node), stable_key(node, cap, ordinal),
-        group_key(node, cap), "v4l2", modes=modes,
+        group_key(node, cap), "v4l2", modes=modes, controls=controls,
         source={"node": node, "driver": cap["driver"], "card": cap["card"],
                 "bus_info": cap["bus_info"]})
+
+
+def _controls(fd: int) -> dict:
+    """The camera's controls (mscli.backends.v4l2_controls); a driver that fails to describe
+    them still gives a camera, without controls."""
+    from mscli.backends.v4l2_controls import CameraControls
+
+    try:
+        return CameraControls(fd).describe()
+    except OSError as e:
+        if e.errno in (errno.ENODEV, errno.ENOENT, errno.ENXIO):
+            raise
+        return {}
 
 
 def enumerate_devices() -> list[Device]:
