@@ -193,6 +193,7 @@ def driver(monkeypatch):
     monkeypatch.setattr(camera, "_open", d.open)
     monkeypatch.setattr(camera, "_close", d.close)
     monkeypatch.setattr(camera, "_ioctl", d.ioctl)
+    monkeypatch.setattr(v4l2, "_ioctl", d.ioctl)  # the controls' queries (none here)
     monkeypatch.setattr(cv2, "VideoCapture", d.capture)
     return d
 

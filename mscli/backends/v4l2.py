@@ -269,10 +269,11 @@ def describe_node(node: str, ordinal_of) -> Device | None:
 def _controls(fd: int) -> dict:
     """The camera's controls (mscli.backends.v4l2_controls); a driver that fails to describe
     them still gives a camera, without controls."""
-    from mscli.backends.v4l2_controls import CameraControls
+    from mscli.backends.v4l2_controls import controls_of
 
+    controls = controls_of(fd)
     try:
-        return CameraControls(fd).describe()
+        return controls.describe() if controls else {}
     except OSError as e:
         if e.errno in (errno.ENODEV, errno.ENOENT, errno.ENXIO):
             raise

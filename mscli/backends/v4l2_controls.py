@@ -340,6 +340,16 @@ MODE_OF_ABSOLUTE = {absolute: mode for mode, (_cid, absolute) in MODES.items()}
 # --- one open camera ---------------------------------------------------------------------------
 
 
+def controls_of(fd: int) -> CameraControls | None:
+    """The controls on an open descriptor, or None if the driver cannot describe them (the
+    camera still captures, without controls)."""
+    try:
+        controls = CameraControls(fd)
+    except OSError:
+        return None
+    return controls if controls.found else None
+
+
 class CameraControls:
     """The mapped controls of one open descriptor (the caller opens and closes it; it must be
     non-blocking). Setting and watching use the same descriptor, so that the driver does not

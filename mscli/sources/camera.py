@@ -16,6 +16,11 @@ Frames are converted to I420:
 packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
 anything else (MJPEG, RGB, grey ...) goes through OpenCV's BGR conversion.
 
+Controls (brightness, exposure, zoom …) are set and read on that descriptor too, through
+mscli.backends.v4l2_controls: `apply_controls` sets them and reports what the driver took,
+and while capturing the watcher waits on the descriptor's control events, so that a change
+made by another program (v4l2-ctl -c) reaches the track as `controls_changed`.
+
 The end of a device: OpenCV's `grab()` on an unplugged camera returns False, or the last frame
 again, or blocks (opencv#5746, #14044). So a second thread asks the driver every WATCH_SECONDS,
 on a descriptor of our own, whether the device is still there (VIDIOC_QUERYCAP answers ENODEV
@@ -32,7 +37,7 @@ import threading
 import time
 from fractions import Fraction
 
-from mscli.backends import v4l2
+from mscli.backends import v4l2, v4l2_controls
 from mscli.constraints import numeric_bounds, satisfies
 from mscli.devices import VideoMode
 from mscli.errors import NotReadableError, OverconstrainedError
@@ -114,6 +119,7 @@ class CameraSource(SourceThread):
         self._lock = threading.Lock()  # deliver vs. the watcher's end
         self._ended = False
         self._watch_stop = threading.Event()
+        self._controls: v4l2_controls.CameraControls | None = None  # on our descriptor
 
     # --- opening --------------------------------------------------------------------------
 
@@ -142,6 +148,18 @@ class CameraSource(SourceThread):
             self._release()
             raise NotReadableError(self._cannot("device busy (another program is capturing "
                                                 "from it)"))
+        self._controls = v4l2_controls.controls_of(self._fd)
+
+    def apply_controls(self, values: dict) -> dict:
+        """Set camera controls; what the driver really took (read back), {} without any."""
+        self.open()
+        if self._controls is None:
+            return {}
+        try:
+            return self._controls.apply(values)
+        except OSError as e:
+            raise NotReadableError(f"{self.track.label} ({self.node}): cannot set its "
+                                   f"controls: {_reason(e)}") from None
 
     def _video_capture(self, cv2):
         """OpenCV's capture of this camera, or NotReadableError."""
@@ -240,6 +258,8 @@ class CameraSource(SourceThread):
 
     def run(self) -> None:
         self.open()
+        if self._controls is not None:
+            self._controls.watch()
         watcher = threading.Thread(target=self._watch, name="ms-camera-watch", daemon=True)
         watcher.start()
         try:
@@ -344,13 +364,23 @@ class CameraSource(SourceThread):
         return None
 
     def _watch(self) -> None:
-        while not self._watch_stop.wait(WATCH_SECONDS):
+        while not self._wait_watching():
             if self._device_gone():
                 self._end("device-disconnected")
                 return
             if not self._ended and self.past_limit(self.clock.now() - 0.5):
                 self._finish()  # the reader is stuck in a grab past the user's limit
                 return
+
+    def _wait_watching(self) -> bool:
+        """WATCH_SECONDS between looks at the device, woken early by a control another
+        program changed (passed on to the track); True once the watch is to stop."""
+        if self._controls is None:
+            return self._watch_stop.wait(WATCH_SECONDS)
+        changed = self._controls.changes(WATCH_SECONDS)
+        if changed and not self._ended:
+            self.track.controls_changed(changed, at=self.clock.now())
+        return self._watch_stop.is_set()
 
     def _device_gone(self) -> bool:
         if self._fd is None:
@@ -385,6 +415,7 @@ class CameraSource(SourceThread):
         if cap is not None:
             cap.release()
         fd, self._fd = self._fd, None
+        self._controls = None
         if fd is not None:
             _close(fd)
 
