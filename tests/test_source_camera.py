@@ -5,14 +5,18 @@ OpenCV) is exercised in the hardware lab (tests/hwlab/test_lab_capture.py)."""
 from __future__ import annotations
 
 import errno
+import select
 import threading
 import time
 
 import cv2
 import numpy as np
 import pytest
+from _v4l2_controls_driver import REQUESTS as CONTROL_REQUESTS
+from _v4l2_controls_driver import Driver as ControlsDriver
+from _v4l2_controls_driver import uvc_webcam
 
-from mscli.backends import v4l2
+from mscli.backends import v4l2, v4l2_controls
 from mscli.catalog import assign_ids
 from mscli.constraints import parse_track_constraints
 from mscli.devices import VIDEO_INPUT, Device, VideoMode
@@ -536,3 +540,42 @@ def test_a_source_slowed_while_apply_constraints_runs_is_not_overconstrained(hel
         track.take()
     fired = [e["event"] for e in track._events.history if e["event"] == "overconstrained"]
     assert fired == ([] if held else ["overconstrained"])
+
+
+def test_controls_are_set_on_the_sources_descriptor_and_others_changes_reach_the_track(
+        driver, monkeypatch):
+    controls = ControlsDriver(uvc_webcam())
+
+    def ioctl(fd, request, buf, mutate=True):
+        if request in CONTROL_REQUESTS:
+            assert fd in driver.open_fds
+            controls.ioctl(fd, request, buf)
+            return 0
+        return driver.ioctl(fd, request, buf, mutate)
+
+    def wait_pri(fd, timeout):
+        time.sleep(min(timeout, 0.002))
+        return select.POLLPRI if controls.queues.get(fd) else 0
+
+    monkeypatch.setattr(camera, "_ioctl", ioctl)
+    monkeypatch.setattr(v4l2, "_ioctl", ioctl)
+    monkeypatch.setattr(v4l2_controls, "_wait_pri", wait_pri)
+    track = make_track({"width": 640})
+    seen = []
+    track.controls_changed = lambda values, at=None: seen.append(values)
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    got = source.apply_controls({"brightness": 20, "zoom": 900, "exposureMode": "manual",
+                                 "exposureTime": 5000})
+    assert (got["brightness"], got["zoom"], got["exposureMode"], got["exposureTime"]) == \
+        (20, 500, "manual", 2047)  # what the driver took: zoom and exposure clamped
+    [ours] = {fd for fd, _cid, _value in controls.sets}
+    source.clock.start()
+    source.start()
+    wait_for(lambda: ours in controls.subscribers)
+    source.apply_controls({"brightness": 25})  # ms's own change: not reported back
+    controls.change(ours + 1000, 0x980900, 40)  # v4l2-ctl -c brightness=40 elsewhere
+    wait_for(lambda: seen)
+    source.stop()
+    source.join(2)
+    assert seen == [{"brightness": 40}]
+    assert driver.open_fds == set()
