@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 
 import jsonschema
 import pytest
@@ -579,3 +580,18 @@ def test_each_control_is_a_video_constraint(name):
     parsed = parse_stream_constraints({"video": {name: value}, "audio": {name: value}})
     assert name in parsed.video.basic and parsed.warnings == [
         f"audio.{name}: applies to video tracks only; ignored"]
+
+
+def test_readme_device_file_example_with_controls_parses_and_validates():
+    from conftest import REPO
+    from mscli.schema import devices_schema
+
+    blocks = re.findall(r"```json\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    cameras = [json.loads(b) for b in blocks if '"controls"' in b]
+    assert cameras
+    for camera in cameras:
+        device, = parse(camera)
+        assert device.controls and any(f.event == "control" for f in device.faults)
+        errors = jsonschema.Draft202012Validator(devices_schema()).iter_errors(
+            {"devices": [camera]})
+        assert not list(errors)
