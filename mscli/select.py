@@ -30,7 +30,13 @@ import math
 from typing import NamedTuple
 
 from mscli.catalog import why_none
-from mscli.controlchoice import CONTROL_NAMES, ControlChooser, offers, universe
+from mscli.controlchoice import (
+    CONTROL_NAMES,
+    ControlChooser,
+    describe_offer,
+    offers,
+    universe,
+)
 from mscli.constraints import (
     EPSILON,
     PROPERTIES,
@@ -172,7 +178,8 @@ def _overconstrained(kind, regions, required, nothing) -> OverconstrainedError:
     for c in required:
         alone = nothing.plus([c])
         if not any(r.feasible(alone) for r in regions):
-            offered = _describe_offer(c.name, regions)
+            offered = describe_offer(c.name, [r.device for r in regions]) \
+                if c.name in CONTROL_NAMES else _describe_offer(c.name, regions)
             return OverconstrainedError(
                 c.name, f"{kind}.{c.name}: no {kind} device can satisfy {_describe(c)}"
                         f"{offered}")
