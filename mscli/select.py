@@ -22,6 +22,9 @@ Choices the spec leaves open follow Chromium, and each is named where it is made
 - width and height are solved as real numbers and rounded at the end, so an exact aspect ratio
   such as 1.3333 is met by 640x480 (Chromium's ResolutionSet works the same way);
 - with resizeMode "none" the frame rate may still be decimated (resizeMode is about resolution).
+
+Camera controls do not vary with the native mode: controlchoice.py chooses them once per camera
+(the value settle() gives for the ideal), and their distance adds to each of its regions'.
 """
 
 from __future__ import annotations
@@ -30,13 +33,6 @@ import math
 from typing import NamedTuple
 
 from mscli.catalog import why_none
-from mscli.controlchoice import (
-    CONTROL_NAMES,
-    ControlChooser,
-    describe_offer,
-    offers,
-    universe,
-)
 from mscli.constraints import (
     EPSILON,
     PROPERTIES,
@@ -44,6 +40,13 @@ from mscli.constraints import (
     ConstraintSet,
     TrackConstraints,
     fitness_distance,
+)
+from mscli.controlchoice import (
+    CONTROL_NAMES,
+    ControlChooser,
+    describe_offer,
+    offers,
+    universe,
 )
 from mscli.devices import (
     AUDIO_INPUT,
