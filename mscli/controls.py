@@ -15,6 +15,7 @@ Pure: loaded on every Tab press, so no numpy/av/cv2 here.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 NUMERIC_CONTROLS = ("brightness", "contrast", "saturation", "sharpness", "colorTemperature",
@@ -49,8 +50,8 @@ class NumericControl(NamedTuple):
     def settle(self, wanted: float) -> float:
         """The value the device takes for `wanted`: clamped into range, on the nearest step."""
         x = min(max(wanted, self.min), self.max)
-        if self.step > 0:
-            x = self.min + round((x - self.min) / self.step) * self.step
+        if self.step > 0:  # a half step goes up, as the V4L2 core rounds
+            x = self.min + math.floor((x - self.min) / self.step + 0.5) * self.step
             if x > self.max:  # the last step may overshoot a max that is not on a step
                 x -= self.step
         return tidy(x)
@@ -73,12 +74,27 @@ class ChoiceControl(NamedTuple):
 
     def settle(self, wanted, current=None):
         """A value the device does not offer is refused: it keeps its current one."""
-        if any(wanted == v and type(wanted) is type(v) for v in self.values):
+        if any(same(wanted, v) for v in self.values):
             return wanted
         return self.value if current is None else current
 
 
 Control = NumericControl | ChoiceControl
+
+
+def control_capabilities(controls: dict) -> dict:
+    """getCapabilities()'s controls: numeric {min, max, step}, modes and torch as lists."""
+    return {name: controls[name].to_json() for name in CONTROLS if name in controls}
+
+
+def current_values(controls: dict) -> dict:
+    """Each control's current value, in the same order."""
+    return {name: controls[name].value for name in CONTROLS if name in controls}
+
+
+def same(a, b) -> bool:
+    """Equal and of one type: a torch value True is not the number 1."""
+    return a == b and type(a) is type(b)
 
 
 def tidy(x: float):
