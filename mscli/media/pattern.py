@@ -16,6 +16,10 @@ a white flash, still carrying the code (on its grey border) and the digits; `is_
 `find_flashes` detect it by mean luma. The tone microphone clicks at the same instants (see
 tone.py). Frame 0 is never a flash: a single frame (`-o still.png`) shows the pattern.
 
+A camera with controls (brightness, contrast, saturation, zoom, pan, tilt in its device file)
+shows them on the scene, the bars and the ramp: see adjust.py. The digits, the code and the
+flashes are drawn over the adjusted scene, so they read the same at any setting.
+
 Speed: everything is precomputed at construction; a frame is a few broadcast copies and small
 slice writes (well over 1000 frames/s at 1280x720 on two cores).
 """
@@ -27,6 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from mscli.media import adjust
 from mscli.media.frames import chroma_size, i420_size
 
 ROWS, COLS = 4, 10
@@ -120,7 +125,8 @@ def cell_size(width: int, height: int) -> int:
 class PatternGenerator:
     """Frames of the moving test pattern, as 1-D I420 buffers (see frames.py)."""
 
-    def __init__(self, width: int, height: int, frame_rate: Fraction | float | int):
+    def __init__(self, width: int, height: int, frame_rate: Fraction | float | int,
+                 controls: dict | None = None):
         if width < 2 or height < 2:
             raise ValueError(f"pattern size {width}x{height} is too small")
         self.width, self.height = int(width), int(height)
@@ -174,6 +180,16 @@ class PatternGenerator:
         self._glyphs = {d: _glyph(d, gw, gh) for d in _SEGMENTS}
         self._digits_y0 = max(0, min(self._code_box[1] - gh - max(2, gh // 4), h // 5))
 
+        # Camera controls (adjust.py): the device's ranges and defaults, and the work the
+        # current values ask for (one reference, swapped whole: another thread may set it).
+        self._controls = dict(controls or {})
+        self._picture = adjust.plan(w, h, self._controls, {})
+        self._scene: np.ndarray | None = None  # what a zoom crops from
+
+    def set_controls(self, values: dict) -> None:
+        """The current control values (name -> value); the next frames show them."""
+        self._picture = adjust.plan(self.width, self.height, self._controls, values)
+
     # ----------------------------------------------------------------------------------------
 
     def is_flash_index(self, index: int) -> bool:
@@ -181,31 +197,47 @@ class PatternGenerator:
 
     def frame(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
         """Frame number `index` as a new (or the given `out`) 1-D uint8 I420 buffer."""
-        w, h, cw, ch = self.width, self.height, self._cw, self._ch
         buf = np.empty(self.size, np.uint8) if out is None else out
-        ysz, csz = w * h, cw * ch
-        Y = buf[:ysz].reshape(h, w)
-        U = buf[ysz:ysz + csz].reshape(ch, cw)
-        V = buf[ysz + csz:].reshape(ch, cw)
+        Y, U, V = self._planes(buf)
         if self.is_flash_index(index):
             Y.fill(FLASH_LUMA)
             U.fill(128)
             V.fill(128)
         else:
-            off = (index * self._speed) % w & ~1
-            coff = off // 2
-            bh, bch = self._bars_h, self._bars_ch
-            np.copyto(Y[:bh], self._bars_y[off:off + w])
-            np.copyto(U[:bch], self._bars_u[coff:coff + cw])
-            np.copyto(V[:bch], self._bars_v[coff:coff + cw])
-            roff = (w - off) % w & ~1
-            rcoff = roff // 2
-            np.copyto(Y[bh:], self._ramp_y[:, roff:roff + w])
-            np.copyto(U[bch:], self._ramp_u[:, rcoff:rcoff + cw])
-            np.copyto(V[bch:], self._ramp_v[:, rcoff:rcoff + cw])
+            picture = self._picture
+            if picture.window is None:
+                self._draw_scene(Y, U, V, index)
+                adjust.apply(picture, Y, U, V)
+            else:  # a zoom crops the scene drawn elsewhere into the frame
+                if self._scene is None:
+                    self._scene = np.empty(self.size, np.uint8)
+                scene = self._planes(self._scene)
+                self._draw_scene(*scene, index)
+                adjust.apply(picture, Y, U, V, scene)
         self._draw_digits(Y, U, V, index)
         self._draw_code(Y, U, V, index)
         return buf
+
+    def _planes(self, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ysz, csz = self.width * self.height, self._cw * self._ch
+        return (buf[:ysz].reshape(self.height, self.width),
+                buf[ysz:ysz + csz].reshape(self._ch, self._cw),
+                buf[ysz + csz:].reshape(self._ch, self._cw))
+
+    def _draw_scene(self, Y, U, V, index: int) -> None:
+        """The scrolling bars and ramp: what the camera sees, before the controls."""
+        w, cw = self.width, self._cw
+        off = (index * self._speed) % w & ~1
+        coff = off // 2
+        bh, bch = self._bars_h, self._bars_ch
+        np.copyto(Y[:bh], self._bars_y[off:off + w])
+        np.copyto(U[:bch], self._bars_u[coff:coff + cw])
+        np.copyto(V[:bch], self._bars_v[coff:coff + cw])
+        roff = (w - off) % w & ~1
+        rcoff = roff // 2
+        np.copyto(Y[bh:], self._ramp_y[:, roff:roff + w])
+        np.copyto(U[bch:], self._ramp_u[:, rcoff:rcoff + cw])
+        np.copyto(V[bch:], self._ramp_v[:, rcoff:rcoff + cw])
 
     def _draw_digits(self, Y, U, V, index: int) -> None:
         text = f"{index:06d}"
