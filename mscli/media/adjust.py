@@ -24,9 +24,10 @@ Each numeric control has a range [min, max] and a default d (its `value` in the 
   bottom (positive tilt looks up). A control absent, or with an empty range, centres it.
   At magnification 1 the window is the whole picture, so pan and tilt show nothing.
 
-Results are clipped to the legal range. At the defaults (or with no controls) nothing is
-done to the pixels at all; otherwise luma and chroma go through 256-entry tables and the
-crop through one OpenCV resize per plane (imported only when a crop is needed).
+Results are clipped to the legal range. Luma and chroma go through 256-entry tables; the
+pattern passes the rows its scene is copied from through them when the values change, so
+they cost nothing per frame. A crop costs one OpenCV resize per plane and frame (OpenCV is
+imported only then); at magnification 1 nothing is done.
 """
 
 from __future__ import annotations
@@ -117,21 +118,14 @@ def plan(width: int, height: int, controls: dict, values: dict) -> Plan:
     return Plan(luma, chroma, crop_window(width, height, controls, values))
 
 
-def apply(work: Plan, Y: np.ndarray, U: np.ndarray, V: np.ndarray,
-          scene: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
-    """Applies `work` in place to the planes Y, U, V. With a crop, `scene` holds the picture
-    to crop from (the planes themselves cannot be: OpenCV does not resize in place)."""
-    if work.window is not None:
-        _zoom(work.window, scene, (Y, U, V))
-    if work.luma is not None:
-        # "clip": bytes are always valid indices, and unlike "raise" it does not buffer `out`
-        np.take(work.luma, Y, out=Y, mode="clip")
-    if work.chroma is not None:
-        np.take(work.chroma, U, out=U, mode="clip")
-        np.take(work.chroma, V, out=V, mode="clip")
+def recolour(table: np.ndarray, lut: np.ndarray | None) -> np.ndarray:
+    """An array of luma or chroma levels through a lookup table from plan() (None: as is)."""
+    return table if lut is None else np.take(lut, table)
 
 
-def _zoom(window: Window, scene, planes) -> None:
+def zoom(window: Window, scene, planes) -> None:
+    """The window of the scene's planes (Y, U, V), scaled up into `planes` (other arrays:
+    OpenCV does not resize in place)."""
     import cv2  # only a zoomed camera pays for OpenCV's import
 
     x, y, w, h = window
