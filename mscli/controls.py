@@ -73,12 +73,27 @@ class ChoiceControl(NamedTuple):
 
     def settle(self, wanted, current=None):
         """A value the device does not offer is refused: it keeps its current one."""
-        if any(wanted == v and type(wanted) is type(v) for v in self.values):
+        if any(same(wanted, v) for v in self.values):
             return wanted
         return self.value if current is None else current
 
 
 Control = NumericControl | ChoiceControl
+
+
+def control_capabilities(controls: dict) -> dict:
+    """getCapabilities()'s controls: numeric {min, max, step}, modes and torch as lists."""
+    return {name: controls[name].to_json() for name in CONTROLS if name in controls}
+
+
+def current_values(controls: dict) -> dict:
+    """Each control's current value, in the same order."""
+    return {name: controls[name].value for name in CONTROLS if name in controls}
+
+
+def same(a, b) -> bool:
+    """Equal and of one type: a torch value True is not the number 1."""
+    return a == b and type(a) is type(b)
 
 
 def tidy(x: float):

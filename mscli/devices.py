@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from mscli.controls import control_capabilities
+
 VIDEO_INPUT = "videoinput"
 AUDIO_INPUT = "audioinput"
 AUDIO_OUTPUT = "audiooutput"
@@ -146,6 +148,7 @@ def capabilities(device: Device) -> dict:
     caps: dict[str, Any] = {"deviceId": device.device_id, "groupId": device.group_id}
     if device.kind == VIDEO_INPUT:
         caps.update(_video_capabilities(device))
+        caps.update(control_capabilities(device.controls))
     elif device.kind == AUDIO_INPUT and device.audio is not None:
         caps.update(_audio_capabilities(device.audio))
     return caps

@@ -30,6 +30,7 @@ import math
 from typing import NamedTuple
 
 from mscli.catalog import why_none
+from mscli.controlchoice import CONTROL_NAMES, ControlChooser, offers, universe
 from mscli.constraints import (
     EPSILON,
     PROPERTIES,
@@ -140,7 +141,8 @@ def _inputs(devices: list[Device], kind: str) -> list[Device]:
 
 def _regions(device: Device, order: int) -> list["Region"]:
     if device.kind == VIDEO_INPUT:
-        return [VideoRegion(device, order, mode, resize)
+        chooser = ControlChooser(device)  # the controls are the same in every region
+        return [VideoRegion(device, order, mode, resize, chooser)
                 for mode in device.modes for resize in ("none", "crop-and-scale")]
     return [AudioRegion(device, order)]
 
@@ -160,6 +162,8 @@ def _universe(devices: list[Device]) -> dict:
             values["resizeMode"] = {"none", "crop-and-scale"}
         for name in AudioCaps.BOOLEAN if d.audio is not None else ():
             values.setdefault(name, set()).update(d.audio.boolean(name))
+    for name, found in universe(devices).items():  # camera controls' modes and torch
+        values.setdefault(name, set()).update(found)
     return {name: tuple(v for v in found if v is not None) for name, found in values.items()}
 
 
@@ -258,18 +262,20 @@ class Region:
 class VideoRegion(Region):
     NUMERIC = ("width", "height", "aspectRatio", "frameRate")
 
-    def __init__(self, device: Device, order: int, mode: VideoMode, resize: str):
+    def __init__(self, device: Device, order: int, mode: VideoMode, resize: str,
+                 controls: ControlChooser):
         self.device, self.order, self.mode, self.resize = device, order, mode, resize
+        self.controls = controls
         self.fixed = {"deviceId": device.device_id, "groupId": device.group_id,
                       "resizeMode": resize}
         if device.facing_mode:
             self.fixed["facingMode"] = device.facing_mode
 
     def varies(self, name: str) -> bool:
-        return name in self.NUMERIC
+        return name in self.NUMERIC or name in self.device.controls
 
     def has_setting(self, name: str) -> bool:
-        return name in self.NUMERIC or name in self.fixed
+        return name in self.NUMERIC or name in self.fixed or name in self.device.controls
 
     def offers(self, name: str) -> list:
         m = self.mode
@@ -279,6 +285,8 @@ class VideoRegion(Region):
                   "aspectRatio": (1 / m.height if cropped else m.width / m.height,
                                   m.width if cropped else m.width / m.height),
                   "frameRate": (MIN_FRAME_RATE, m.frame_rate)}
+        if name in CONTROL_NAMES:
+            return offers(self.device, name)
         return [ranges[name]] if name in ranges else super().offers(name)
 
     def _box(self, required):
@@ -307,9 +315,12 @@ class VideoRegion(Region):
         return w, h, a, f
 
     def feasible(self, required: Requirements) -> bool:
-        return self.fixed_ok(required) and self._box(required) is not None
+        return (self.fixed_ok(required) and self._box(required) is not None
+                and self.controls.feasible(required))
 
     def best(self, basic: ConstraintSet, required: Requirements):
+        controls = self.controls.choose(basic, required)
+        basic = _without_controls(basic)  # their distance is the same at every point
         (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
         ideal_rate = _ideal(basic, "frameRate")
         # Not below the floor, also when a maximum just under it is met within tolerance.
@@ -348,7 +359,8 @@ class VideoRegion(Region):
         else:
             width, height = round(w), round(h)
         settings = self._settings(width, height, round(width / height, 10), frame_rate)
-        key = (best_key[0], *self._tie_key(basic, required))
+        settings.update(controls.values)
+        key = (best_key[0] + controls.distance, *self._tie_key(basic, required))
         return key, Selection("video", self.device, settings, self.mode)
 
     def _tie_key(self, basic: ConstraintSet, required: Requirements) -> tuple:
@@ -365,7 +377,7 @@ class VideoRegion(Region):
         # which lets best() reach a hair outside the box.
         (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
         a_lo, a_hi = max(a_lo, w_lo / h_hi), min(a_hi, w_hi / h_lo)
-        bound = 0.0
+        bound = self.controls.choose(basic, required).distance  # exact, and one per camera
         for name, lo, hi in (("width", w_lo, w_hi), ("height", h_lo, h_hi),
                              ("aspectRatio", a_lo, a_hi), ("frameRate", f_lo, f_hi)):
             ideal = _ideal(basic, name)
@@ -435,6 +447,10 @@ class VideoRegion(Region):
             if math.isfinite(target):
                 total += _relative(native, target)
         return total
+
+
+def _without_controls(basic: ConstraintSet) -> ConstraintSet:
+    return {name: c for name, c in basic.items() if name not in CONTROL_NAMES}
 
 
 def _even_options(x: float, lo: float, hi: float) -> list[int]:
