@@ -15,6 +15,7 @@ Pure: loaded on every Tab press, so no numpy/av/cv2 here.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 NUMERIC_CONTROLS = ("brightness", "contrast", "saturation", "sharpness", "colorTemperature",
@@ -49,8 +50,8 @@ class NumericControl(NamedTuple):
     def settle(self, wanted: float) -> float:
         """The value the device takes for `wanted`: clamped into range, on the nearest step."""
         x = min(max(wanted, self.min), self.max)
-        if self.step > 0:
-            x = self.min + round((x - self.min) / self.step) * self.step
+        if self.step > 0:  # a half step goes up, as the V4L2 core rounds
+            x = self.min + math.floor((x - self.min) / self.step + 0.5) * self.step
             if x > self.max:  # the last step may overshoot a max that is not on a step
                 x -= self.step
         return tidy(x)

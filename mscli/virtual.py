@@ -43,6 +43,10 @@ FAKE_AUDIO = AudioCaps(
     channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01),
     echo_cancellation=(True, False), auto_gain_control=(True, False),
     noise_suppression=(True, False))
+# vivid's picture controls (field.md): the kernel's own virtual camera, where ms's hardware
+# lab runs, so --fake and vivid answer `ms caps` and a brightness constraint alike.
+FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
+                 for name in ("brightness", "contrast", "saturation")}
 SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
 FACING_MODES = ("user", "environment", "left", "right")
 FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control")
@@ -63,7 +67,8 @@ def fake_devices() -> list[Device]:
         Device(AUDIO_INPUT, "Fake Microphone", "fake:audioinput", "fake:desk", "virtual",
                audio=FAKE_AUDIO, source="tone"),
         Device(VIDEO_INPUT, "Fake Camera", "fake:videoinput", "fake:desk", "virtual",
-               facing_mode="user", modes=FAKE_MODES, source="pattern"),
+               facing_mode="user", modes=FAKE_MODES, source="pattern",
+               controls=FAKE_CONTROLS),
         Device(AUDIO_OUTPUT, "Fake Speaker", "fake:audiooutput", "fake:speaker", "virtual"),
     ]
 
