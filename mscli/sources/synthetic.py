@@ -4,7 +4,8 @@ Frame n of the pattern has capture time n / rate exactly (the nominal time), so 
 whether the source is paced in real time or runs `--unpaced` as fast as the sinks take frames.
 Faults act on that same timeline: `mute` delivers nothing for its duration, `frameRate`
 changes the spacing of frames, `end` and `disconnect` end the track (a `disconnect` with a
-duration brings the device back afterwards, for --reconnect).
+duration brings the device back afterwards, for --reconnect), `control` changes a camera
+control as if someone turned it on the device (configurationchange).
 
 A source follows its track's mode and settings as they are when each frame is made, so an
 applyConstraints that picks another native mode switches the generator in flight.
@@ -12,6 +13,7 @@ applyConstraints that picks another native mode switches the generator in flight
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 
 from mscli.media.frames import AudioFrame, VideoFrame
@@ -22,23 +24,53 @@ AUDIO_CHUNK_SECONDS = 0.01
 
 
 class PatternSource(SourceThread):
+    """The moving pattern, showing the device's controls (media/adjust.py) as they are when
+    each frame is made: set by ms (apply_controls, any thread) or by a `control` fault."""
+
     name = "pattern"
+
+    def __init__(self, track, clock, **timing):
+        super().__init__(track, clock, **timing)
+        self._controls_lock = threading.Lock()
+        # The device's current values: replaced whole, so the frame thread sees one set.
+        self._values = {name: c.value for name, c in track.device.controls.items()}
+
+    def apply_controls(self, values: dict) -> dict:
+        return self._set_controls(values)[1]
+
+    def _set_controls(self, values: dict) -> tuple[dict, dict]:
+        """What the device takes for `values` (controls.settle: clamped, on a step, the
+        auto/manual coupling): (the values set, every control's value afterwards)."""
+        from mscli.controls import settle
+
+        with self._controls_lock:
+            taken = settle(self.track.device, values, self._values)
+            self._values = {**self._values, **taken}
+            return taken, self._values
 
     def run(self) -> None:
         from mscli.media.pattern import PatternGenerator
 
         script = FaultScript(self.track.device.faults, self.start_time)
-        mode = generator = None
+        mode = generator = shown = None
         t = self.start_time
         while True:
             if self.track.mode != mode:
                 mode = self.track.mode
                 native = Fraction(mode.frame_rate).limit_denominator(1001)
-                generator = PatternGenerator(mode.width, mode.height, native)
+                generator = PatternGenerator(mode.width, mode.height, native,
+                                             controls=self.track.device.controls)
+                shown = None
                 t = self._align(t, native)
             if not self.still_running(script, t) or not self.wait_until(t):
                 return
             self.progress = t
+            for fault in script.controls_due(t):
+                taken, _ = self._set_controls({fault.name: fault.value})
+                self.track.controls_changed(taken, at=fault.at)
+            if self._values is not shown:
+                shown = self._values
+                generator.set_controls(shown)
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture
                 self.track.deliver(VideoFrame(generator.frame(index), mode.width, mode.height,
