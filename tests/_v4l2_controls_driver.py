@@ -19,7 +19,8 @@ REQUESTS = (G_CTRL, S_CTRL, QUERYCTRL, QUERYMENU, QUERY_EXT_CTRL, DQEVENT, SUBSC
 QCTRL = "<I I 32s i i i i I 8x"  # id type name minimum maximum step default_value flags
 QEXT = "<I I 32s q q Q q I 156x"  # … flags (elem_size elems nr_of_dims dims reserved)
 QMENU_NAME, QMENU_VALUE = "<I I 32s 4x", "<I I q 28x"
-EVENT_CTRL_LAYOUT = "<I 4x I I q I i i i i 28x I I 16x I 36x"  # type, u.ctrl…, pending, seq, ts, id
+# type, u.ctrl {changes type value flags min max step default}, pending, sequence, ts, id
+EVENT_CTRL_LAYOUT = "<I 4x I I q I i i i i 28x I I 16x I 36x"
 NEXT = 0x80000000
 INTEGER, BOOLEAN, MENU, INTEGER_MENU = 1, 2, 3, 9
 DISABLED, READ_ONLY, INACTIVE = 0x1, 0x4, 0x10
