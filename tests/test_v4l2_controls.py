@@ -137,6 +137,16 @@ def test_apply_sets_modes_first_and_absolutes_only_in_manual(driver):
     assert got["exposureMode"] == "continuous"
 
 
+def test_a_mode_already_in_force_is_left_alone(driver):
+    exposure = driver.controls[0x9A0901]
+    exposure.menu = {0: "Auto Mode", 1: "Manual Mode", 3: "Aperture Priority Mode"}
+    exposure.value = 0  # full auto: "continuous", though not the aperture priority ms sets
+    got = vc.CameraControls(5).apply({"exposureMode": "continuous", "exposureTime": 250,
+                                      "focusMode": "continuous"})
+    assert got["exposureMode"] == "continuous" and exposure.value == 0
+    assert [cid for _fd, cid, _value in driver.sets] == []
+
+
 def test_an_absolute_value_alone_switches_its_mode_to_manual(driver):
     got = vc.CameraControls(5).apply({"focusDistance": 100})
     assert got["focusMode"] == "manual" and got["focusDistance"] == 100

@@ -313,16 +313,18 @@ def spec_controls(found: dict[int, Query], current: dict[int, int]) -> dict:
     return out
 
 
-def plan(found: dict[int, Query], values: dict) -> tuple[list, list]:
+def plan(found: dict[int, Query], values: dict, current: dict[int, int]) -> tuple[list, list]:
     """What to set for asked spec values: ([(auto cid, raw)] for the modes, set first, and
     [(name, cid, raw)] for the numbers). An absolute value asked without its mode asks for
-    "manual" too (Chrome's coupling); whether it then applies is the auto control's state."""
+    "manual" too (Chrome's coupling); whether it then applies is the auto control's state.
+    A mode already in force is left as it is (full auto stays full auto, not aperture
+    priority, when "continuous" is asked)."""
     modes = []
     for mode, (cid, absolute) in MODES.items():
         q = found.get(cid)
         wanted = values.get(mode, "manual" if absolute in values else None)
         raw = auto_settings(q).get(wanted) if usable(q) and isinstance(wanted, str) else None
-        if raw is not None:
+        if raw is not None and mode_of(q, current.get(cid)) != wanted:
             modes.append((cid, raw))
     numbers = []
     for name, cid in NUMERIC.items():
@@ -382,10 +384,12 @@ class CameraControls:
     def apply(self, values: dict) -> dict:
         """Set the asked spec values (modes first; an absolute value only with its auto
         control off), then read back every control: what the driver really took."""
-        modes, numbers = plan(self.found, values)
+        now = self.current()
+        modes, numbers = plan(self.found, values, now)
         for cid, raw in modes:
             self._set(cid, raw)
-        now = self.current() if numbers else {}
+        if modes:
+            now = self.current()  # the modes the driver really took
         for name, cid, raw in numbers:
             mode = MODE_OF_ABSOLUTE.get(name)
             auto = self.found.get(MODES[mode][0]) if mode else None
