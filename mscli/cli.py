@@ -93,7 +93,7 @@ def build_parser() -> Parser:
                          help="after the list, print a devicechange event (stderr) each time "
                               "it changes, until Ctrl-C")
     _add_events_option(devices)
-    # For the shell completions only (mscli/completion.py): DEVICE candidates, one a line.
+    # For the shell completions only (mscli/completion/): DEVICE candidates, one a line.
     devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
