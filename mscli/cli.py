@@ -252,8 +252,8 @@ def cmd_caps(args) -> None:
     from mscli.catalog import find_device
     from mscli.devices import AUDIO_OUTPUT, capabilities, native_modes
 
-    found = _load_devices(args, explain=not args.device)
-    if args.device:
+    found = _load_devices(args, explain=args.device is None)
+    if args.device is not None:
         chosen = [find_device(found, args.device)]
         if chosen[0].kind == AUDIO_OUTPUT:
             raise UsageError(f"{args.device!r} is a speaker; capabilities are for input devices")
@@ -268,10 +268,10 @@ def cmd_caps(args) -> None:
         entries.append(entry)
     if not render.wants_json(args.json_out):
         render.caps_tables(entries)
-    elif args.device and not args.modes:
+    elif args.device is not None and not args.modes:
         render.print_json(entries[0]["capabilities"])  # exactly getCapabilities()
     else:
-        render.print_json(entries[0] if args.device else entries)
+        render.print_json(entries[0] if args.device is not None else entries)
 
 
 def cmd_supported(args) -> None:
