@@ -126,6 +126,9 @@ LOSSLESS_CASES = [
     ("matroska", "libx264", (27, 21), {"crf": 0}),  # x264's lossless mode
     ("mp4", "libx264", (1, 1), {"crf": 0}),
     ("matroska", "ffv1", (27, 21), {}),
+    ("matroska", "ffv1", (5, 7), {}),  # FFmpeg's automatic slice count fails here
+    ("matroska", "ffv1", (641, 3), {}),
+    ("matroska", "ffv1", (12, 47), {}),
     ("nut", "rawvideo", (27, 21), {}),
     ("matroska", "rawvideo", (1, 1), {}),
 ]

@@ -16,6 +16,8 @@ with PixelCrop decodes at its coded size in PyAV): the padded size is what decod
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 
@@ -36,6 +38,28 @@ def coded_size(codec: av.Codec, pix_fmt: str, width: int, height: int) -> tuple[
     if fmt.chroma_height(2) == 1:  # and vertically (4:2:0)
         height += height % 2
     return width, height
+
+
+def size_options(codec: av.Codec, pix_fmt: str, width: int, height: int) -> dict[str, str]:
+    """Encoder options `codec` needs to code a width x height picture at all. FFV1 splits a
+    picture into slices and its automatic layout finds none for some narrow or short ones
+    (5x7, 12x47, 641x3: "Function not implemented"): those get FFV1 version 1, which has no
+    slices. Whether the layout exists is asked of FFmpeg (opening an encoder: a few ms) rather
+    than guessed from a table of sizes."""
+    if codec.name != "ffv1" or _opens(codec, pix_fmt, width, height):
+        return {}
+    return {"level": "1"}
+
+
+def _opens(codec: av.Codec, pix_fmt: str, width: int, height: int) -> bool:
+    context = av.CodecContext.create(codec, "w")
+    context.width, context.height, context.pix_fmt = width, height, pix_fmt
+    context.time_base = Fraction(1, 30)
+    try:
+        context.open()
+    except av.FFmpegError:
+        return False
+    return True
 
 
 def padding_note(name: str, codec: av.Codec, pix_fmt: str, real: tuple[int, int],

@@ -47,7 +47,7 @@ from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's pu
     check_output,
     resolve_format,
 )
-from mscli.sinks.geometry import coded_size, padding_note, to_av_frame
+from mscli.sinks.geometry import coded_size, padding_note, size_options, to_av_frame
 
 
 @dataclass(frozen=True)
@@ -302,6 +302,7 @@ class Recorder:
         pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
         size = (spec.width, spec.height)
         coded = coded_size(codec, pix_fmt, *size)
+        options.update(size_options(codec, pix_fmt, *coded))
         stream = self.container.add_stream(name, rate=rate, options=options)
         if coded != size:
             self.notes.append(padding_note(self.name, codec, pix_fmt, size, coded))
