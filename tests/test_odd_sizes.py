@@ -116,7 +116,7 @@ def test_h264_codes_whole_chroma_samples(width, height, pix_fmt, coded):
     assert coded_size(av.Codec("libx264", "w"), pix_fmt, width, height) == coded
 
 
-@pytest.mark.parametrize("codec", ["libvpx-vp9", "ffv1", "rawvideo", "mpeg4"])
+@pytest.mark.parametrize("codec", ["libvpx-vp9", "ffv1", "rawvideo", "mpeg4", "mjpeg"])
 def test_other_codecs_code_the_real_size(codec):
     assert coded_size(av.Codec(codec, "w"), "yuv420p", 27, 21) == (27, 21)
 
@@ -177,6 +177,17 @@ def test_lossy_recordings_decode_to_the_sent_picture(tmp_path, fmt, codec, size)
             expected = padded(frame.y, ch, cw)
             want = np.concatenate([expected[:, w:].ravel(), expected[h:, :].ravel()])
             assert np.abs(edge - want).mean() < LOSSY_ERROR
+
+
+def test_mjpeg_records_odd_sizes_in_full_range(tmp_path):
+    """MJPEG was refused at every size (yuv420p is limited range); in yuvj420p the scaler
+    expands the range, and the decoded picture is the sent one in full range."""
+    _, sent, got = record_and_decode(tmp_path / "out.mkv", "matroska", "mjpeg", (27, 21))
+    assert len(got) == len(sent)
+    for frame, decoded in zip(sent, got):
+        assert (decoded.width, decoded.height, decoded.format.name) == (27, 21, "yuvj420p")
+        full = (frame.y.astype(float) - 16) * 255 / 219
+        assert np.abs(planes(decoded)[0] - full).mean() < LOSSY_ERROR
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,6 +119,9 @@ def parse_bitrate(value: int | str) -> int:
     return rate
 
 
+# The 4:2:0 pixel format of encoders for which it is not yuv420p: MJPEG codes full-range YUV
+# (yuv420p, limited range, is refused), and yuvj420p has the scaler expand the range.
+PIXEL_FORMATS = {"mjpeg": "yuvj420p"}
 CRF_CODECS = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
               "libvpx": (4, 63), "libsvtav1": (0, 63), "libaom-av1": (0, 63)}
 LOSSLESS = {"rawvideo", "ffv1", "pcm_s16le", "flac", "png"}
@@ -299,7 +302,8 @@ class Recorder:
         if crf is not None:
             options["crf"] = str(crf)
         formats = [f.name for f in (codec.video_formats or ())]
-        pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+        pix_fmt = PIXEL_FORMATS.get(name) or \
+            ("yuv420p" if not formats or "yuv420p" in formats else formats[0])
         size = (spec.width, spec.height)
         coded = coded_size(codec, pix_fmt, *size)
         options.update(size_options(codec, pix_fmt, *coded))
