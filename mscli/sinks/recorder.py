@@ -16,7 +16,7 @@ Choices that matter to users:
 - A size the codec cannot code (odd, in H.264 and HEVC 4:2:0) is coded one column and/or row
   larger, the last one repeated; every other codec codes the track's size (geometry.py).
 - FFmpeg's log is captured while the output is set up, so errors say what FFmpeg said
-  ("width not divisible by 2") rather than "Invalid argument".
+  ("libx264: invalid width x height (16400x2)") rather than "Generic error".
 """
 
 from __future__ import annotations
