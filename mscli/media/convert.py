@@ -13,7 +13,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from mscli.media.frames import AudioFrame, chroma_size, i420_size
+from mscli.media.frames import AudioFrame, chroma_size, i420_planes, i420_size
 
 
 def crop_box(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, int, int]:
@@ -25,13 +25,6 @@ def crop_box(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, 
         crop_w = src_w
         crop_h = min(src_h, max(1, round(src_w * dst_h / dst_w)))
     return (src_w - crop_w) // 2, (src_h - crop_h) // 2, crop_w, crop_h
-
-
-def _planes(data: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cw, ch = chroma_size(w, h)
-    ysz, csz = w * h, cw * ch
-    return (data[:ysz].reshape(h, w), data[ysz:ysz + csz].reshape(ch, cw),
-            data[ysz + csz:ysz + 2 * csz].reshape(ch, cw))
 
 
 def scale_i420(data: np.ndarray, src_w: int, src_h: int, dst_w: int, dst_h: int,
@@ -53,9 +46,9 @@ def scale_i420(data: np.ndarray, src_w: int, src_h: int, dst_w: int, dst_h: int,
     if (dst_w, dst_h) == (src_w, src_h):
         return data
     x, y, cw_, ch_ = crop_box(src_w, src_h, dst_w, dst_h)
-    sy, su, sv = _planes(data, src_w, src_h)
+    sy, su, sv = i420_planes(data, src_w, src_h)
     out = np.empty(i420_size(dst_w, dst_h), np.uint8)
-    dy, du, dv = _planes(out, dst_w, dst_h)
+    dy, du, dv = i420_planes(out, dst_w, dst_h)
     # Chroma: the chroma samples covering the luma crop.
     cx0, cy0 = x // 2, y // 2
     cx1, cy1 = (x + cw_ + 1) // 2, (y + ch_ + 1) // 2

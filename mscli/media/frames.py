@@ -2,8 +2,8 @@
 
 Video is I420 (yuv420p) in one contiguous 1-D uint8 array: the Y plane (width x height), then
 U, then V (each ceil(width/2) x ceil(height/2)), with no padding between rows: the layout y4m
-writes as is. Sizes are even in practice (ms's engine rounds rescaled sizes to even numbers
-when the constraints allow), but odd sizes from a native mode are valid.
+writes as is. Any size is valid, odd ones included (a native mode, a crop to an exact odd
+size); what needs even sizes pads (pad_i420, sinks/geometry.py).
 Audio is interleaved signed 16-bit, shape (samples, channels).
 
 Every frame carries its presentation time twice: `pts` in `time_base` units for muxers, and
@@ -30,20 +30,15 @@ class VideoFrame:
 
     @property
     def y(self) -> np.ndarray:
-        return self.data[: self.width * self.height].reshape(self.height, self.width)
+        return i420_planes(self.data, self.width, self.height)[0]
 
     @property
     def u(self) -> np.ndarray:
-        return self._chroma(0)
+        return i420_planes(self.data, self.width, self.height)[1]
 
     @property
     def v(self) -> np.ndarray:
-        return self._chroma(1)
-
-    def _chroma(self, which: int) -> np.ndarray:
-        cw, ch = chroma_size(self.width, self.height)
-        start = self.width * self.height + which * cw * ch
-        return self.data[start:start + cw * ch].reshape(ch, cw)
+        return i420_planes(self.data, self.width, self.height)[2]
 
 
 def chroma_size(width: int, height: int) -> tuple[int, int]:
@@ -53,6 +48,31 @@ def chroma_size(width: int, height: int) -> tuple[int, int]:
 def i420_size(width: int, height: int) -> int:
     cw, ch = chroma_size(width, height)
     return width * height + 2 * cw * ch
+
+
+def i420_planes(data: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
+    """Y, U and V of a 1-D I420 buffer, as 2-D views."""
+    cw, ch = chroma_size(width, height)
+    ysz, csz = width * height, cw * ch
+    return (data[:ysz].reshape(height, width), data[ysz:ysz + csz].reshape(ch, cw),
+            data[ysz + csz:ysz + 2 * csz].reshape(ch, cw))
+
+
+def pad_i420(data: np.ndarray, width: int, height: int, to_width: int,
+             to_height: int) -> np.ndarray:
+    """A width x height I420 buffer grown to to_width x to_height by repeating the last
+    column and row of each plane (an edge, where black would show as a line); `data` itself
+    when the sizes are equal. For an encoder or converter that takes even sizes only."""
+    if (to_width, to_height) == (width, height):
+        return data
+    if to_width < width or to_height < height:
+        raise ValueError(f"cannot pad {width}x{height} to {to_width}x{to_height}")
+    out = np.empty(i420_size(to_width, to_height), np.uint8)
+    for src, dst in zip(i420_planes(data, width, height),
+                        i420_planes(out, to_width, to_height)):
+        dst[:] = np.pad(src, ((0, dst.shape[0] - src.shape[0]), (0, dst.shape[1] - src.shape[1])),
+                        mode="edge")
+    return out
 
 
 @dataclass

@@ -121,8 +121,8 @@ class PatternGenerator:
     """Frames of the moving test pattern, as 1-D I420 buffers (see frames.py)."""
 
     def __init__(self, width: int, height: int, frame_rate: Fraction | float | int):
-        if width < 2 or height < 2:
-            raise ValueError(f"pattern size {width}x{height} is too small")
+        if width < 1 or height < 1:  # any real size draws: 1x1 is a grey-level camera
+            raise ValueError(f"invalid pattern size {width}x{height}")
         self.width, self.height = int(width), int(height)
         self.frame_rate = frame_rate
         self.flash_period = max(1, round(float(frame_rate)))

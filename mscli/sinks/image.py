@@ -9,26 +9,19 @@ import cv2
 import numpy as np
 
 from mscli.errors import AbortError, UsageError
-from mscli.media.frames import VideoFrame, chroma_size
+from mscli.media.frames import VideoFrame, chroma_size, pad_i420
 from mscli.sinks.files import open_target, raise_write_error
 
 _EXT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg"}
 
 
 def i420_to_bgr(data: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(height, width, 3) uint8 BGR from a 1-D I420 buffer; odd sizes are handled by padding
-    the luma to even and cropping the result."""
+    """(height, width, 3) uint8 BGR from a 1-D I420 buffer; OpenCV converts even sizes only,
+    so an odd one is padded to even and the result cropped."""
     cw, ch = chroma_size(width, height)
     ew, eh = 2 * cw, 2 * ch
-    if (ew, eh) == (width, height):
-        return cv2.cvtColor(data.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
-    y = data[:width * height].reshape(height, width)
-    padded = np.empty(ew * eh + 2 * cw * ch, np.uint8)
-    padded[:ew * eh].reshape(eh, ew)[:] = np.pad(y, ((0, eh - height), (0, ew - width)),
-                                                 mode="edge")
-    padded[ew * eh:] = data[width * height:]
-    bgr = cv2.cvtColor(padded.reshape(eh * 3 // 2, ew), cv2.COLOR_YUV2BGR_I420)
-    return bgr[:height, :width]
+    even = pad_i420(data, width, height, ew, eh)
+    return cv2.cvtColor(even.reshape(eh * 3 // 2, ew), cv2.COLOR_YUV2BGR_I420)[:height, :width]
 
 
 def encode_image(frame: VideoFrame, image_format: str = "png", quality: int = 92) -> bytes:
