@@ -38,6 +38,14 @@ taken, and a native 30 fps mode beats decimating a 40 fps one to 30.
 With resizeMode "none" the frame rate may still be decimated (resizeMode is about
 resolution), as in Chromium. Width and height are solved as real numbers and rounded at the
 end, so an exact aspect ratio such as 1.3333 is met by 640x480.
+
+Microphones follow SelectSettingsAudioCapture (media_stream_constraints_util_audio.cc;
+tests/test_select_chromium_audio.py): the smallest distance, then the first device. Each
+setting is the ideal when allowed, else the allowed value nearest it by fitness distance
+(the first listed on a tie); with no ideal, AUDIO_DEFAULTS or the value nearest it, echo
+cancellation on, and autoGainControl and noiseSuppression as echoCancellation was chosen.
+Chromium has no default sample rate or latency (it opens the device's own): ms's 48 kHz and
+20 ms are its own choice.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from mscli.constraints import (
     ConstraintSet,
     TrackConstraints,
     fitness_distance,
+    member_distance,
     relative_distance,
 )
 from mscli.devices import (
@@ -475,7 +484,8 @@ class AudioRegion(Region):
         for name in (*AudioCaps.NUMERIC, *AudioCaps.BOOLEAN):
             options = self._options(name, required, _ideal(basic, name))
             if options:
-                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic))
+                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic,
+                                                                          settings))
         distance = fitness_distance(basic, settings, "audio")
         return (distance, self.order), Selection("audio", self.device, _ordered(settings))
 
@@ -483,14 +493,22 @@ class AudioRegion(Region):
         return (0.0, self.order)  # few regions: no bound worth computing
 
     @staticmethod
-    def _value_key(name, value, basic):
-        """Smallest distance first; ties go to the defaults (48 kHz, 16 bit, mono, 20 ms
-        latency, processing on) as a browser's microphone defaults do."""
+    def _value_key(name, value, basic, chosen: dict) -> tuple:
+        """Chromium's choice of one audio setting (media_stream_constraints_util_audio.cc):
+        the ideal when allowed, else the allowed value nearest it by fitness distance, the
+        first listed on a tie; with no ideal, the default or the value nearest it (by the
+        same distance): 48 kHz, 16 bit, mono, 20 ms latency, echo cancellation on, and
+        autoGainControl and noiseSuppression as echoCancellation was chosen (Chromium's
+        UpdateDefaultValues: echo cancellation off turns the other processing off unless
+        asked for). min() keeps the first of equal keys, the device's order."""
         c = basic.get(name)
-        distance = fitness_distance({name: c}, {name: value}, "audio") if c else 0.0
+        distance = member_distance(c, value, "audio") if c else 0.0
         if isinstance(value, bool):
-            return distance, value is not True
-        return distance, abs(value - AUDIO_DEFAULTS[name])
+            default = name == "echoCancellation" or chosen.get("echoCancellation") is True
+            return distance, value is not default
+        if _ideal(basic, name) is not None:
+            return distance, 0.0
+        return distance, relative_distance(value, AUDIO_DEFAULTS[name])
 
 
 def _range_options(values: ValueSet, bounds, ideal, default, kind) -> list:
