@@ -346,6 +346,8 @@ class VideoRegion(Region):
                 Point(self.mode.width, self.mode.height),
                 *(_ideal(basic, name) for name in ("width", "height", "aspectRatio")))
         settings = self._settings(width, height, width / height, frame_rate)
+        # The basic set's distance on what the region delivers: every member of the set is
+        # measured here, on these settings (key_bound must stay below it).
         key = (fitness_distance(basic, settings, "video"), *self._tie_key(basic, required))
         settings["aspectRatio"] = round(width / height, 10)
         return key, Selection("video", self.device, settings, self.mode)

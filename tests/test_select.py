@@ -642,6 +642,8 @@ def test_rescaled_size_rounds_to_the_nearest_whole_pixel_odd_included():
     assert size(chosen) == (3, 3)
     assert size(pick({"width": 641, "height": 361}, devices(cam("A", HD)))) == (641, 361)
     assert size(pick({"height": {"max": 20}}, devices(cam("A", (40, 30, 30))))) == (27, 20)
+    # README's example: 1000 / (16/9) = 562.5, rounded half up.
+    assert size(pick({"width": 1000}, devices(cam("A", HD)))) == (1000, 563)
     # Halves go up, as std::round does (Python's round() would give 26x... for 26.5).
     assert size(pick({"height": 53, "resizeMode": "crop-and-scale"},
                      devices(cam("A", (40, 80, 30))))) == (27, 53)
