@@ -63,7 +63,8 @@ class Point(NamedTuple):
 
 
 def _square_distance(p: Point, q: Point) -> float:
-    return (p.w - q.w) ** 2 + (p.h - q.h) ** 2
+    dw, dh = p.w - q.w, p.h - q.h
+    return dw * dw + dh * dh  # inf for ideals near 1e300, where ** raised OverflowError
 
 
 def _nearest_on_segment(p: Point, a: Point, b: Point) -> Point:

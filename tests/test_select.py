@@ -1291,3 +1291,25 @@ def test_property_pruned_search_equals_searching_every_region(data):
     every = min((r.best(basic, required) for r in live), key=lambda choice: choice[0])[1]
     assert (pruned.device, pruned.mode, pruned.settings) == \
         (every.device, every.mode, every.settings)
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(st.integers(1, 4000), st.integers(1, 3000),
+       st.dictionaries(st.sampled_from(("width", "height")),
+                       st.integers(0, 2**32 - 1) | st.integers(0, 50), max_size=2),
+       st.none() | st.floats(1e-300, 1e300) | st.floats(0, 5),
+       st.dictionaries(st.sampled_from(("width", "height")),
+                       st.fixed_dictionaries({"max": st.integers(1, 5000)}), max_size=2))
+def test_property_rescaled_size_stays_in_the_mode_whatever_the_ideals(W, H, sizes, aspect,
+                                                                        maxima):
+    # Ideals far outside the mode (0, 2^32 - 1, ratios of 1e-300 or 1e300) still give a
+    # whole size within the mode and the required maxima, never an exception.
+    members = {"resizeMode": {"exact": "crop-and-scale"}, **sizes}
+    if aspect is not None:
+        members["aspectRatio"] = aspect
+    for name, member in maxima.items():
+        members[name] = dict(member, ideal=sizes[name]) if name in sizes else member
+    chosen = pick(members, devices(cam("A", (W, H, 30))))
+    w, h = size(chosen)
+    assert 1 <= w <= min(W, maxima.get("width", {}).get("max", W)), (w, members)
+    assert 1 <= h <= min(H, maxima.get("height", {}).get("max", H)), (h, members)
