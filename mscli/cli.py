@@ -250,6 +250,7 @@ def _print_devices(infos: list[dict], json_out: bool) -> None:
 
 def cmd_caps(args) -> None:
     from mscli.catalog import find_device
+    from mscli.controls import current_values
     from mscli.devices import AUDIO_OUTPUT, capabilities, native_modes
 
     found = _load_devices(args, explain=args.device is None)
@@ -267,7 +268,7 @@ def cmd_caps(args) -> None:
             entry["modes"] = native_modes(d)
         entries.append(entry)
     if not render.wants_json(args.json_out):
-        render.caps_tables(entries)
+        render.caps_tables(entries, [current_values(d.controls) for d in chosen])
     elif args.device is not None and not args.modes:
         render.print_json(entries[0]["capabilities"])  # exactly getCapabilities()
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Callable, NamedTuple
 
+from mscli.controls import BOOLEAN_CONTROLS, MODE_CONTROLS, MODES, NUMERIC_CONTROLS
 from mscli.errors import ConstraintTypeError, did_you_mean, shown
 from mscli.jsoninput import show_json as _show
 
@@ -44,6 +45,11 @@ PROPERTIES: dict[str, Property] = {
     "channelCount": Property(ULONG, ("audio",)),
     "deviceId": Property(STRING, ("audio", "video")),
     "groupId": Property(STRING, ("audio", "video")),
+    # Camera controls (Media Capture Image; controls.py). A boolean for a numeric or mode one
+    # is the spec's "does the setting exist" form: {"pan": true} asks for a camera with pan.
+    **{name: Property(DOUBLE, ("video",)) for name in NUMERIC_CONTROLS},
+    **{name: Property(STRING, ("video",), MODES) for name in MODE_CONTROLS},
+    **{name: Property(BOOLEAN, ("video",)) for name in BOOLEAN_CONTROLS},
 }
 NUMERIC_TYPES = (ULONG, DOUBLE)
 
@@ -298,7 +304,7 @@ def satisfies(constraint: Constraint, setting: object) -> bool:
     prop = PROPERTIES[constraint.name]
     if prop.type in NUMERIC_TYPES:
         lo, hi = numeric_bounds(constraint)
-        return lo - _tolerance(lo) <= setting <= hi + _tolerance(hi)
+        return lo - tolerance(lo) <= setting <= hi + tolerance(hi)
     if constraint.exact is None:
         return True
     return matches(constraint.name, constraint.exact, setting)
@@ -316,7 +322,7 @@ def numeric_bounds(constraint: Constraint) -> tuple[float, float]:
     return lo, hi
 
 
-def _tolerance(bound: float) -> float:
+def tolerance(bound: float) -> float:
     return 0.0 if math.isinf(bound) else EPSILON * max(1.0, abs(bound))
 
 

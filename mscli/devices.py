@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from mscli.controls import control_capabilities
+
 VIDEO_INPUT = "videoinput"
 AUDIO_INPUT = "audioinput"
 AUDIO_OUTPUT = "audiooutput"
@@ -100,9 +102,10 @@ class Fault(NamedTuple):
     """A scripted event of a virtual device, `at` seconds after capture starts."""
 
     at: float
-    event: str  # mute | end | frameRate | disconnect
+    event: str  # mute | end | frameRate | disconnect | control
     duration: float | None = None  # mute: how long; None = until the end
-    value: float | None = None  # frameRate: the new rate
+    value: object = None  # frameRate: the new rate; control: the control's new value
+    name: str | None = None  # control: which control (controls.CONTROLS)
 
 
 class Device:
@@ -111,7 +114,7 @@ class Device:
     def __init__(self, kind: str, label: str, key: str, group_key: str, backend: str, *,
                  facing_mode: str | None = None, modes: tuple[VideoMode, ...] = (),
                  audio: AudioCaps | None = None, source: Any = None,
-                 faults: tuple[Fault, ...] = ()):
+                 faults: tuple[Fault, ...] = (), controls: dict | None = None):
         self.kind = kind
         self.label = label
         self.key = key  # stable across runs and replugs; hashed into deviceId, never shown
@@ -124,6 +127,8 @@ class Device:
         self.audio = audio
         self.source = source  # what the backend needs to open it (pattern, file, node, index)
         self.faults = faults
+        # camera controls: name -> controls.NumericControl | ChoiceControl; empty if none
+        self.controls = dict(controls or {})
 
     def __repr__(self) -> str:
         return f"Device({self.kind!r}, {self.label!r}, backend={self.backend!r})"
@@ -143,6 +148,7 @@ def capabilities(device: Device) -> dict:
     caps: dict[str, Any] = {"deviceId": device.device_id, "groupId": device.group_id}
     if device.kind == VIDEO_INPUT:
         caps.update(_video_capabilities(device))
+        caps.update(control_capabilities(device.controls))
     elif device.kind == AUDIO_INPUT and device.audio is not None:
         caps.update(_audio_capabilities(device.audio))
     return caps

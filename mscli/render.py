@@ -9,6 +9,7 @@ import json
 import sys
 from contextlib import contextmanager
 
+from mscli.controls import CONTROLS
 from mscli.streams import write_out
 
 
@@ -75,13 +76,24 @@ def devices_table(infos: list[dict]) -> None:
             console.print("no devices found")
 
 
-def caps_tables(entries: list[dict]) -> None:
-    """entries: {"kind", "label", "capabilities", "modes"?} per device."""
+def caps_tables(entries: list[dict], current: list[dict] | None = None) -> None:
+    """entries: {"kind", "label", "capabilities", "modes"?} per device; current: per device,
+    its controls' current values, shown beside their capability."""
     with _console() as console:
-        for entry in entries:
+        for i, entry in enumerate(entries):
             table = _table(f"{entry['label']} ({entry['kind']})", ["property", "capability"])
-            for name, value in entry["capabilities"].items():
-                table.add_row(name, _cell(value))
+            caps = entry["capabilities"]
+            for name, value in caps.items():
+                if name not in CONTROLS:
+                    table.add_row(name, _cell(value))
+            controls = [name for name in caps if name in CONTROLS]
+            if controls:
+                table.add_section()  # the camera's controls under its sizes and rates
+            now = current[i] if current else {}
+            for name in controls:
+                cell = _cell(caps[name])
+                table.add_row(name, f"{cell}; now {_scalar(now[name])}" if name in now
+                              else cell)
             console.print(table)
             if "modes" in entry:
                 _modes_table(console, entry["modes"])

@@ -8,6 +8,7 @@ so a schema cannot drift from what ms accepts.
 from __future__ import annotations
 
 from mscli.constraints import BOOL_OR_STRING, BOOLEAN, DOUBLE, PROPERTIES, STRING, ULONG
+from mscli.controls import CONTROLS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -57,6 +58,41 @@ def _constraint(kind: str, values: tuple) -> dict:
     return {"anyOf": forms}
 
 
+def _when_event(event: str, properties: dict, description: str = "",
+                required: list | None = None) -> dict:
+    """A fault of this event needs its value (and for a control, its name)."""
+    then = {"required": ["value", *(required or [])], "properties": properties}
+    if description:
+        then["description"] = description
+    return {"if": {"properties": {"event": {"const": event}}}, "then": then}
+
+
+def _controls_schema() -> dict:
+    """A camera's controls (controls.py): numeric {min, max, step, value}; modes and torch
+    {values, value}, value being the current one (the default on open)."""
+    from mscli.controls import BOOLEAN_CONTROLS, MODE_CONTROLS, MODES, NUMERIC_CONTROLS
+    from mscli.virtual import MAX_CONTROL
+
+    number = {"type": "number", "minimum": -MAX_CONTROL, "maximum": MAX_CONTROL}
+    numeric = {"type": "object", "additionalProperties": False,
+               "required": ["min", "max", "step", "value"],
+               "description": "value must lie in [min, max] on a step from min",
+               "properties": {"min": number, "max": number, "value": number,
+                              "step": {**number, "exclusiveMinimum": 0}}}
+
+    def choice(item: dict) -> dict:
+        return {"type": "object", "additionalProperties": False,
+                "required": ["values", "value"],
+                "description": "value must be one of values",
+                "properties": {"values": {"type": "array", "minItems": 1, "items": item},
+                               "value": item}}
+
+    properties = {**{name: numeric for name in NUMERIC_CONTROLS},
+                  **{name: choice({"enum": list(MODES)}) for name in MODE_CONTROLS},
+                  **{name: choice({"type": "boolean"}) for name in BOOLEAN_CONTROLS}}
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
 def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
     from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
@@ -79,7 +115,12 @@ def devices_schema() -> dict:
             "type": "object", "additionalProperties": False, "required": ["at", "event"],
             "properties": {"at": {"type": "number", "minimum": 0},
                            "event": {"enum": list(FAULT_EVENTS)},
-                           "for": positive, "value": frame_rate}}},
+                           "for": positive, "value": {"type": ["number", "string", "boolean"]},
+                           "name": {"enum": list(CONTROLS)}},
+            "allOf": [_when_event("frameRate", {"value": frame_rate}),
+                      _when_event("control", {"value": {"type": ["number", "string",
+                                                                 "boolean"]}},
+                                  "the new value of a control of this camera", ["name"])]}},
     }
     file_source = {"type": "object", "additionalProperties": False, "required": ["file"],
                    "properties": {"file": {"type": "string", "minLength": 1},
@@ -94,6 +135,7 @@ def devices_schema() -> dict:
                                "height": {"type": "integer", "minimum": 1},
                                "frameRate": frame_rate, "pixelFormat": text}}},
             "source": {"anyOf": [{"const": "pattern"}, file_source]},
+            "controls": _controls_schema(),
         },
         AUDIO_INPUT: {
             **{name: value_set for name in AudioCaps.NUMERIC},

@@ -35,6 +35,9 @@ every other entry, so taking the smaller region is the same choice:
    (480, 640); the distance of the native rate from 30.
 So a camera met first in enumeration order crops before another camera's native mode is
 taken, and a native 30 fps mode beats decimating a 40 fps one to 30.
+Camera controls do not vary with the native mode: controlchoice.py chooses them once per
+camera (the step settle() gives for the ideal), and they are among the settings entry 2
+measures.
 With resizeMode "none" the frame rate may still be decimated (resizeMode is about
 resolution), as in Chromium. Width and height are solved as real numbers and rounded at the
 end, so an exact aspect ratio such as 1.3333 is met by 640x480.
@@ -63,6 +66,13 @@ from mscli.constraints import (
     fitness_distance,
     member_distance,
     relative_distance,
+)
+from mscli.controlchoice import (
+    CONTROL_NAMES,
+    ControlChooser,
+    describe_offer,
+    offers,
+    universe,
 )
 from mscli.devices import (
     AUDIO_INPUT,
@@ -167,7 +177,8 @@ def _inputs(devices: list[Device], kind: str) -> list[Device]:
 
 def _regions(device: Device, order: int) -> list["Region"]:
     if device.kind == VIDEO_INPUT:
-        return [VideoRegion(device, order, mode, resize)
+        chooser = ControlChooser(device)  # the controls are the same in every region
+        return [VideoRegion(device, order, mode, resize, chooser)
                 for mode in device.modes for resize in ("none", "crop-and-scale")]
     return [AudioRegion(device, order)]
 
@@ -187,6 +198,8 @@ def _universe(devices: list[Device]) -> dict:
             values["resizeMode"] = {"none", "crop-and-scale"}
         for name in AudioCaps.BOOLEAN if d.audio is not None else ():
             values.setdefault(name, set()).update(d.audio.boolean(name))
+    for name, found in universe(devices).items():  # camera controls' modes and torch
+        values.setdefault(name, set()).update(found)
     return {name: tuple(v for v in found if v is not None) for name, found in values.items()}
 
 
@@ -195,7 +208,8 @@ def _overconstrained(kind, regions, required, nothing) -> OverconstrainedError:
     for c in required:
         alone = nothing.plus([c])
         if not any(r.feasible(alone) for r in regions):
-            offered = _describe_offer(c.name, regions)
+            offered = describe_offer(c.name, [r.device for r in regions]) \
+                if c.name in CONTROL_NAMES else _describe_offer(c.name, regions)
             return OverconstrainedError(
                 c.name, f"{kind}.{c.name}: no {kind} device can satisfy {_describe(c)}"
                         f"{offered}")
@@ -281,18 +295,20 @@ class Region:
 class VideoRegion(Region):
     NUMERIC = ("width", "height", "aspectRatio", "frameRate")
 
-    def __init__(self, device: Device, order: int, mode: VideoMode, resize: str):
+    def __init__(self, device: Device, order: int, mode: VideoMode, resize: str,
+                 controls: ControlChooser):
         self.device, self.order, self.mode, self.resize = device, order, mode, resize
+        self.controls = controls
         self.fixed = {"deviceId": device.device_id, "groupId": device.group_id,
                       "resizeMode": resize}
         if device.facing_mode:
             self.fixed["facingMode"] = device.facing_mode
 
     def varies(self, name: str) -> bool:
-        return name in self.NUMERIC
+        return name in self.NUMERIC or name in self.device.controls
 
     def has_setting(self, name: str) -> bool:
-        return name in self.NUMERIC or name in self.fixed
+        return name in self.NUMERIC or name in self.fixed or name in self.device.controls
 
     def offers(self, name: str) -> list:
         m = self.mode
@@ -302,6 +318,8 @@ class VideoRegion(Region):
                   "aspectRatio": (1 / m.height if cropped else m.width / m.height,
                                   m.width if cropped else m.width / m.height),
                   "frameRate": (MIN_FRAME_RATE, m.frame_rate)}
+        if name in CONTROL_NAMES:
+            return offers(self.device, name)
         return [ranges[name]] if name in ranges else super().offers(name)
 
     def _box(self, required):
@@ -330,7 +348,8 @@ class VideoRegion(Region):
         return w, h, a, f
 
     def feasible(self, required: Requirements) -> bool:
-        return self.fixed_ok(required) and self._box(required) is not None
+        return (self.fixed_ok(required) and self._box(required) is not None
+                and self.controls.feasible(required))
 
     def best(self, basic: ConstraintSet, required: Requirements):
         """The settings this region delivers and their distance vector (Chromium's, after
@@ -346,6 +365,7 @@ class VideoRegion(Region):
                 Point(self.mode.width, self.mode.height),
                 *(_ideal(basic, name) for name in ("width", "height", "aspectRatio")))
         settings = self._settings(width, height, width / height, frame_rate)
+        settings.update(self.controls.choose(basic, required).values)
         # The basic set's distance on what the region delivers: every member of the set is
         # measured here, on these settings (key_bound must stay below it).
         key = (fitness_distance(basic, settings, "video"), *self._tie_key(basic, required))
@@ -382,7 +402,7 @@ class VideoRegion(Region):
         # required one: the aspect ratio's range is the box's. Lowered by the comparison
         # tolerance.
         (w_lo, w_hi), (h_lo, h_hi), _, (f_lo, f_hi) = self._box(required)
-        bound = 0.0
+        bound = self.controls.choose(basic, required).distance  # exact, and one per camera
         for name, lo, hi in (("width", w_lo, w_hi), ("height", h_lo, h_hi),
                              ("aspectRatio", w_lo / h_hi, w_hi / h_lo),
                              ("frameRate", f_lo, f_hi)):

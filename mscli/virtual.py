@@ -10,6 +10,15 @@ import os
 import stat
 from pathlib import Path
 
+from mscli.controls import (
+    BOOLEAN_CONTROLS,
+    CONTROLS,
+    MODES,
+    NUMERIC_CONTROLS,
+    ChoiceControl,
+    NumericControl,
+    same,
+)
 from mscli.devices import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
@@ -34,13 +43,19 @@ FAKE_AUDIO = AudioCaps(
     channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01),
     echo_cancellation=(True, False), auto_gain_control=(True, False),
     noise_suppression=(True, False))
+# vivid's picture controls (field.md): the kernel's own virtual camera, where ms's hardware
+# lab runs, so --fake and vivid answer `ms caps` and a brightness constraint alike.
+FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
+                 for name in ("brightness", "contrast", "saturation")}
 SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
 FACING_MODES = ("user", "environment", "left", "right")
-FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect")
+FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control")
+VIDEO_ONLY_FAULTS = ("frameRate", "control")
+MAX_CONTROL = 1e9  # a control's numbers: V4L2's are 32-bit, and JSON allows 1e308
 MAX_TEXT = 256  # a label is a name for people to read: longer is a mistake, not a name
 COMMON_KEYS = ("kind", "label", "group", "faults")
 KEYS = {
-    VIDEO_INPUT: COMMON_KEYS + ("facingMode", "modes", "source"),
+    VIDEO_INPUT: COMMON_KEYS + ("facingMode", "modes", "source", "controls"),
     AUDIO_INPUT: COMMON_KEYS + ("source", *AudioCaps.NUMERIC, *AudioCaps.BOOLEAN),
     AUDIO_OUTPUT: COMMON_KEYS,
 }
@@ -52,7 +67,8 @@ def fake_devices() -> list[Device]:
         Device(AUDIO_INPUT, "Fake Microphone", "fake:audioinput", "fake:desk", "virtual",
                audio=FAKE_AUDIO, source="tone"),
         Device(VIDEO_INPUT, "Fake Camera", "fake:videoinput", "fake:desk", "virtual",
-               facing_mode="user", modes=FAKE_MODES, source="pattern"),
+               facing_mode="user", modes=FAKE_MODES, source="pattern",
+               controls=FAKE_CONTROLS),
         Device(AUDIO_OUTPUT, "Fake Speaker", "fake:audiooutput", "fake:speaker", "virtual"),
     ]
 
@@ -96,7 +112,10 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
         group = _text(group, f"{path}.group", empty_ok=True)  # "": a group of its own
     device = Device(kind, label, key="", group_key=f"virtual-group:{group}" if group else "",
                     backend="virtual")
-    device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind)
+    if "controls" in entry:
+        device.controls = _parse_controls(entry["controls"], f"{path}.controls")
+    device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind,
+                                  device.controls)
     if kind == AUDIO_OUTPUT:
         return device
     device.source = _parse_source(entry.get("source", SYNTHETIC[kind]), f"{path}.source",
@@ -238,35 +257,121 @@ def _parse_value_set(value: object, path: str, integer: bool) -> ValueSet:
                           f"got {_show(value)}")
 
 
-def _parse_faults(value: object, path: str, kind: str) -> tuple[Fault, ...]:
+def _parse_controls(value: object, path: str) -> dict:
+    """A camera's controls, contract.md's shape: numeric {min, max, step, value}, modes and
+    torch {values, value}; `value` is the current one (the default on open)."""
+    _expect_object(value, path, CONTROLS)
+    controls = {}
+    for name, spec in value.items():
+        where = f"{path}.{name}"
+        if name in NUMERIC_CONTROLS:
+            _expect_object(spec, where, ("min", "max", "step", "value"),
+                           required=("min", "max", "step", "value"))
+            lo, hi, step = (_control_number(spec[k], f"{where}.{k}")
+                            for k in ("min", "max", "step"))
+            if lo > hi:
+                raise DeviceFileError(f"{where}: min {lo:g} is larger than max {hi:g}")
+            if step <= 0:
+                raise DeviceFileError(f"{where}.step: expected a number > 0, got {step:g}")
+            control = NumericControl(lo, hi, step, lo)
+        else:
+            _expect_object(spec, where, ("values", "value"), required=("values", "value"))
+            values = spec["values"]
+            if not isinstance(values, list) or not values:
+                raise DeviceFileError(f"{where}.values: expected a non-empty list of the "
+                                      f"values the camera offers, got {_show(values)}")
+            for i, item in enumerate(values):
+                _choice(name, item, f"{where}.values[{i}]")
+            control = ChoiceControl(tuple(dict.fromkeys(values)), values[0])
+        controls[name] = control._replace(value=_control_value(control, name, spec["value"],
+                                                               f"{where}.value"))
+    return controls
+
+
+def _control_number(value: object, path: str):
+    if (not isinstance(value, (int, float)) or isinstance(value, bool)
+            or not abs(value) <= MAX_CONTROL):
+        raise DeviceFileError(f"{path}: expected a number from {-MAX_CONTROL:g} to "
+                              f"{MAX_CONTROL:g}, got {_show(value)}")
+    return value
+
+
+def _choice(name: str, value: object, path: str):
+    """A value a mode or torch control may have at all: a mode name, or a boolean."""
+    if name in BOOLEAN_CONTROLS:
+        if not isinstance(value, bool):
+            raise DeviceFileError(f"{path}: expected true or false, got {_show(value)}")
+    elif value not in MODES or not isinstance(value, str):
+        raise DeviceFileError(f"{path}: expected one of {', '.join(MODES)}, "
+                              f"got {_show(value)}")
+    return value
+
+
+def _control_value(control, name: str, value: object, path: str):
+    """A value the control can have: on a step of its range, or one of its values."""
+    if isinstance(control, ChoiceControl):
+        _choice(name, value, path)
+        if not any(same(value, v) for v in control.values):
+            raise DeviceFileError(f"{path}: {_show(value)} is not one of the control's values "
+                                  f"({', '.join(map(_show, control.values))})")
+        return value
+    x = _control_number(value, path)
+    if not control.min <= x <= control.max:
+        raise DeviceFileError(f"{path}: {x:g} is outside the control's range "
+                              f"{control.min:g} to {control.max:g}")
+    if not control.on_step(x):
+        raise DeviceFileError(f"{path}: {x:g} is not on a step of {control.step:g} from "
+                              f"{control.min:g} (the nearest is {control.settle(x):g})")
+    return x
+
+
+def _parse_faults(value: object, path: str, kind: str, controls: dict) -> tuple[Fault, ...]:
     if not isinstance(value, list):
         raise DeviceFileError(f"{path}: expected a list of faults, got {_show(value)}")
     allowed = ("disconnect",) if kind == AUDIO_OUTPUT else (
         FAULT_EVENTS if kind == VIDEO_INPUT else tuple(e for e in FAULT_EVENTS
-                                                       if e != "frameRate"))
+                                                       if e not in VIDEO_ONLY_FAULTS))
     faults = []
     for i, fault in enumerate(value):
         where = f"{path}[{i}]"
-        _expect_object(fault, where, ("at", "event", "for", "value"), required=("at", "event"))
+        _expect_object(fault, where, ("at", "event", "for", "value", "name"),
+                       required=("at", "event"))
         at = _positive(fault["at"], f"{where}.at", integer=False, zero_ok=True)
         event = fault["event"]
         if event not in allowed:
             raise DeviceFileError(f"{where}.event: a {kind} fault is one of "
                                   f"{', '.join(allowed)}, got {_show(event)}")
-        duration = value_ = None
+        duration = value_ = name = None
         if "for" in fault:
             if event not in ("mute", "disconnect"):
                 raise DeviceFileError(f"{where}.for: only mute and disconnect faults have a "
                                       "duration (a disconnected device comes back after it)")
             duration = _positive(fault["for"], f"{where}.for", integer=False)
+        if event in VIDEO_ONLY_FAULTS and "value" not in fault:
+            what = "rate" if event == "frameRate" else "value of the control"
+            raise DeviceFileError(f"{where}.value: a {event} fault needs the new {what}")
         if event == "frameRate":
-            if "value" not in fault:
-                raise DeviceFileError(f"{where}.value: a frameRate fault needs the new rate")
             value_ = _frame_rate(fault["value"], f"{where}.value")
+        elif event == "control":
+            name, value_ = _control_fault(fault, controls, where)
         elif "value" in fault:
-            raise DeviceFileError(f"{where}.value: only a frameRate fault has a value")
-        faults.append(Fault(float(at), event, duration, value_))
+            raise DeviceFileError(f"{where}.value: only frameRate and control faults have a "
+                                  "value")
+        if "name" in fault and event != "control":
+            raise DeviceFileError(f"{where}.name: only a control fault names a control")
+        faults.append(Fault(float(at), event, duration, value_, name))
     return tuple(sorted(faults, key=lambda f: f.at))
+
+
+def _control_fault(fault: dict, controls: dict, where: str):
+    """A control fault's name (a control this camera declares) and its new value."""
+    name = fault.get("name")
+    if not isinstance(name, str) or name not in controls:
+        declared = ", ".join(controls) or "none"
+        hint = did_you_mean(name, controls) if isinstance(name, str) else ""
+        raise DeviceFileError(f"{where}.name: expected a control of this camera's controls "
+                              f"(declared: {declared}), got {_show(name)}{hint}")
+    return name, _control_value(controls[name], name, fault["value"], f"{where}.value")
 
 
 def _frame_rate(value: object, path: str) -> float:

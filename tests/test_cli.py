@@ -159,7 +159,11 @@ def test_supported_is_get_supported_constraints(ms):
     assert set(names) == {
         "width", "height", "aspectRatio", "frameRate", "facingMode", "resizeMode", "sampleRate",
         "sampleSize", "echoCancellation", "autoGainControl", "noiseSuppression", "latency",
-        "channelCount", "deviceId", "groupId"}
+        "channelCount", "deviceId", "groupId",
+        # camera controls (Media Capture Image)
+        "brightness", "contrast", "saturation", "sharpness", "colorTemperature",
+        "exposureCompensation", "exposureTime", "focusDistance", "iso", "pan", "tilt", "zoom",
+        "whiteBalanceMode", "exposureMode", "focusMode", "torch"}
     assert set(names.values()) == {True}
 
 

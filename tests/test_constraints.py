@@ -324,15 +324,17 @@ def test_unknown_name_is_dropped_with_a_warning_naming_path_and_hint():
 
 
 def test_unknown_name_with_any_value_is_not_a_type_error():
-    parsed = parse_stream_constraints({"video": {"zoom": {"exact": "x", "bogus": [None]}}})
+    parsed = parse_stream_constraints({"video": {"pointsOfInterest": {"exact": "x",
+                                                                      "bogus": [None]}}})
     assert parsed.video.basic == {}
     assert parsed.warnings
 
 
 def test_unknown_name_inside_advanced_is_dropped_with_a_warning():
-    parsed = parse_stream_constraints({"video": {"advanced": [{"torch": True, "width": 9}]}})
+    parsed = parse_stream_constraints({"video": {"advanced": [{"backgroundBlur": True,
+                                                                "width": 9}]}})
     assert parsed.video.advanced == [{"width": Constraint("width", exact=9)}]
-    assert parsed.warnings[0].startswith("video.advanced[0].torch:")
+    assert parsed.warnings[0].startswith("video.advanced[0].backgroundBlur:")
 
 
 def test_unknown_top_level_member_is_dropped_with_a_warning():
@@ -437,7 +439,7 @@ def test_ideal_never_makes_distance_infinite():
 
 
 def test_fitness_step1_unsupported_name_contributes_zero():
-    with_unknown = video(width=640, zoom=3, pan={"exact": 1}).basic
+    with_unknown = video(width=640, hue=3, pointsOfInterest={"exact": 1}).basic
     assert set(with_unknown) == {"width"}
     settings = {"width": 320}
     assert fitness_distance(with_unknown, settings, "video") == pytest.approx(0.5)

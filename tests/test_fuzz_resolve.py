@@ -51,7 +51,7 @@ DEVICES = {"devices": [
 # --- JSON text ---------------------------------------------------------------------------
 
 NAMES = [*PROPERTIES, "advanced", "min", "max", "exact", "ideal", "audio", "video", "vidoe",
-         "zoom", "__proto__", ""]
+         "pointsOfInterest", "__proto__", ""]
 NUMBERS = st.one_of(
     st.sampled_from(["0", "-0", "1", "-1", "0.5", "1e999", "-1e999", "1e-999", "4294967295",
                      "4294967296", "1e308", "-1e308", "5e-324", "0.0001", "0.001", "1E400",
