@@ -18,6 +18,7 @@ regions (select.py): `ControlChooser` makes it once per camera and set of requir
 
 from __future__ import annotations
 
+import json
 import math
 from typing import NamedTuple
 
@@ -31,6 +32,7 @@ from mscli.controls import (
     same,
     tidy,
 )
+from mscli.errors import listed
 
 CONTROL_NAMES = frozenset(CONTROLS)
 
@@ -155,6 +157,20 @@ def offers(device, name: str) -> list:
     if isinstance(control, ChoiceControl):
         return list(control.values)
     return []
+
+
+def describe_offer(name: str, devices) -> str:
+    """For OverconstrainedError: what the cameras offer for a control, steps included (a
+    required 101 to 109 misses a zoom of 100 to 400 in steps of 10)."""
+    offered = list(dict.fromkeys(d.controls[name] for d in devices if name in d.controls))
+    if not offered:
+        return f" (no camera has {name})"
+    if isinstance(offered[0], NumericControl):
+        ranges = dict.fromkeys(f"{c.min:g} to {c.max:g} in steps of {c.step:g}"
+                               for c in offered)
+        return f" (cameras offer {listed(list(ranges), most=3)})"
+    values = dict.fromkeys(json.dumps(v) for c in offered for v in c.values)
+    return f" (cameras offer {', '.join(values)})"
 
 
 def universe(devices) -> dict[str, set]:
