@@ -2,8 +2,10 @@
 each live track.
 
 applyConstraints runs SelectSettings on the track's own device only (a new deviceId cannot
-move it). Success changes the settings of the frames from then on; failure fires
-`overconstrained` with the constraint's name and keeps the old constraints and settings, as
+move it). Success changes the settings of the frames from then on, and the camera controls
+the new constraints give values to (trackcontrols.py); failure (a required constraint the
+device cannot meet, in selection or as it reads a control back) fires `overconstrained`
+with the constraint's name and keeps the old constraints, settings and control values, as
 the spec's rejected promise does.
 """
 
@@ -14,6 +16,7 @@ from mscli.errors import ConstraintTypeError, MediaError, OverconstrainedError
 from mscli.jsoninput import load_json
 from mscli.messages import warn
 from mscli.select import select_settings
+from mscli.trackcontrols import reapply_controls
 
 
 def reapply_constraints(session, source: str) -> None:
@@ -31,12 +34,13 @@ def reapply_constraints(session, source: str) -> None:
         for track in live:
             try:
                 selection = select_settings(new[track.kind], [track.device], track.kind)
+                settings = reapply_controls(track, selection.settings, new[track.kind])
             except OverconstrainedError as e:
                 session.events.emit("overconstrained", track=track,
                                     detail={"constraint": e.constraint, "message": e.message,
                                             "cause": "reapply"})
                 continue
-            track.apply_settings(selection.settings, new[track.kind], selection.mode)
+            track.apply_settings(settings, new[track.kind], selection.mode)
     finally:
         for track in session.tracks:
             track.hold_rate_check(False)

@@ -83,7 +83,8 @@ class LiveView:
 
 
 _EVENT_STYLE = {"mute": "yellow", "unmute": "green", "ended": "red",
-                "overconstrained": "magenta", "stopped": "bold"}
+                "overconstrained": "magenta", "configurationchange": "cyan",
+                "stopped": "bold"}
 
 
 def _fps(session, video) -> float:
@@ -97,9 +98,18 @@ def _fps(session, video) -> float:
 
 def event_line(record: dict) -> str:
     who = f" {record['kind']} {record['label']!r}" if record.get("label") else ""
-    detail = ", ".join(f"{k}={v}" for k, v in record["detail"].items() if k != "tracks")
+    detail = ", ".join(f"{k}={v}" for k, v in _shown_detail(record).items())
     return f"  {record['time']:8.3f}s  {record['event']}{who}" + (f"  ({detail})" if detail
                                                                    else "")
+
+
+def _shown_detail(record: dict) -> dict:
+    """What a person reads of an event's detail: not every track's statistics, and of a
+    configurationchange the new values only (the full settings are in the NDJSON)."""
+    detail = record["detail"]
+    if record["event"] == "configurationchange":
+        return {name: detail["settings"].get(name) for name in detail.get("changed", ())}
+    return {k: v for k, v in detail.items() if k != "tracks"}
 
 
 def _clock(seconds: float) -> str:

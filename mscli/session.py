@@ -21,6 +21,7 @@ from mscli.events import CaptureClock, EventLog
 from mscli.messages import warn
 from mscli.outputs import OutputPlan, Sink, open_sink
 from mscli.track import FrameTimes, MediaStreamTrack
+from mscli.trackcontrols import open_controls
 
 POLL_SECONDS = 0.01  # the writer wakes at least this often: the mute watchdogs
 JOIN_SECONDS = 2.0
@@ -87,6 +88,7 @@ class CaptureSession:
                                  until=self.until)
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start)
+        open_controls(track)
         return track
 
     def _limit(self, selections) -> float | None:

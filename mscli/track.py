@@ -81,6 +81,9 @@ class MediaStreamTrack:
         self._processor = VideoProcessor(self) if kind == "video" else AudioProcessor(self)
         self._rate = RateMonitor(self) if kind == "video" else None
         self._rate_held = False  # applyConstraints in progress (see hold_rate_check)
+        # applyConstraints (the writer's thread) and a control the device changed (the
+        # source's) both replace the settings: neither may lose the other's change.
+        self._settings_lock = threading.Lock()
 
     # --- the spec's API ---------------------------------------------------------------------
 
@@ -109,11 +112,26 @@ class MediaStreamTrack:
     def apply_settings(self, settings: dict, constraints: TrackConstraints,
                        mode: VideoMode | None) -> None:
         """applyConstraints succeeded: the frames from now on follow the new settings."""
-        self.settings, self.constraints, self.mode = dict(settings), constraints, mode
+        with self._settings_lock:
+            self.settings, self.constraints, self.mode = dict(settings), constraints, mode
         self._processor = VideoProcessor(self) if self.kind == "video" \
             else AudioProcessor(self)
         if self._rate is not None:
             self._rate.reset()
+
+    def controls_changed(self, values: dict, at: float | None = None) -> None:
+        """The device's controls changed without ms asking (a virtual `control` fault,
+        another program on a V4L2 camera): the settings follow, and `configurationchange`
+        says which changed. Any thread; a value equal to the current setting is no change."""
+        with self._settings_lock:
+            changed = [name for name, value in values.items()
+                       if name in self.device.controls and self.settings.get(name) != value]
+            if not changed or self.ready_state != "live":
+                return
+            self.settings = {**self.settings, **{name: values[name] for name in changed}}
+            settings = dict(self.settings)
+        self._events.emit("configurationchange", track=self, at=at,
+                          detail={"changed": changed, "settings": settings})
 
     def hold_rate_check(self, held: bool) -> None:
         """While applyConstraints runs, ms's own work (SelectSettings over a few thousand

@@ -41,19 +41,28 @@ def decode_audio(path) -> tuple[np.ndarray, int, float]:
 
 def read_y4m(data: bytes) -> tuple[dict, list[np.ndarray]]:
     """Header tags and the Y planes of a y4m stream."""
+    tags, frames = read_y4m_yuv(data)
+    return tags, [y for y, _, _ in frames]
+
+
+def read_y4m_yuv(data: bytes) -> tuple[dict, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Header tags and the (Y, U, V) planes of each frame of a 4:2:0 y4m stream."""
     header, _, rest = data.partition(b"\n")
     tags = {t[:1].decode(): t[1:].decode() for t in header.split()[1:]}
     width, height = int(tags["W"]), int(tags["H"])
     cw, ch = (width + 1) // 2, (height + 1) // 2
     size = width * height + 2 * cw * ch
-    planes, pos = [], 0
+    frames, pos = [], 0
     while pos < len(rest):
         assert rest[pos:pos + 6] == b"FRAME\n", f"bad frame marker at {pos}"
         pos += 6
         frame = np.frombuffer(rest, np.uint8, size, pos)
-        planes.append(frame[:width * height].reshape(height, width))
+        luma = width * height
+        frames.append((frame[:luma].reshape(height, width),
+                       frame[luma:luma + cw * ch].reshape(ch, cw),
+                       frame[luma + cw * ch:].reshape(ch, cw)))
         pos += size
-    return tags, planes
+    return tags, frames
 
 
 def sync_offsets(path) -> list[float]:

@@ -84,5 +84,10 @@ class SourceThread:
             self.error = e
             self.track.source_ended(f"read-error: {e}")
 
+    def apply_controls(self, values: dict) -> dict:
+        """Sets camera controls (name -> value) on the device; returns what it reports
+        afterwards. A source without controls sets and reports none."""
+        return {}
+
     def run(self) -> None:
         raise NotImplementedError

@@ -1,5 +1,5 @@
-"""A virtual device's scripted faults (contract.md: mute, end, frameRate, disconnect), as
-questions the sources ask about a capture time."""
+"""A virtual device's scripted faults (contract.md: mute, end, frameRate, disconnect,
+control), as questions the sources ask about a capture time."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ class FaultScript:
     def __init__(self, faults: tuple[Fault, ...], start: float = 0.0):
         self.faults = faults
         self.start = start
+        # control faults not given yet, in time order (the device file sorts faults by time)
+        self._controls = [f for f in faults if f.event == "control" and f.at >= start - 1e-9]
 
     def ending(self, t: float) -> Fault | None:
         return next((f for f in self.faults if f.event in END_REASONS
@@ -24,6 +26,15 @@ class FaultScript:
         return any(f.event == "mute" and f.at <= t + 1e-9
                    and (f.duration is None or t < f.at + f.duration - 1e-9)
                    for f in self.faults)
+
+    def controls_due(self, t: float) -> list[Fault]:
+        """The control faults at or before t, each given once: the device changes a control
+        by itself then. Those before a reconnected source's start are the old device's."""
+        due = 0
+        while due < len(self._controls) and self._controls[due].at <= t + 1e-9:
+            due += 1
+        given, self._controls = self._controls[:due], self._controls[due:]
+        return given
 
     def rate(self, t: float, native: float) -> float:
         rate = native

@@ -4,7 +4,8 @@ Frame n of the pattern has capture time n / rate exactly (the nominal time), so 
 whether the source is paced in real time or runs `--unpaced` as fast as the sinks take frames.
 Faults act on that same timeline: `mute` delivers nothing for its duration, `frameRate`
 changes the spacing of frames, `end` and `disconnect` end the track (a `disconnect` with a
-duration brings the device back afterwards, for --reconnect).
+duration brings the device back afterwards, for --reconnect), `control` changes a camera
+control as if someone turned it on the device (configurationchange).
 
 A source follows its track's mode and settings as they are when each frame is made, so an
 applyConstraints that picks another native mode switches the generator in flight.
@@ -17,28 +18,38 @@ from fractions import Fraction
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.sources import SourceThread
 from mscli.sources.faults import FaultScript
+from mscli.sources.virtual_camera import VirtualCameraSource
 
 AUDIO_CHUNK_SECONDS = 0.01
 
 
-class PatternSource(SourceThread):
+class PatternSource(VirtualCameraSource):
+    """The moving pattern, showing the device's controls as they are when each frame is
+    made (virtual_camera.py)."""
+
     name = "pattern"
 
     def run(self) -> None:
         from mscli.media.pattern import PatternGenerator
 
         script = FaultScript(self.track.device.faults, self.start_time)
-        mode = generator = None
+        mode = generator = shown = None
         t = self.start_time
         while True:
             if self.track.mode != mode:
                 mode = self.track.mode
                 native = Fraction(mode.frame_rate).limit_denominator(1001)
-                generator = PatternGenerator(mode.width, mode.height, native)
+                generator = PatternGenerator(mode.width, mode.height, native,
+                                             controls=self.track.device.controls)
+                shown = None
                 t = self._align(t, native)
             if not self.still_running(script, t) or not self.wait_until(t):
                 return
             self.progress = t
+            values = self.controls_at(script, t)
+            if values is not shown:
+                shown = values
+                generator.set_controls(shown)
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture
                 self.track.deliver(VideoFrame(generator.frame(index), mode.width, mode.height,
