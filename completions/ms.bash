@@ -1,5 +1,5 @@
 # bash completion for ms. Generated from mscli.cli.build_parser() by
-# `python scripts/generate.py`; edit the parser or mscli/completion.py, not this file.
+# `python scripts/generate.py`; edit the parser or mscli/completion/, not this file.
 # Install: source it from ~/.bashrc, or copy it to ~/.local/share/bash-completion/completions/ms
 
 # The words of $1 as the shell will hand them to ms (quotes and backslashes removed), in

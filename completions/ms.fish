@@ -1,5 +1,5 @@
 # fish completion for ms. Generated from mscli.cli.build_parser() by
-# `python scripts/generate.py`; edit the parser or mscli/completion.py, not this file.
+# `python scripts/generate.py`; edit the parser or mscli/completion/, not this file.
 # Install: copy it to ~/.config/fish/completions/ms.fish
 
 # The command (devices, caps, ...) on the line so far, or nothing. The general options before

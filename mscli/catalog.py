@@ -100,6 +100,9 @@ def assign_ids(devices: list[Device], hasher: IdHasher) -> list[Device]:
 
 def find_device(devices: list[Device], selector: str) -> Device:
     """DEVICE on the command line: a deviceId, `label:TEXT` or `index:N` (ms devices order)."""
+    if not selector:  # `ms caps "$CAM"` with CAM unset must not mean every device
+        raise UsageError("DEVICE is empty: give a deviceId from `ms devices`, label:TEXT or "
+                         "index:N, or leave it out")
     if selector.startswith("index:"):
         return devices[_index(selector, len(devices))]
     if selector.startswith("label:"):

@@ -93,7 +93,7 @@ def build_parser() -> Parser:
                          help="after the list, print a devicechange event (stderr) each time "
                               "it changes, until Ctrl-C")
     _add_events_option(devices)
-    # For the shell completions only (mscli/completion.py): DEVICE candidates, one a line.
+    # For the shell completions only (mscli/completion/): DEVICE candidates, one a line.
     devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
@@ -253,8 +253,8 @@ def cmd_caps(args) -> None:
     from mscli.controls import current_values
     from mscli.devices import AUDIO_OUTPUT, capabilities, native_modes
 
-    found = _load_devices(args, explain=not args.device)
-    if args.device:
+    found = _load_devices(args, explain=args.device is None)
+    if args.device is not None:
         chosen = [find_device(found, args.device)]
         if chosen[0].kind == AUDIO_OUTPUT:
             raise UsageError(f"{args.device!r} is a speaker; capabilities are for input devices")
@@ -269,10 +269,10 @@ def cmd_caps(args) -> None:
         entries.append(entry)
     if not render.wants_json(args.json_out):
         render.caps_tables(entries, [current_values(d.controls) for d in chosen])
-    elif args.device and not args.modes:
+    elif args.device is not None and not args.modes:
         render.print_json(entries[0]["capabilities"])  # exactly getCapabilities()
     else:
-        render.print_json(entries[0] if args.device else entries)
+        render.print_json(entries[0] if args.device is not None else entries)
 
 
 def cmd_supported(args) -> None:

@@ -357,7 +357,13 @@ def member_distance(c: Constraint, setting: object, kind: str) -> float:
     if c.ideal is None:
         return 0.0  # step 6
     if prop.type in NUMERIC_TYPES:  # step 7
-        if setting == c.ideal:
-            return 0.0
-        return abs(setting - c.ideal) / max(abs(setting), abs(c.ideal))
+        return relative_distance(setting, c.ideal)
     return 0.0 if matches(c.name, c.ideal, setting) else 1.0  # step 8
+
+
+def relative_distance(a: float, b: float) -> float:
+    """Step 7's |a - b| / max(|a|, |b|), 0 within EPSILON as Chromium has it
+    (NumericConstraintFitnessDistance): 1280/720 is at distance 0 from an ideal of 16/9."""
+    if abs(a - b) <= EPSILON:
+        return 0.0
+    return abs(a - b) / max(abs(a), abs(b))

@@ -1,4 +1,5 @@
-"""Messages for people, on stderr: warnings (silenced by -q), and whether to use colour.
+"""Messages for people, on stderr: warnings (silenced by -q), details (-v), and whether to use
+colour.
 
 The CLI sets these once from -q/-v. Colour needs nothing here: --no-color sets NO_COLOR
 (https://no-color.org), which rich honours.
@@ -17,3 +18,11 @@ def warn(message: str) -> None:
 
     if not quiet:
         say(f"ms: warning: {shown(message)}")
+
+
+def detail(message: str) -> None:
+    """A line for -v only: how ms went about something, not a problem."""
+    from mscli.errors import shown
+
+    if verbose:
+        say(f"ms: {shown(message)}")

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mscli import messages
 from mscli.errors import AbortError, UsageError
 
 KINDS = ("audio", "video")
@@ -266,6 +267,8 @@ class RecorderSink(Sink):
         self.recorder = Recorder(plan.target, plan.format, video, audio, overwrite=overwrite,
                                  **options)
         self.file = self.recorder.output
+        for note in self.recorder.notes:
+            messages.detail(note)
 
     def _write(self, frame) -> None:
         from mscli.media.frames import VideoFrame

@@ -9,22 +9,46 @@ them into *regions* whose points differ only in continuous settings:
   [MIN_FRAME_RATE, native] (0.001 fps: see devices.py).
 - a microphone is one region: each audio property independently takes any supported value.
 
-A region can answer two questions exactly: is any of its points inside a set of required
-constraints, and which of its points has the smallest fitness distance for the basic set. The
+A region answers two questions: is any of its points inside a set of required constraints
+(exactly), and which settings it delivers for the basic set, with their distance vector. The
 spec's algorithm (basic set, then each advanced set all-or-nothing, then the smallest distance)
 runs over regions with those two answers.
 
-Choices the spec leaves open follow Chromium, and each is named where it is made:
-- ties between regions: native fitness, then a native mode over a rescaled one, then
-  enumeration order, then the native size closest to 640x480 and the rate closest to 30;
-- ties inside a region: keep the native aspect ratio when only one dimension is asked, crop
-  to an asked aspect ratio, and otherwise stay as close to the native size as allowed;
-- width and height are solved as real numbers and rounded at the end, so an exact aspect ratio
-  such as 1.3333 is met by 640x480 (Chromium's ResolutionSet works the same way);
-- with resizeMode "none" the frame rate may still be decimated (resizeMode is about resolution).
+Choices the spec leaves open follow Chromium's SelectSettingsVideoDeviceCapture (blink's
+media_stream_constraints_util_video_device.cc); its tests are ported in
+tests/test_select_chromium.py. Each candidate (a region) gets a distance vector, compared
+element by element, the earliest candidate (enumeration order, then mode order, "none"
+before "crop-and-scale") winning an exact tie. Chromium scores a mode by the lower of its
+without- and with-rescale distances, without winning a tie; the two regions of a mode share
+every other entry, so taking the smaller region is the same choice:
+1. one entry per advanced set, 0 if met, infinite if not (the spec's step 3: _with_advanced
+   keeps the regions that meet the accepted sets, which is the same thing);
+2. the fitness distance of the basic set, measured on the settings the region delivers: the
+   native size, or with crop-and-scale the size rescale.py places (Chromium's geometry,
+   rounded to the nearest whole pixel, odd sizes included), and the frame rate: the ideal
+   clamped into [required minimum, min(required maximum, native)], else that maximum. An
+   ideal resizeMode costs 1 to the region of the other mode like any ideal string;
+3. native fitness: for width, height and frame rate, the distance of the native value from
+   the ideal clamped into what the mode allows, or from the top of that with no ideal
+   (the top being min(required maximum, native): a minimum alone costs nothing);
+4. the device's enumeration index; the squared distance of the native (height, width) from
+   (480, 640); the distance of the native rate from 30.
+So a camera met first in enumeration order crops before another camera's native mode is
+taken, and a native 30 fps mode beats decimating a 40 fps one to 30.
+Camera controls do not vary with the native mode: controlchoice.py chooses them once per
+camera (the step settle() gives for the ideal), and they are among the settings entry 2
+measures.
+With resizeMode "none" the frame rate may still be decimated (resizeMode is about
+resolution), as in Chromium. Width and height are solved as real numbers and rounded at the
+end, so an exact aspect ratio such as 1.3333 is met by 640x480.
 
-Camera controls do not vary with the native mode: controlchoice.py chooses them once per camera
-(the value settle() gives for the ideal), and their distance adds to each of its regions'.
+Microphones follow SelectSettingsAudioCapture (media_stream_constraints_util_audio.cc;
+tests/test_select_chromium_audio.py): the smallest distance, then the first device. Each
+setting is the ideal when allowed, else the allowed value nearest it by fitness distance
+(the first listed on a tie); with no ideal, AUDIO_DEFAULTS or the value nearest it, echo
+cancellation on, and autoGainControl and noiseSuppression as echoCancellation was chosen.
+Chromium has no default sample rate or latency (it opens the device's own): ms's 48 kHz and
+20 ms are its own choice.
 """
 
 from __future__ import annotations
@@ -40,6 +64,8 @@ from mscli.constraints import (
     ConstraintSet,
     TrackConstraints,
     fitness_distance,
+    member_distance,
+    relative_distance,
 )
 from mscli.controlchoice import (
     CONTROL_NAMES,
@@ -59,6 +85,7 @@ from mscli.devices import (
 )
 from mscli.errors import NotFoundError, OverconstrainedError, shown
 from mscli.regionindex import RegionIndex
+from mscli.rescale import Point, Sizes, target_size
 from mscli.requirements import Requirements
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FRAME_RATE = 640, 480, 30.0
@@ -231,10 +258,6 @@ def _ideal(basic: ConstraintSet, name: str) -> float | None:
     return c.ideal if c is not None and c.exists is None else None
 
 
-def _relative(a: float, b: float) -> float:
-    return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
-
-
 class Region:
     device: Device
     order: int
@@ -329,70 +352,63 @@ class VideoRegion(Region):
                 and self.controls.feasible(required))
 
     def best(self, basic: ConstraintSet, required: Requirements):
-        controls = self.controls.choose(basic, required)
-        basic = _without_controls(basic)  # their distance is the same at every point
-        (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
-        ideal_rate = _ideal(basic, "frameRate")
-        # Not below the floor, also when a maximum just under it is met within tolerance.
-        frame_rate = max(MIN_FRAME_RATE, _closest(ideal_rate, f_lo, f_hi, default=f_hi))
-        if ideal_rate is not None and ideal_rate <= 0 and required.bound("frameRate")[0] <= 0:
+        """The settings this region delivers and their distance vector (Chromium's, after
+        the advanced-set entries: see the module's docstring)."""
+        box = self._box(required)
+        frame_rate = self._frame_rate(basic, box[3])
+        if self.resize == "none":
+            width, height = self.mode.width, self.mode.height
+        else:
+            (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), _ = box
+            width, height = target_size(
+                Sizes(w_lo, w_hi, h_lo, h_hi, a_lo, a_hi),
+                Point(self.mode.width, self.mode.height),
+                *(_ideal(basic, name) for name in ("width", "height", "aspectRatio")))
+        settings = self._settings(width, height, width / height, frame_rate)
+        settings.update(self.controls.choose(basic, required).values)
+        # The basic set's distance on what the region delivers: every member of the set is
+        # measured here, on these settings (key_bound must stay below it).
+        key = (fitness_distance(basic, settings, "video"), *self._tie_key(basic, required))
+        settings["aspectRatio"] = round(width / height, 10)
+        return key, Selection("video", self.device, settings, self.mode)
+
+    def _frame_rate(self, basic: ConstraintSet, allowed: tuple[float, float]) -> float:
+        """Chromium: the ideal clamped into the allowed range, else its top: the native rate
+        or a lower required maximum (decimation)."""
+        f_lo, f_hi = allowed
+        ideal = _ideal(basic, "frameRate")
+        if ideal is None or (ideal <= 0 and f_lo <= MIN_FRAME_RATE):
             # Fix: an ideal of 0 or below gave a frame rate of 0. Every rate is as far from
             # an ideal of 0, and for a negative one only the floor above is nearer: take the
             # default, the native (or highest allowed) rate, unless a required minimum above
             # 0 makes that minimum the closest.
-            frame_rate = max(MIN_FRAME_RATE, f_hi)
-        default_w, default_h = self._default_point(basic)
-        best_key, best_point = None, None
-        for w, h in self._candidate_points(basic, (w_lo, w_hi, h_lo, h_hi, a_lo, a_hi),
-                                           (default_w, default_h)):
-            settings = self._settings(w, h, w / h, frame_rate)
-            distance = fitness_distance(basic, settings, "video")
-            tie = (_relative(w / h, default_w / default_h), _relative(h, default_h))
-            key = (distance, tie)
-            if best_key is None or key < best_key:
-                best_key, best_point = key, (w, h)
-        w, h = best_point
-        if self.resize == "crop-and-scale":
-            # Fix: each side used to be rounded to even on its own, which could lose the ideal
-            # aspect ratio (aspectRatio 1 on a 3x4 mode gave 3x4, not 2x2) or break a required
-            # one that the nearest integers meet (exact 1 on 641x479 gave 480x479). Now the
-            # even sizes next to the real optimum are tried in pairs: the pair that keeps the
-            # required aspect ratio with the smallest distance wins (then the closest, then the
-            # largest); the nearest integers when no even pair keeps it.
-            pairs = [(a, b) for a in _even_options(w, w_lo, w_hi)
-                     for b in _even_options(h, h_lo, h_hi) if _within(a / b, a_lo, a_hi)]
-            width, height = min(
-                pairs or [(max(1, round(w)), max(1, round(h)))],
-                key=lambda p: (fitness_distance(basic, self._settings(*p, p[0] / p[1],
-                                                                      frame_rate), "video"),
-                               abs(p[0] - w) + abs(p[1] - h), -p[0] * p[1]))
-        else:
-            width, height = round(w), round(h)
-        settings = self._settings(width, height, round(width / height, 10), frame_rate)
-        settings.update(controls.values)
-        key = (best_key[0] + controls.distance, *self._tie_key(basic, required))
-        return key, Selection("video", self.device, settings, self.mode)
+            return max(MIN_FRAME_RATE, f_hi)
+        # Not below the floor, also when a maximum just under it is met within tolerance.
+        return max(MIN_FRAME_RATE, min(max(ideal, f_lo), f_hi))
 
     def _tie_key(self, basic: ConstraintSet, required: Requirements) -> tuple:
-        """What decides between regions at the same distance (Chromium's tie-breaks)."""
-        return (self._native_fitness(basic, required), self.resize != "none", self.order,
-                _relative(self.mode.width, DEFAULT_WIDTH)
-                + _relative(self.mode.height, DEFAULT_HEIGHT),
-                _relative(self.mode.frame_rate, DEFAULT_FRAME_RATE))
+        """The distance vector after the basic-set distance: native fitness, then the
+        defaults (enumeration order, native size nearest 640x480, native rate nearest 30)."""
+        m = self.mode
+        return (self._native_fitness(basic, required), self.order,
+                (m.height - DEFAULT_HEIGHT) ** 2 + (m.width - DEFAULT_WIDTH) ** 2,
+                relative_distance(m.frame_rate, DEFAULT_FRAME_RATE))
 
     def key_bound(self, basic: ConstraintSet, required: Requirements) -> tuple:
         # The distance is a sum of per-member terms, each at least that member's distance
-        # at the value of the box nearest its ideal (the relative distance grows away from
-        # a positive ideal); the other members count 0. Lowered by the comparison tolerance,
-        # which lets best() reach a hair outside the box.
-        (w_lo, w_hi), (h_lo, h_hi), (a_lo, a_hi), (f_lo, f_hi) = self._box(required)
-        a_lo, a_hi = max(a_lo, w_lo / h_hi), min(a_hi, w_hi / h_lo)
+        # at the value of the allowed range nearest its ideal (the relative distance grows
+        # away from a positive ideal); the other members count 0. The rounded size stays
+        # within the whole-number width and height ranges, but its aspect ratio may leave a
+        # required one: the aspect ratio's range is the box's. Lowered by the comparison
+        # tolerance.
+        (w_lo, w_hi), (h_lo, h_hi), _, (f_lo, f_hi) = self._box(required)
         bound = self.controls.choose(basic, required).distance  # exact, and one per camera
         for name, lo, hi in (("width", w_lo, w_hi), ("height", h_lo, h_hi),
-                             ("aspectRatio", a_lo, a_hi), ("frameRate", f_lo, f_hi)):
+                             ("aspectRatio", w_lo / h_hi, w_hi / h_lo),
+                             ("frameRate", f_lo, f_hi)):
             ideal = _ideal(basic, name)
             if ideal is not None and ideal > 0:
-                bound += _relative(min(max(ideal, lo), hi), ideal)
+                bound += relative_distance(min(max(ideal, lo), hi), ideal)
         return (max(0.0, bound - 4 * EPSILON), *self._tie_key(basic, required))
 
     def _settings(self, w, h, aspect, frame_rate) -> dict:
@@ -403,72 +419,25 @@ class VideoRegion(Region):
             out["facingMode"] = self.device.facing_mode
         return out
 
-    def _default_point(self, basic: ConstraintSet) -> tuple[float, float]:
-        """Where ties inside the region go: Chromium keeps the native aspect ratio for one
-        asked dimension, crops to an asked aspect ratio, else stays at the native size."""
-        m = self.mode
-        iw, ih, ia = (_ideal(basic, n) for n in ("width", "height", "aspectRatio"))
-        aspect = ia if ia else m.width / m.height
-        if iw and ih:
-            return iw, ih
-        if iw:
-            return iw, iw / aspect
-        if ih:
-            return ih * aspect, ih
-        if aspect >= m.width / m.height:
-            return m.width, m.width / aspect
-        return m.height * aspect, m.height
-
-    @staticmethod
-    def _candidate_points(basic, box, default):
-        """Every point where the minimum can be.
-
-        Inside the cells cut by the lines w = ideal width, h = ideal height and w/h = ideal
-        aspect, each distance term is linear or concave along rays from the origin and along
-        the cell edges, so a minimum of their sum lies on a vertex: an intersection of two of
-        those lines or of the box's edges. Lines through the default point carry the ties.
-        """
-        w_lo, w_hi, h_lo, h_hi, a_lo, a_hi = box
-        iw, ih, ia = (_ideal(basic, n) for n in ("width", "height", "aspectRatio"))
-        verticals = [v for v in (w_lo, w_hi, iw, default[0]) if v]
-        horizontals = [v for v in (h_lo, h_hi, ih, default[1]) if v]
-        rays = [r for r in (a_lo, a_hi, ia, default[0] / default[1])
-                if r and math.isfinite(r)]
-        points = [(w, h) for w in verticals for h in horizontals]
-        points += [(w, w / r) for w in verticals for r in rays]
-        points += [(h * r, h) for h in horizontals for r in rays]
-
-        def inside(w, h):
-            return (w_lo - _slack(w_lo) <= w <= w_hi + _slack(w_hi)
-                    and h_lo - _slack(h_lo) <= h <= h_hi + _slack(h_hi)
-                    and a_lo - _slack(a_lo) <= w / h <= a_hi + _slack(a_hi))
-
-        return [p for p in points if p[1] > 0 and inside(*p)]
-
     def _native_fitness(self, basic: ConstraintSet, required: Requirements) -> float:
-        """Chromium: how far the native mode is from the ideal (clamped to what is allowed),
-        or from the required maximum when there is no ideal; prefers modes needing no work."""
+        """Chromium's native fitness: how far the native width, height and frame rate are
+        from the ideal clamped into what the mode allows, or from the top of that when there
+        is no ideal. What the mode allows is the same for both regions of a mode: with
+        crop-and-scale allowed, [max(min, 1), min(max, native)]; without, the native size.
+        So a required minimum alone costs nothing, a native value above a maximum does."""
+        m = self.mode
+        rescalable = required.admits("resizeMode", "crop-and-scale")
         total = 0.0
-        for name, native in (("width", self.mode.width), ("height", self.mode.height),
-                             ("frameRate", self.mode.frame_rate)):
+        for name, native, least in (("width", m.width, 1), ("height", m.height, 1),
+                                    ("frameRate", m.frame_rate, MIN_FRAME_RATE)):
             lo, hi = required.bound(name)
+            if name != "frameRate" and not rescalable:
+                lo = hi = native
+            lo, hi = max(lo, least), min(hi, native)
             ideal = _ideal(basic, name)
-            target = min(max(ideal, lo), hi) if ideal is not None else hi
-            if math.isfinite(target):
-                total += _relative(native, target)
+            target = hi if ideal is None else max(min(ideal, hi), lo)
+            total += relative_distance(native, target)
         return total
-
-
-def _without_controls(basic: ConstraintSet) -> ConstraintSet:
-    return {name: c for name, c in basic.items() if name not in CONTROL_NAMES}
-
-
-def _even_options(x: float, lo: float, hi: float) -> list[int]:
-    """The even sizes on either side of a rescaled dimension that [lo, hi] allows: 4:2:0
-    video, which every encoder ms uses takes, has no odd sizes. Else the nearest integer."""
-    evens = {2 * math.floor(x / 2), 2 * math.ceil(x / 2)}
-    options = sorted(v for v in evens if v >= 2 and _within(v, lo, hi))
-    return options or [max(1, round(x))]
 
 
 def _within(x: float, lo: float, hi: float) -> bool:
@@ -481,12 +450,6 @@ def _nonempty(lo: float, hi: float) -> bool:
 
 def _slack(bound: float) -> float:
     return 0.0 if math.isinf(bound) else EPSILON * max(1.0, abs(bound))
-
-
-def _closest(ideal: float | None, lo: float, hi: float, default: float) -> float:
-    if ideal is None:
-        return default
-    return min(max(ideal, lo), hi)
 
 
 class AudioRegion(Region):
@@ -543,7 +506,8 @@ class AudioRegion(Region):
         for name in (*AudioCaps.NUMERIC, *AudioCaps.BOOLEAN):
             options = self._options(name, required, _ideal(basic, name))
             if options:
-                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic))
+                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic,
+                                                                          settings))
         distance = fitness_distance(basic, settings, "audio")
         return (distance, self.order), Selection("audio", self.device, _ordered(settings))
 
@@ -551,14 +515,22 @@ class AudioRegion(Region):
         return (0.0, self.order)  # few regions: no bound worth computing
 
     @staticmethod
-    def _value_key(name, value, basic):
-        """Smallest distance first; ties go to the defaults (48 kHz, 16 bit, mono, 20 ms
-        latency, processing on) as a browser's microphone defaults do."""
+    def _value_key(name, value, basic, chosen: dict) -> tuple:
+        """Chromium's choice of one audio setting (media_stream_constraints_util_audio.cc):
+        the ideal when allowed, else the allowed value nearest it by fitness distance, the
+        first listed on a tie; with no ideal, the default or the value nearest it (by the
+        same distance): 48 kHz, 16 bit, mono, 20 ms latency, echo cancellation on, and
+        autoGainControl and noiseSuppression as echoCancellation was chosen (Chromium's
+        UpdateDefaultValues: echo cancellation off turns the other processing off unless
+        asked for). min() keeps the first of equal keys, the device's order."""
         c = basic.get(name)
-        distance = fitness_distance({name: c}, {name: value}, "audio") if c else 0.0
+        distance = member_distance(c, value, "audio") if c else 0.0
         if isinstance(value, bool):
-            return distance, value is not True
-        return distance, abs(value - AUDIO_DEFAULTS[name])
+            default = name == "echoCancellation" or chosen.get("echoCancellation") is True
+            return distance, value is not default
+        if _ideal(basic, name) is not None:
+            return distance, 0.0
+        return distance, relative_distance(value, AUDIO_DEFAULTS[name])
 
 
 def _range_options(values: ValueSet, bounds, ideal, default, kind) -> list:

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 
+import av
 import numpy as np
 import pytest
 
 from media_check import read_y4m_yuv
 from mscli.controls import NumericControl
+from mscli.media import adjust
 from mscli.media.pattern import PatternGenerator, is_flash, read_frame_number
 
 W, H = 640, 360
@@ -89,6 +91,37 @@ def test_a_control_fault_fires_one_configurationchange_and_shows_after_it(ms, tm
         assert np.array_equal(y, pattern(index, brightness=brightness)), index
         if index > 30:  # not the flash: the scene is brighter than the plain pattern's
             assert y[:, STRIP].mean() - pattern(index)[:, STRIP].mean() > 40
+
+
+def test_a_file_camera_shows_its_controls_and_faults_too(ms, tmp_path):
+    """A file is the scene (its burned-in numbers included): controls act on all of it."""
+    clip = tmp_path / "clip.mkv"
+    plain = PatternGenerator(W, H, 30)
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        for i in range(30):
+            data = plain.frame(i).reshape(H * 3 // 2, W)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(data, format="yuv420p")))
+        out.mux(stream.encode())
+    fault = {"at": 0.5, "event": "control", "name": "brightness", "value": 200}
+    frames, events = record(ms, tmp_path, {"zoom": 200, "pan": -180}, source={"file": str(clip)},
+                            faults=[fault])
+    change, ended = events
+    assert (change["event"], change["time"], change["detail"]["changed"]) == \
+        ("configurationchange", 0.5, ["brightness"])
+    assert ended["event"] == "ended"
+    assert len(frames) == 30
+    controls = {name: NumericControl(**spec) for name, spec in CAMERA["controls"].items()}
+    for i, (y, _, _) in enumerate(frames):
+        values = {"zoom": 200, "pan": -180, **({"brightness": 200} if i >= 15 else {})}
+        work = adjust.plan(W, H, controls, values)
+        assert np.array_equal(y, adjust.adjust_frame(work, plain.frame(i), W, H)[:W * H]
+                              .reshape(H, W)), i
+    # measured too: zoomed 2x on the left half, the bars are twice as wide (left of the
+    # file's own digits, which the zoom brings to the right of the row)
+    edges = [e for e in bar_edges(frames[1][0][0]) if e < W * 2 // 3]
+    assert len(edges) >= 2 and all(abs(d - W // 4) <= 2 for d in np.diff(edges))
 
 
 def pattern(index: int, **values) -> np.ndarray:

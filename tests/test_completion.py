@@ -126,7 +126,7 @@ def test_every_command_and_option_is_in_every_script():
 
 
 def test_an_option_of_unknown_value_kind_stops_the_generator():
-    from mscli.completion import describe
+    from mscli.completion.model import describe
 
     parser = argparse.ArgumentParser(prog="ms")
     sub = parser.add_subparsers(dest="command")

@@ -17,6 +17,7 @@ from mscli.devices import VIDEO_INPUT, Device, Fault, VideoMode
 from mscli.errors import OverconstrainedError
 from mscli.events import CaptureClock, EventLog
 from mscli.ids import IdHasher
+from mscli.liveview import event_line
 from mscli.media.pattern import PatternGenerator
 from mscli.sources import SourceThread
 from mscli.sources.synthetic import PatternSource
@@ -184,3 +185,12 @@ def test_controls_changed_ignores_no_change_other_names_and_ended_tracks():
     track.stop()
     track.controls_changed({"brightness": 10}, at=0.4)
     assert len(changes(track)) == 1
+
+
+def test_a_person_reads_the_new_values_of_a_configurationchange():
+    track = track_on(camera())
+    open_controls(track)
+    track.controls_changed({"brightness": 200, "zoom": 150}, at=1.25)
+    line = event_line(changes(track)[0])
+    assert "configurationchange" in line and "brightness=200, zoom=150" in line
+    assert "width" not in line  # the full settings are for machines (NDJSON)

@@ -9,6 +9,7 @@ import pytest
 
 from mscli.controls import NumericControl
 from mscli.media import adjust
+from mscli.media.frames import i420_planes
 from mscli.media.pattern import PatternGenerator, is_flash, read_frame_number
 
 W, H = 640, 360
@@ -134,3 +135,24 @@ def test_frame_numbers_and_flashes_survive_any_setting():
     for index in (1, 29, 31):
         assert read_frame_number(gen.frame(index)[:W * H].reshape(H, W)) == index
     assert is_flash(gen.frame(30)[:W * H].reshape(H, W))
+
+
+@pytest.mark.parametrize("values", [{"brightness": 200, "contrast": 64, "saturation": 0},
+                                    {"zoom": 200, "pan": -180, "tilt": 30}])
+def test_a_whole_frame_adjusted_matches_the_pattern_made_with_the_controls(values):
+    """adjust_frame (a file camera's frames) does what the pattern does to its scene; they
+    differ only where the pattern draws its numbers over the adjusted scene."""
+    plain = PatternGenerator(W, H, 30).frame(3)
+    made = PatternGenerator(W, H, 30, controls=CONTROLS)
+    made.set_controls(values)
+    adjusted = adjust.adjust_frame(adjust.plan(W, H, CONTROLS, values), plain, W, H)
+    assert adjusted is not plain
+    y, u, v = (p[:, :p.shape[1] * 3 // 10] for p in i420_planes(adjusted, W, H))
+    my, mu, mv = (p[:, :p.shape[1] * 3 // 10] for p in i420_planes(made.frame(3), W, H))
+    assert np.array_equal(y, my) and np.array_equal(u, mu) and np.array_equal(v, mv)
+
+
+def test_a_whole_frame_at_the_defaults_is_left_alone():
+    plain = PatternGenerator(W, H, 30).frame(3)
+    assert adjust.adjust_frame(adjust.plan(W, H, CONTROLS, {"brightness": 128}), plain, W, H) \
+        is plain

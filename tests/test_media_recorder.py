@@ -260,10 +260,10 @@ def test_unknown_or_wrong_codecs_are_usage_errors(tmp_path):
 
 
 def test_ffmpeg_reason_is_in_the_error_and_no_file_is_left(tmp_path):
-    path = tmp_path / "odd.mkv"
-    with pytest.raises(AbortError) as info:
-        Recorder(str(path), "matroska", VideoSpec(321, 241, Fraction(30)), None)
-    assert "divisible by 2" in info.value.message and str(path) in info.value.message
+    path = tmp_path / "wide.mkv"
+    with pytest.raises(AbortError) as info:  # wider than x264 codes
+        Recorder(str(path), "matroska", VideoSpec(16400, 2, Fraction(30)), None)
+    assert "invalid width x height" in info.value.message and str(path) in info.value.message
     assert not path.exists()
 
 

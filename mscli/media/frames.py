@@ -2,8 +2,9 @@
 
 Video is I420 (yuv420p) in one contiguous 1-D uint8 array: the Y plane (width x height), then
 U, then V (each ceil(width/2) x ceil(height/2)), with no padding between rows: the layout y4m
-writes as is. Sizes are even in practice (ms's engine rounds rescaled sizes to even numbers
-when the constraints allow), but odd sizes from a native mode are valid.
+writes as is. Any size is valid, odd ones included (a native mode, or a rescaled size: the
+engine rounds to the nearest pixel as Chromium does, 27x20 from a 40x30 mode); what needs
+even sizes pads (pad_i420, sinks/geometry.py).
 Audio is interleaved signed 16-bit, shape (samples, channels).
 
 Every frame carries its presentation time twice: `pts` in `time_base` units for muxers, and

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mscli.media import adjust
-from mscli.media.frames import chroma_size, i420_size
+from mscli.media.frames import chroma_size, i420_planes, i420_size
 
 ROWS, COLS = 4, 10
 CODE_BITS = 24
@@ -140,8 +140,8 @@ class PatternGenerator:
 
     def __init__(self, width: int, height: int, frame_rate: Fraction | float | int,
                  controls: dict | None = None):
-        if width < 2 or height < 2:
-            raise ValueError(f"pattern size {width}x{height} is too small")
+        if width < 1 or height < 1:  # any real size draws: 1x1 is a grey-level camera
+            raise ValueError(f"invalid pattern size {width}x{height}")
         self.width, self.height = int(width), int(height)
         self.frame_rate = frame_rate
         self.flash_period = max(1, round(float(frame_rate)))
@@ -217,7 +217,7 @@ class PatternGenerator:
     def frame(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
         """Frame number `index` as a new (or the given `out`) 1-D uint8 I420 buffer."""
         buf = np.empty(self.size, np.uint8) if out is None else out
-        Y, U, V = self._planes(buf)
+        Y, U, V = i420_planes(buf, self.width, self.height)
         if self.is_flash_index(index):
             Y.fill(FLASH_LUMA)
             U.fill(128)
@@ -227,18 +227,12 @@ class PatternGenerator:
         else:
             if self._zoomed_from is None:
                 self._zoomed_from = np.empty(self.size, np.uint8)
-            scene = self._planes(self._zoomed_from)
+            scene = i420_planes(self._zoomed_from, self.width, self.height)
             self._draw_scene(*scene, index)
             adjust.zoom(self._window, scene, (Y, U, V))
         self._draw_digits(Y, U, V, index)
         self._draw_code(Y, U, V, index)
         return buf
-
-    def _planes(self, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ysz, csz = self.width * self.height, self._cw * self._ch
-        return (buf[:ysz].reshape(self.height, self.width),
-                buf[ysz:ysz + csz].reshape(self._ch, self._cw),
-                buf[ysz + csz:].reshape(self._ch, self._cw))
 
     def _draw_scene(self, Y, U, V, index: int) -> None:
         """The scrolling bars and ramp, in the controls' colours: what the camera sees."""

@@ -13,8 +13,10 @@ Choices that matter to users:
   delay_moov, keyframe every 2 s), since a plain mp4 needs to seek back to write its index.
 - Opus only takes 8/12/16/24/48 kHz: other rates are resampled to 48 kHz by the encoder's
   input stage, timestamps preserved.
+- A size the codec cannot code (odd, in H.264 and HEVC 4:2:0) is coded one column and/or row
+  larger, the last one repeated; every other codec codes the track's size (geometry.py).
 - FFmpeg's log is captured while the output is set up, so errors say what FFmpeg said
-  ("width not divisible by 2") rather than "Invalid argument".
+  ("libx264: invalid width x height (16400x2)") rather than "Generic error".
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
-from mscli.media.frames import AudioFrame, VideoFrame, i420_size
+from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.sinks.files import OutputFile, open_target, write_error
 from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
     EXTENSIONS,
@@ -45,6 +47,7 @@ from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's pu
     check_output,
     resolve_format,
 )
+from mscli.sinks.geometry import coded_size, padding_note, size_options, to_av_frame
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ def parse_bitrate(value: int | str) -> int:
     return rate
 
 
+# The 4:2:0 pixel format of encoders for which it is not yuv420p: MJPEG codes full-range YUV
+# (yuv420p, limited range, is refused), and yuvj420p has the scaler expand the range.
+PIXEL_FORMATS = {"mjpeg": "yuvj420p"}
 CRF_CODECS = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
               "libvpx": (4, 63), "libsvtav1": (0, 63), "libaom-av1": (0, 63)}
 LOSSLESS = {"rawvideo", "ffv1", "pcm_s16le", "flac", "png"}
@@ -190,6 +196,8 @@ class Recorder:
         self.audio_filled = 0  # samples of silence put in gaps of the audio pts
         self.audio_trimmed = 0  # samples cut where audio pts overlapped
         self._next_audio_pts: int | None = None
+        self.notes: list[str] = []  # what a user may want to know (-v): a padded size
+        self.coded_size: tuple[int, int] | None = None  # the video's, see geometry.py
 
         # Codecs (validated before anything is opened).
         vcodec = acodec = None
@@ -293,10 +301,17 @@ class Recorder:
             options["preset"] = "10"
         if crf is not None:
             options["crf"] = str(crf)
-        stream = self.container.add_stream(name, rate=rate, options=options)
-        stream.width, stream.height = spec.width, spec.height
         formats = [f.name for f in (codec.video_formats or ())]
-        stream.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+        pix_fmt = PIXEL_FORMATS.get(name) or \
+            ("yuv420p" if not formats or "yuv420p" in formats else formats[0])
+        size = (spec.width, spec.height)
+        coded = coded_size(codec, pix_fmt, *size)
+        options.update(size_options(codec, pix_fmt, *coded))
+        stream = self.container.add_stream(name, rate=rate, options=options)
+        if coded != size:
+            self.notes.append(padding_note(self.name, codec, pix_fmt, size, coded))
+        stream.width, stream.height = self.coded_size = coded
+        stream.pix_fmt = pix_fmt
         stream.codec_context.time_base = 1 / rate
         stream.time_base = 1 / rate
         if bitrate is not None:
@@ -364,7 +379,7 @@ class Recorder:
                 self.dropped_video += 1  # two frames in one frame interval: keep the first
                 return
             self._last_video_pts = pts
-            av_frame = _to_av_video(frame)
+            av_frame = to_av_frame(frame, *self.coded_size)
             av_frame.pts = pts
             av_frame.time_base = tb
             self._encode(self.video_stream, av_frame)
@@ -466,22 +481,3 @@ class Recorder:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _to_av_video(frame: VideoFrame) -> av.VideoFrame:
-    """An av.VideoFrame over the I420 buffer: no copy when the width is even and the height a
-    multiple of 4 (PyAV 18's from_numpy_buffer misplaces the planes when height / 2 is odd)."""
-    w, h = frame.width, frame.height
-    data = frame.data
-    if w % 2 == 0 and h % 4 == 0 and data.flags.c_contiguous and data.dtype == np.uint8:
-        return av.VideoFrame.from_numpy_buffer(data.reshape(h * 3 // 2, w), format="yuv420p")
-    if data.size != i420_size(w, h):
-        raise ValueError(f"frame buffer has {data.size} bytes, expected {i420_size(w, h)}")
-    out = av.VideoFrame(w, h, "yuv420p")
-    offset = 0
-    for plane, (pw, ph) in zip(out.planes, ((w, h), ((w + 1) // 2, (h + 1) // 2),
-                                            ((w + 1) // 2, (h + 1) // 2))):
-        view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
-        view[:] = data[offset:offset + pw * ph].reshape(ph, pw)
-        offset += pw * ph
-    return out

@@ -8,11 +8,14 @@ and video can be a camera and a microphone at once.
 from __future__ import annotations
 
 from mscli.media.frames import AudioFrame, VideoFrame
-from mscli.sources import SourceThread
 from mscli.sources.faults import FaultScript
+from mscli.sources.virtual_camera import VirtualCameraSource
 
 
-class FileSource(SourceThread):
+class FileSource(VirtualCameraSource):
+    """A camera's frames pass through its device file's controls as they are at each frame's
+    time (virtual_camera.py; a microphone has none)."""
+
     name = "file"
 
     def run(self) -> None:
@@ -22,6 +25,7 @@ class FileSource(SourceThread):
         script = FaultScript(self.track.device.faults, self.start_time)
         offset = self.start_time  # capture time of this pass's first frame (loops add up)
         self._resampler = None
+        self._shown = self._picture = None  # the control values the picture is made for
         index = 0
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
         while True:
@@ -35,7 +39,7 @@ class FileSource(SourceThread):
                         continue
                     rate = script.rate(t, 0.0)
                     next_allowed = t + 1.0 / rate if rate else 0.0
-                    self.track.deliver(self._convert(frame, t, index))
+                    self.track.deliver(self._convert(frame, t, index, script))
                     index += 1
             if not spec.get("loop"):
                 return self.track.source_ended("end-of-file", at=last_t)
@@ -60,11 +64,23 @@ class FileSource(SourceThread):
                     self._frame_duration = frame.samples / frame.sample_rate
                 yield offset + seconds - first, frame
 
-    def _convert(self, frame, t: float, index: int):
+    def _convert(self, frame, t: float, index: int, script):
         if self.track.kind == "video":
             data = frame.to_ndarray(format="yuv420p").reshape(-1)
+            if self.track.device.controls:
+                data = self._adjust(data, frame.width, frame.height, script, t)
             return VideoFrame(data, frame.width, frame.height, index, frame.time_base, t, index)
         return self._audio(frame, t)
+
+    def _adjust(self, data, width: int, height: int, script, t: float):
+        """The frame as the controls in force at t show it."""
+        from mscli.media import adjust
+
+        values = self.controls_at(script, t)
+        if self._shown != (values, width, height):
+            self._shown = (values, width, height)
+            self._picture = adjust.plan(width, height, self.track.device.controls, values)
+        return adjust.adjust_frame(self._picture, data, width, height)
 
     def _audio(self, frame, t: float) -> AudioFrame:
         """Decoded audio as interleaved s16 at the file's own rate and channel count."""

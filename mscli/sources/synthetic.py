@@ -13,40 +13,21 @@ applyConstraints that picks another native mode switches the generator in flight
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.sources import SourceThread
 from mscli.sources.faults import FaultScript
+from mscli.sources.virtual_camera import VirtualCameraSource
 
 AUDIO_CHUNK_SECONDS = 0.01
 
 
-class PatternSource(SourceThread):
-    """The moving pattern, showing the device's controls (media/adjust.py) as they are when
-    each frame is made: set by ms (apply_controls, any thread) or by a `control` fault."""
+class PatternSource(VirtualCameraSource):
+    """The moving pattern, showing the device's controls as they are when each frame is
+    made (virtual_camera.py)."""
 
     name = "pattern"
-
-    def __init__(self, track, clock, **timing):
-        super().__init__(track, clock, **timing)
-        self._controls_lock = threading.Lock()
-        # The device's current values: replaced whole, so the frame thread sees one set.
-        self._values = {name: c.value for name, c in track.device.controls.items()}
-
-    def apply_controls(self, values: dict) -> dict:
-        return self._set_controls(values)[1]
-
-    def _set_controls(self, values: dict) -> tuple[dict, dict]:
-        """What the device takes for `values` (controls.settle: clamped, on a step, the
-        auto/manual coupling): (the values set, every control's value afterwards)."""
-        from mscli.controls import settle
-
-        with self._controls_lock:
-            taken = settle(self.track.device, values, self._values)
-            self._values = {**self._values, **taken}
-            return taken, self._values
 
     def run(self) -> None:
         from mscli.media.pattern import PatternGenerator
@@ -65,11 +46,9 @@ class PatternSource(SourceThread):
             if not self.still_running(script, t) or not self.wait_until(t):
                 return
             self.progress = t
-            for fault in script.controls_due(t):
-                taken, _ = self._set_controls({fault.name: fault.value})
-                self.track.controls_changed(taken, at=fault.at)
-            if self._values is not shown:
-                shown = self._values
+            values = self.controls_at(script, t)
+            if values is not shown:
+                shown = values
                 generator.set_controls(shown)
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture

@@ -139,25 +139,33 @@ def phase_jumps(x: np.ndarray, frequency: float, window: int = 480) -> np.ndarra
 
 
 def test_a_tone_played_into_the_loopback_is_recorded_through_portaudio(tmp_path):
-    out, log = tmp_path / "tone.wav", tmp_path / "events.ndjson"
+    # Matroska with PCM: the samples as they came, and the first one's place on the timeline.
+    out, log = tmp_path / "tone.mka", tmp_path / "events.ndjson"
     # The largest latency the input offers: the guest's emulated CPU cannot serve PortAudio
     # every 8 ms (the default, lowest one) without overruns.
     constraints = json.dumps({"audio": {"deviceId": {"exact": loopback_input(1)["deviceId"]},
                                         "sampleRate": {"exact": RATE},
                                         "channelCount": {"exact": 1}, "latency": 1.0}})
     with TonePlayer() as player:
-        run_ms("capture", "-c", constraints, "-t", "3", "-o", str(out), "--events", str(log))
+        run_ms("capture", "-c", constraints, "-t", "3", "-o", str(out), "--audio-codec",
+               "pcm_s16le", "--events", str(log))
     with av.open(str(out)) as container:
-        x = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
-    x = x.astype(np.float64) / 32768
-    assert len(x) == pytest.approx(3 * RATE, abs=RATE * 0.02)
+        frames = list(container.decode(audio=0))
+    start = frames[0].time
+    x = np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.float64) / 32768
+    # The stream starts when the card's first sample does (a slow guest takes tens of ms to
+    # open ALSA; CI saw 23 ms) and -t cuts at the limit's sample: nothing missing in between
+    # (Matroska stores milliseconds, hence the tolerance). A lost first block (1 s asked for
+    # as latency) would show as a late start.
+    assert start < 0.25
+    assert len(x) == pytest.approx((3 - start) * RATE, abs=RATE * 0.002)
     body = x[RATE // 10:-RATE // 10]  # the player's first block may still be on its way
     frequency = tone_frequency(body)
     jumps, level = phase_jumps(body, frequency)
     [stopped] = [e for e in events_in(log) if e["event"] == "stopped"]
     [track] = stopped["detail"]["tracks"]
     print(f"\nloopback tone {TONE_HZ} Hz: recorded {frequency:.2f} Hz "
-          f"({(frequency / TONE_HZ - 1) * 100:+.3f}%), {len(x)} samples, largest phase step "
+          f"({(frequency / TONE_HZ - 1) * 100:+.3f}%), {len(x)} samples from {start:.3f} s, largest phase step "
           f"{jumps.max():.4f} rad, overflows {track['overflows']}, player underflows "
           f"{player.underflows}")
     assert frequency == pytest.approx(TONE_HZ, rel=0.01)
@@ -185,8 +193,15 @@ def test_reapply_reopens_vivid_in_another_mode_mid_recording(tmp_path, lateness)
         _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     events = events_in(log)
-    unwanted = [e for e in events if e["event"] in ("ended", "overconstrained")]
-    assert unwanted == [], [(e["event"], e["time"], e["detail"]) for e in events]
+    seen = [(e["event"], e["time"], e["detail"]) for e in events]
+    assert "ended" not in [e["event"] for e in events], seen
+    # A guest stalled for a frame interval makes vivid drop frames, and a camera delivering
+    # fewer than its required 12.5 fps over the rate window is overconstrained (CI saw it with
+    # the host busy): only a guest that never stalled that long must show none.
+    late = [e for e in events if e["event"] == "overconstrained"]
+    assert all(e["detail"]["constraint"] == "frameRate" for e in late), seen
+    if lateness.worst < 1 / 12.5:
+        assert late == [], (seen, f"worst guest stall {lateness.worst:.3f} s")
     frames = decoded_video(out)
     assert {(f["width"], f["height"]) for f in frames} == {(640, 480)}
     steps = np.diff([f["time"] for f in frames])

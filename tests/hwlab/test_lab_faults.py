@@ -37,7 +37,7 @@ def control(name: str) -> None:
 
 @pytest.mark.parametrize("fault,reason", [("disconnect", "device-disconnected"),
                                           ("inject_fatal_streaming_error", "read-error:")])
-def test_a_fault_ends_the_track_and_the_file_is_finalised(tmp_path, fault, reason):
+def test_a_fault_ends_the_track_and_the_file_is_finalised(tmp_path, fault, reason, lateness):
     out, log = tmp_path / "f.nut", tmp_path / "events.ndjson"
     # A second of frames written (640x480 I420 is 460800 bytes a frame) before the fault.
     with recording("-c", constraints(), "-t", "30", "-o", str(out), "--events", str(log),
@@ -46,16 +46,22 @@ def test_a_fault_ends_the_track_and_the_file_is_finalised(tmp_path, fault, reaso
         _stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     events = events_in(log)
-    assert [e["event"] for e in events] == ["ended"], events
-    assert events[0]["detail"]["reason"].startswith(reason)
+    # The end is noticed up to ~140 ms after the last frame (below), and a camera silent for
+    # three frame intervals (120 ms) is muted first, as any camera would be: a busy host's
+    # stalled guest showed mute before ended, and mute/unmute around earlier stalls.
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "ended" and set(kinds[:-1]) <= {"mute", "unmute"}, events
+    ended = events[-1]
+    assert ended["detail"]["reason"].startswith(reason)
     with av.open(str(out)) as container:  # finalised: decodes to the end
         times = [float(f.pts * f.time_base) for f in container.decode(video=0)]
     assert len(times) > 25
     # The end is noticed within about 100 ms of the last frame the camera gave (plus the frame
     # interval: the fault lands between two frames).
     print(f"\n{fault}: {len(times)} frames, last at {times[-1]:.3f} s, ended at "
-          f"{events[0]['time']:.3f} s ({events[0]['detail']['reason']})")
-    assert 0 <= events[0]["time"] - times[-1] < 0.1 + 1 / 25 + 0.05
+          f"{ended['time']:.3f} s ({ended['detail']['reason']}); events {kinds}; worst guest "
+          f"stall {lateness.worst:.3f} s")
+    assert 0 <= ended["time"] - times[-1] < 0.1 + 1 / 25 + 0.05 + lateness.margin()
     # vivid connects again once every descriptor is closed: the next test has its camera.
     wait_for(lambda: subprocess.run(["v4l2-ctl", "-d", CAMERA_NODE, "--info"],
                                     capture_output=True).returncode == 0, 10, "vivid back")
