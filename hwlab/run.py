@@ -365,8 +365,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--boots", type=int, default=1, choices=(1, 2),
                         help="2: boot again, list devices, and require the same deviceIds")
-    parser.add_argument("--timeout", type=float, default=480,
-                        help="seconds one boot may take (default 480)")
+    parser.add_argument("--timeout", type=float, default=1200,
+                        help="seconds one boot may take (default 1200)")
     parser.add_argument("--secret", metavar="FILE",
                         help="deviceId secret to give the guest (default: a new one per run)")
     parser.add_argument("--quiet", action="store_true", help="do not echo the guest's console")
