@@ -16,7 +16,7 @@ from mscli.errors import ConstraintTypeError, MediaError, OverconstrainedError
 from mscli.jsoninput import load_json
 from mscli.messages import warn
 from mscli.select import select_settings
-from mscli.trackcontrols import reapply_controls
+from mscli.trackcontrols import live_device, reapply_controls
 
 
 def reapply_constraints(session, source: str) -> None:
@@ -33,7 +33,7 @@ def reapply_constraints(session, source: str) -> None:
     try:
         for track in live:
             try:
-                selection = select_settings(new[track.kind], [track.device], track.kind)
+                selection = select_settings(new[track.kind], [live_device(track)], track.kind)
                 settings = reapply_controls(track, selection.settings, new[track.kind])
             except OverconstrainedError as e:
                 session.events.emit("overconstrained", track=track,

@@ -8,6 +8,8 @@ another program makes, come the other way, through `MediaStreamTrack.controls_ch
 
 from __future__ import annotations
 
+import copy
+
 from mscli.constraints import TrackConstraints, satisfies
 from mscli.controls import COUPLED_MODE, MANUAL
 from mscli.errors import OverconstrainedError
@@ -49,6 +51,20 @@ def reapply_controls(track, settings: dict, constraints: TrackConstraints) -> di
         raise OverconstrainedError(missed, _message(track, missed, asked, reported))
     kept = {k: v for k, v in settings.items() if k not in controls}
     return {**kept, **current, **reported}
+
+
+def live_device(track):
+    """The track's device with its controls at their live values (as the track's settings
+    say), for applyConstraints' selection: a control the new constraints only bound keeps a
+    live value inside the bounds, rather than going back to the value listed at start (which
+    would undo, unreported, a change another program made and configurationchange showed)."""
+    controls = track.device.controls
+    if not controls:
+        return track.device
+    device = copy.copy(track.device)
+    device.controls = {name: c._replace(value=track.settings.get(name, c.value))
+                       for name, c in controls.items()}
+    return device
 
 
 def unmet(constraints: TrackConstraints, values: dict) -> str | None:

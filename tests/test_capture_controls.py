@@ -196,5 +196,40 @@ def test_reapply_changes_brightness_in_flight_and_keeps_it_when_overconstrained(
     assert numbers[-1] / 30 > events[0]["time"]
 
 
+def test_reapply_keeps_a_live_control_value_its_new_bounds_allow(ms_env, tmp_path):
+    # brightness goes to 200 by a fault (another program, on a real camera); a new file that
+    # only bounds it (max 250) must leave 200, not set the value listed at start (128) again.
+    constraints = tmp_path / "c.json"
+    constraints.write_text('{"video": {}}')
+    out = tmp_path / "k.y4m"
+    fault = {"at": 0.3, "event": "control", "name": "brightness", "value": 200}
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--devices",
+                             devices(tmp_path, faults=[fault]), "-c", str(constraints),
+                             "--reapply", "-o", str(out), "-q"], env=ms_env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+    def last_shows(**values) -> bool:
+        frames = frames_so_far(out)
+        if not frames or is_flash(frames[-1][0]):
+            return False
+        y = frames[-1][0]
+        return np.array_equal(y, pattern(read_frame_number(y), **values))
+
+    try:
+        wait_for(lambda: last_shows(brightness=200), "the fault's brightness")
+        constraints.write_text('{"video": {"brightness": {"max": 250}, "contrast": 200}}')
+        proc.send_signal(signal.SIGHUP)
+        # the contrast shows that the new file was applied, whatever it did to brightness
+        wait_for(lambda: last_shows(brightness=200, contrast=200)
+                 or last_shows(brightness=128, contrast=200), "the new contrast")
+        assert last_shows(brightness=200, contrast=200)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()
+
+
 def brightened(y: np.ndarray) -> bool:
     return not is_flash(y) and np.array_equal(y, pattern(read_frame_number(y), brightness=220))

@@ -22,7 +22,8 @@ from mscli.media.pattern import PatternGenerator
 from mscli.sources import SourceThread
 from mscli.sources.synthetic import PatternSource
 from mscli.track import MediaStreamTrack
-from mscli.trackcontrols import open_controls, reapply_controls
+from mscli.select import select_settings
+from mscli.trackcontrols import live_device, open_controls, reapply_controls
 
 W, H, RATE = 64, 48, 30
 CONTROLS = {"brightness": NumericControl(0, 255, 1, 128),
@@ -163,6 +164,19 @@ def test_reapply_sets_only_the_controls_the_constraints_give_a_value_to():
     settings = reapply_controls(track, selected, new)
     assert track.source.asked == [{"brightness": 100}]
     assert settings["brightness"] == 100 and settings["zoom"] == 250
+
+
+def test_reapply_keeps_a_live_value_the_new_bounds_allow():
+    """applyConstraints selects from the live values: brightness 200 (set by another program
+    since the start) meets a new max of 250 and stays, where the value listed at start (128)
+    would have been set again, unreported."""
+    track = track_on(camera())
+    track.settings["brightness"] = 200
+    new = parse_track_constraints({"brightness": {"max": 250}}, "video")
+    selection = select_settings(new, [live_device(track)], "video")
+    settings = reapply_controls(track, selection.settings, new)
+    assert settings["brightness"] == 200
+    assert track.device.controls["brightness"].value == 128  # the listing is not changed
 
 
 def test_reapply_missing_a_required_control_restores_the_old_values():
