@@ -52,6 +52,7 @@ FACING_MODES = ("user", "environment", "left", "right")
 FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control")
 VIDEO_ONLY_FAULTS = ("frameRate", "control")
 MAX_CONTROL = 1e9  # a control's numbers: V4L2's are 32-bit, and JSON allows 1e308
+MAX_CONTROL_STEPS = 1e12  # V4L2's 32-bit ranges have at most 2^32 steps
 MAX_TEXT = 256  # a label is a name for people to read: longer is a mistake, not a name
 COMMON_KEYS = ("kind", "label", "group", "faults")
 KEYS = {
@@ -273,6 +274,9 @@ def _parse_controls(value: object, path: str) -> dict:
                 raise DeviceFileError(f"{where}: min {lo:g} is larger than max {hi:g}")
             if step <= 0:
                 raise DeviceFileError(f"{where}.step: expected a number > 0, got {step:g}")
+            if (hi - lo) / step > MAX_CONTROL_STEPS:  # float steps past this are no steps
+                raise DeviceFileError(f"{where}.step: {step:g} is too small for {lo:g} to "
+                                      f"{hi:g}: at most {MAX_CONTROL_STEPS:g} steps")
             control = NumericControl(lo, hi, step, lo)
         else:
             _expect_object(spec, where, ("values", "value"), required=("values", "value"))

@@ -454,6 +454,9 @@ BAD_DEVICE_FILES = [
      r"controls\.zoom\.value: 105 is not on a step of 10 from 100 \(the nearest is 110\)"),
     (with_controls({"zoom": dict(NUMERIC, step=0)}),
      r"controls\.zoom\.step: expected a number > 0, got 0"),
+    (with_controls({"brightness": {"min": -1e9, "max": 1e9, "step": 1e-300, "value": 0}}),
+     r"controls\.brightness\.step: 1e-300 is too small for -1e\+09 to 1e\+09: "
+     r"at most 1e\+12 steps"),
     (with_controls({"zoom": {"min": 0, "max": 9, "value": 1}}), r"controls\.zoom: missing 'step'"),
     (with_controls({"pan": dict(NUMERIC, min="0")}), r"controls\.pan\.min: expected a number"),
     (with_controls({"pan": dict(NUMERIC, max=1e300)}), r"controls\.pan\.max: expected a number"),

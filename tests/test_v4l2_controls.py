@@ -18,7 +18,9 @@ from _v4l2_controls_driver import (EVENT_CTRL_LAYOUT, INTEGER_MENU, MENU, QCTRL,
 from mscli.backends import v4l2
 from mscli.backends import v4l2_controls as vc
 from mscli.controls import ChoiceControl, NumericControl
-from mscli.devices import VideoMode
+from mscli.constraints import parse_track_constraints
+from mscli.devices import VIDEO_INPUT, Device, VideoMode
+from mscli.select import select_settings
 
 @pytest.fixture
 def driver(monkeypatch):
@@ -81,6 +83,22 @@ def test_mode_offers_follow_what_the_driver_has(driver):
     assert controls["focusMode"] == ChoiceControl(("manual",), "manual")
     assert controls["whiteBalanceMode"] == ChoiceControl(("continuous",), "continuous")
     assert controls["exposureMode"] == ChoiceControl(("manual", "continuous"), "manual")
+
+
+def test_a_mode_in_force_is_offered_though_nothing_can_be_set_in_it(driver):
+    # Auto white balance off, no colour temperature: "manual" has no value to set, but the
+    # camera is in it; offering only "continuous" made an unconstrained capture switch auto on.
+    del driver.controls[0x98091A]
+    driver.controls[0x98090C].value = 0
+    camera = vc.CameraControls(5)
+    assert camera.describe()["whiteBalanceMode"] == ChoiceControl(("continuous", "manual"),
+                                                                  "manual")
+    device = Device(VIDEO_INPUT, "Cam", "k", "g", "v4l2", modes=(VideoMode(640, 480, 30.0),),
+                    controls=camera.describe())
+    settings = select_settings(parse_track_constraints({}, "video"), [device], "video").settings
+    assert settings["whiteBalanceMode"] == "manual"
+    assert camera.apply({"whiteBalanceMode": "manual"})["whiteBalanceMode"] == "manual"
+    assert driver.controls[0x98090C].value == 0
 
 
 def test_exposure_modes_come_from_the_auto_controls_menu():

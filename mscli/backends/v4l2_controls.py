@@ -307,9 +307,14 @@ def spec_controls(found: dict[int, Query], current: dict[int, int]) -> dict:
             values.append("manual")
         if "continuous" in settings:
             values.append("continuous")
+        now = mode_of(q, current.get(cid) if q else None)
+        if values and now not in values:
+            # Auto off and no absolute control to set: "manual" is not offered (as Chrome),
+            # but it is the state the camera is in, and a setting is among its capabilities:
+            # without it, an unconstrained capture would turn the auto control on.
+            values.append(now)
         if values:
-            out[mode] = ChoiceControl(tuple(values),
-                                      mode_of(q, current.get(cid) if q else None))
+            out[mode] = ChoiceControl(tuple(values), now)
     return out
 
 
