@@ -24,6 +24,7 @@ from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
 from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.trackcontrols import unmet
 
 VIDEO_QUEUE_FRAMES = 30  # about a second of video
 AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
@@ -132,6 +133,12 @@ class MediaStreamTrack:
             settings = dict(self.settings)
         self._events.emit("configurationchange", track=self, at=at,
                           detail={"changed": changed, "settings": settings})
+        missed = unmet(self.constraints, {name: values[name] for name in changed})
+        if missed is not None:  # the track no longer meets its required constraints
+            self._events.emit("overconstrained", track=self, at=at, detail={
+                "constraint": missed, "cause": "configurationchange",
+                "message": f"{self.label}: {missed} is now {values[missed]!r} (changed "
+                           "outside ms), outside the required constraint"})
 
     def hold_rate_check(self, held: bool) -> None:
         """While applyConstraints runs, ms's own work (SelectSettings over a few thousand

@@ -201,6 +201,18 @@ def test_controls_changed_ignores_no_change_other_names_and_ended_tracks():
     assert len(changes(track)) == 1
 
 
+def test_a_change_that_leaves_a_required_range_is_overconstrained_too():
+    track = track_on(camera(), {"brightness": {"min": 100, "max": 150}})
+    open_controls(track)
+    track.controls_changed({"brightness": 140}, at=0.2)  # inside: a change only
+    track.controls_changed({"brightness": 200}, at=0.5)
+    events = [(e["event"], e["time"], e["detail"].get("constraint"))
+              for e in track._events.history]
+    assert events == [("configurationchange", 0.2, None), ("configurationchange", 0.5, None),
+                      ("overconstrained", 0.5, "brightness")]
+    assert track._events.history[-1]["detail"]["cause"] == "configurationchange"
+
+
 def test_a_person_reads_the_new_values_of_a_configurationchange():
     track = track_on(camera())
     open_controls(track)
