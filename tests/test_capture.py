@@ -227,3 +227,15 @@ def test_sigkill_leaves_matroska_readable_to_the_last_seconds(ms_env, tmp_path):
     video = decode_video(out)
     assert video[-1]["time"] >= 3.0 - 2.0, video[-1]
     assert consecutive([f["number"] for f in video])
+
+
+@pytest.mark.parametrize("codec,banner", [("libx265", "x265 [info]"), ("libsvtav1", "Svt[info]")])
+def test_encoder_banners_show_only_with_verbose(ms, tmp_path, codec, banner):
+    # x265 and SVT-AV1 print through their own loggers, past FFmpeg's log level.
+    args = ("capture", "--fake", "-c", '{"video": true}', "--frames", "3", "--unpaced",
+            "--video-codec", codec)
+    quiet = ms(*args, "-o", str(tmp_path / "q.mkv"))
+    assert quiet.code == 0, quiet.err
+    assert [line for line in quiet.err.splitlines() if not line.startswith("{")] == []
+    verbose = ms(*args, "-v", "-o", str(tmp_path / "v.mkv"))
+    assert verbose.code == 0 and banner in verbose.err

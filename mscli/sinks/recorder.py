@@ -33,6 +33,7 @@ import av
 import av.logging
 import numpy as np
 
+from mscli import messages
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
 from mscli.media.frames import AudioFrame, VideoFrame
@@ -299,6 +300,11 @@ class Recorder:
             options.update({"deadline": "realtime", "cpu-used": "8"})
         elif name == "libsvtav1":
             options["preset"] = "10"
+        if not messages.verbose:  # their banners bypass FFmpeg's log level: -v shows them
+            if name == "libx265":
+                options["x265-params"] = "log-level=error"
+            elif name == "libsvtav1":
+                os.environ.setdefault("SVT_LOG", "1")  # errors only; read when SVT starts
         if crf is not None:
             options["crf"] = str(crf)
         formats = [f.name for f in (codec.video_formats or ())]
