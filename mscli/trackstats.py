@@ -108,27 +108,40 @@ def _ms(seconds: float) -> float:
 class FrameGrid:
     """Frames a camera's driver lost, from its buffer timestamps: OpenCV hides the V4L2
     buffer's sequence number, but a frame missing from the sequence leaves a gap of whole
-    frame intervals between the timestamps around it. The interval is the median of the
-    recent ones, not the mode's nominal rate: a webcam that slows down in low light (exposure
-    priority) lost nothing. A gap as long as `stall_intervals` is a stall (the track mutes),
-    not lost frames: the camera may have produced nothing."""
+    frame intervals between the timestamps around it.
+
+    The interval is the median of the recent ones, not the mode's nominal rate, and a gap
+    counts only once the next interval is back on the grid: a webcam that slows down in low
+    light (exposure priority) gives long intervals one after the other and lost nothing. A
+    gap as long as `stall_intervals` is a stall (the track mutes), not lost frames: the camera
+    may have produced nothing. Two losses in a row look like a change of rate, and count as
+    one."""
 
     def __init__(self, stall_intervals: float):
         self.stall_intervals = stall_intervals
         self._last: float | None = None
         self._intervals: list[float] = []
+        # (frames missing in the last gap, the interval they were measured in): lost if the
+        # next interval is one of that
+        self._pending: tuple[int, float] | None = None
 
     def lost(self, stamp: float) -> int:
-        """Frames missing between the last timestamp and `stamp` (seconds)."""
+        """Frames found missing now that a frame stamped `stamp` (seconds) came."""
         last, self._last = self._last, stamp
         if last is None or stamp <= last:
             return 0
         gap = stamp - last
         interval = median(self._intervals) if self._intervals else None
         self._intervals = (self._intervals + [gap])[-GRID_INTERVALS:]
-        if interval is None or gap >= self.stall_intervals * interval:
+        pending, self._pending = self._pending, None
+        if pending is not None and round(gap / pending[1]) <= 1:
+            return pending[0]  # back on the grid: the gap before it was frames lost
+        if interval is None:
             return 0
-        return max(0, round(gap / interval) - 1)
+        steps = round(gap / interval)
+        if steps > 1 and gap < self.stall_intervals * interval:
+            self._pending = (steps - 1, interval)
+        return 0
 
 
 class StatsEvents:
