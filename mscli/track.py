@@ -72,6 +72,7 @@ class MediaStreamTrack:
         self.latency = LatencyHistogram()  # capture -> written (paced runs only)
         self.overflows: int | None = None  # blocks a device lost before delivery, if it tells
         self.source = None  # set by the session
+        self.content = None  # the content watcher (mscli/content), set by the session
         self._events = events
         self._wake = wake
         self._queue: deque = deque()
@@ -243,6 +244,8 @@ class MediaStreamTrack:
     def _enqueue(self, frame) -> None:
         if self._frame_limit is not None and self.frames >= self._frame_limit:
             return
+        if self.content is not None:
+            self.content.observe(frame)  # what is delivered, a disabled track's black too
         with self._wake:
             if len(self._queue) >= self._limit:
                 if self.live:
@@ -263,6 +266,8 @@ class MediaStreamTrack:
             out["overflows"] = self.overflows
         if self.latency.count:
             out["latency"] = self.latency.summary()
+        if self.content is not None:
+            out["content"] = self.content.summary()
         return out
 
 
