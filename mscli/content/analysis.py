@@ -73,13 +73,16 @@ class VideoContent(Watcher):
         sample = luma_sample(frame.data, frame.width, frame.height)
         t = frame.time
         bright = np.count_nonzero(sample > self.options.black_level)
-        self.conditions["black"].observe(t, bright <= (1 - BLACK_SHARE) * sample.size)
+        black = bright <= (1 - BLACK_SHARE) * sample.size
+        self.conditions["black"].observe(t, black)
         # A frame the same as the one before: the picture has not changed since that one
-        # (the run starts at the first repeat, ends at the first new picture).
+        # (the run starts at the first repeat, ends at the first new picture). A black
+        # picture is black, not also frozen.
         previous, self._previous = self._previous, sample
         if previous is not None and previous.shape == sample.shape:
             change = np.abs(sample - previous).mean()
-            self.conditions["frozen"].observe(t, change < self.options.frozen_diff)
+            self.conditions["frozen"].observe(t, not black
+                                              and change < self.options.frozen_diff)
         if self._last is not None:
             self._interval = t - self._last
         self._last = t
