@@ -93,10 +93,10 @@ class VideoContent(Watcher):
 
 
 def luma_sample(data: np.ndarray, width: int, height: int) -> np.ndarray:
-    """About SAMPLE_COLUMNS x SAMPLE_ROWS points of an I420 frame's Y plane, evenly spread,
+    """At most SAMPLE_COLUMNS x SAMPLE_ROWS points of an I420 frame's Y plane, evenly spread,
     as int16 (differences of two samples do not wrap). Only the points are copied."""
-    step_x = max(1, width // SAMPLE_COLUMNS)
-    step_y = max(1, height // SAMPLE_ROWS)
+    step_x = -(-width // SAMPLE_COLUMNS)  # ceil: never more points than that
+    step_y = -(-height // SAMPLE_ROWS)
     y = data[:width * height].reshape(height, width)
     return y[step_y // 2::step_y, step_x // 2::step_x].astype(np.int16)
 
