@@ -223,20 +223,20 @@ def _add_content_options(parser) -> None:
                        help="do not watch the content (no content events or totals)")
     group.add_argument("--black-level", type=_luma, metavar="LUMA",
                        default=DEFAULTS.black_level,
-                       help="video is black when 98%% of its luma is at or below LUMA (0-255; "
-                            "default %(default)g)")
+                       help="video is black when 98 percent of its luma is at or below LUMA "
+                            f"(0-255; default {DEFAULTS.black_level:g})")
     group.add_argument("--frozen-after", type=_positive_float, metavar="SECONDS",
                        default=DEFAULTS.frozen_after,
                        help="video is frozen when its picture stays the same this long "
-                            "(default %(default)g)")
+                            f"(default {DEFAULTS.frozen_after:g})")
     group.add_argument("--silence-below", type=_dbfs, metavar="DBFS",
                        default=DEFAULTS.silence_below,
                        help="audio is silent when its RMS level is below DBFS (default "
-                            "%(default)g)")
+                            f"{DEFAULTS.silence_below:g})")
     group.add_argument("--silence-after", type=_positive_float, metavar="SECONDS",
                        default=DEFAULTS.silence_after,
                        help="audio is silence when below that level this long "
-                            "(default %(default)g)")
+                            f"(default {DEFAULTS.silence_after:g})")
 
 
 def _add_events_option(parser) -> None:
