@@ -170,6 +170,7 @@ def build_parser() -> Parser:
     run.add_argument("--reconnect", action="store_true",
                      help="when a device goes away and comes back, go on recording from it "
                           "(removetrack, then addtrack; one output, one timeline)")
+    _add_content_options(capture)
     capture.set_defaults(run=cmd_capture)
 
     schema = command("schema", "Print the JSON Schema of a file ms reads, for editors.",
@@ -195,6 +196,43 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
+
+
+def _number_from(low: float, high: float, what: str):
+    """An option's type: a number in [low, high], else a usage error saying so."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} from {low:g} to {high:g}, "
+                                             f"got {text!r}")
+        return value
+
+    return parse
+
+
+def _add_content_options(parser) -> None:
+    from mscli.content import DEFAULTS
+
+    group = parser.add_argument_group(
+        "content", "black or frozen video, silent or clipping audio: content events")
+    group.add_argument("--no-content", action="store_true",
+                       help="do not watch the content (no content events or totals)")
+    options = (
+        ("--black-level", _number_from(0, 255, "a luma level"), "LUMA", "black_level",
+         "video is black when 98 percent of its luma is at or below LUMA, 0-255"),
+        ("--frozen-after", _positive_float, "SECONDS", "frozen_after",
+         "video is frozen when its picture stays the same this long"),
+        ("--silence-below", _number_from(-200, 0, "dBFS"), "DBFS", "silence_below",
+         "audio is silent when its RMS level is below DBFS"),
+        ("--silence-after", _positive_float, "SECONDS", "silence_after",
+         "audio is silence when below that level this long"))
+    for flag, kind, metavar, name, text in options:
+        default = getattr(DEFAULTS, name)
+        group.add_argument(flag, type=kind, metavar=metavar, default=default,
+                           help=f"{text} (default {default:g})")
 
 
 def _add_events_option(parser) -> None:

@@ -75,6 +75,8 @@ VALUES = {
     "N": Values,
     "RATE": Values,
     "SECONDS": Values,
+    "LUMA": Values,
+    "DBFS": Values,
 }
 
 
