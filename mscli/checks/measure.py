@@ -26,9 +26,10 @@ from mscli.checks.expectations import EVENTS_PREFIX, Expectation, metric_of, num
 
 COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
            "==": operator.eq, "!=": operator.ne}
-# Measured values are rounded as reports show them, and compared as shown: 'video.fps >= 30
-# (measured 30)' never fails on a 29.996 nobody saw.
-DECIMALS = {"fps": 2, "s": 3, "ms": 1, "dBFS": 1}
+# Measured values are rounded as reports show them, and compared as shown: 'video.fps == 30
+# (measured 30)' never fails on a 29.995 nobody saw. fps to 0.1: `duration` is rounded to the
+# millisecond, which moves 59 intervals at 30 fps by up to 0.008 fps.
+DECIMALS = {"fps": 1, "s": 3, "ms": 1, "dBFS": 1}
 WHY_NOT = {
     "stats": "the tracks kept no statistics",
     "content": "content analysis was off",
