@@ -110,6 +110,7 @@ _ms_value() {
         capture:-t|capture:--duration) : ;;
         capture:--frames) : ;;
         capture:--events) _ms_files; _ms_offer none ;;
+        capture:--stats) : ;;
     esac
 }
 
@@ -151,7 +152,7 @@ _ms() {
         caps) options="-h --help -q --quiet -v --verbose --no-color --traceback --modes --fake --devices --json" valued="--devices" ;;
         supported) options="-h --help -q --quiet -v --verbose --no-color --traceback --json" valued="" ;;
         resolve) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices --json" valued="-c --constraints --devices" ;;
-        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --reapply --reconnect" valued="-c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events" ;;
+        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --stats --reapply --reconnect" valued="-c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats" ;;
         schema) options="-h --help -q --quiet -v --verbose --no-color --traceback" valued="" ;;
         *) return 0 ;;
     esac

@@ -72,7 +72,7 @@ function __ms_valued
         case resolve
             echo -c --constraints --devices
         case capture
-            echo -c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events
+            echo -c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats
         case schema
             return
     end
@@ -158,6 +158,7 @@ complete -c ms -n '__ms_in capture' -s t -l duration -r -f -d 'stop after this m
 complete -c ms -n '__ms_in capture' -l frames -r -f -d 'stop after N video frames'
 complete -c ms -n '__ms_in capture' -l unpaced -d 'virtual and file sources run as fast as the outputs take frames (timestamps stay at the nominal rate); real devices ignore it'
 complete -c ms -n '__ms_in capture' -l events -r -F -a 'none' -d 'write events as NDJSON to FILE, or none; default: stderr (NDJSON, or readable on a terminal)'
+complete -c ms -n '__ms_in capture' -l stats -r -f -d 'emit a stats event per track every SECONDS: the spec\'s track statistics (delivered, discarded, total frames; audio latency), also in the stopped event'
 complete -c ms -n '__ms_in capture' -l reapply -d 'on SIGHUP, re-read the constraints file and apply it to the live tracks (applyConstraints)'
 complete -c ms -n '__ms_in capture' -l reconnect -d 'when a device goes away and comes back, go on recording from it (removetrack, then addtrack; one output, one timeline)'
 

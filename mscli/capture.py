@@ -36,7 +36,7 @@ def capture(args, constraints, devices) -> None:
     options = CaptureOptions(
         duration=args.duration, frames=args.frames, paced=not args.unpaced,
         overwrite=args.overwrite, reapply=args.reapply, constraints_source=args.constraints,
-        reconnect=args.reconnect,
+        reconnect=args.reconnect, stats=args.stats,
         recorder={k: v for k, v in (("video_codec", args.video_codec),
                                     ("audio_codec", args.audio_codec),
                                     ("crf", args.crf), ("bitrate", args.bitrate))

@@ -162,6 +162,10 @@ def build_parser() -> Parser:
                      help="virtual and file sources run as fast as the outputs take frames "
                           "(timestamps stay at the nominal rate); real devices ignore it")
     _add_events_option(run)
+    run.add_argument("--stats", type=_positive_float, metavar="SECONDS",
+                     help="emit a stats event per track every SECONDS: the spec's track "
+                          "statistics (delivered, discarded, total frames; audio latency), "
+                          "also in the stopped event")
     run.add_argument("--reapply", action="store_true",
                      help="on SIGHUP, re-read the constraints file and apply it to the live "
                           "tracks (applyConstraints)")

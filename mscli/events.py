@@ -18,7 +18,7 @@ import time
 from typing import Callable, TextIO
 
 EVENT_NAMES = ("mute", "unmute", "ended", "overconstrained", "configurationchange",
-               "addtrack", "removetrack", "devicechange", "stopped")
+               "addtrack", "removetrack", "devicechange", "stopped", "stats")
 
 
 class CaptureClock:

@@ -1,6 +1,7 @@
 """The live view on a terminal's stderr: a status line (elapsed time, frames, fps, drops,
-bytes written, audio level, muted tracks) with the event log under it. Nothing of it goes to
-stdout, and none of it is drawn when stderr is not a terminal."""
+bytes written, audio level, muted tracks), with --stats a line of the latest track statistics,
+and the event log under them. Nothing of it goes to stdout, and none of it is drawn when stderr
+is not a terminal."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class LiveView:
         self.console = Console(file=sys.stderr, highlight=False)
         self.show_events = show_events
         self._events: deque = deque(maxlen=EVENT_LINES)
+        self._stats: dict[str, dict] = {}  # trackId -> its latest `stats` event
         self._live = Live(console=self.console, auto_refresh=False, transient=False)
         self._last_draw = 0.0
         self._session = None
@@ -39,7 +41,9 @@ class LiveView:
             pass
 
     def add_event(self, record: dict) -> None:
-        if self.show_events:
+        if record["event"] == "stats":  # one line, updated in place, not a log entry each
+            self._stats[record["trackId"]] = record
+        elif self.show_events:
             self._events.append(record)
 
     def update(self, session) -> None:
@@ -56,6 +60,8 @@ class LiveView:
         if self._terminal_gone:
             return
         lines = [Text(self._status(session), style="bold")]
+        if self._stats:
+            lines.append(Text(stats_line(self._stats.values())))
         for record in self._events:
             lines.append(Text(event_line(record), style=_EVENT_STYLE.get(record["event"], "")))
         try:
@@ -94,6 +100,25 @@ def _fps(session, video) -> float:
     if live and all(t.muted for t in live):
         return 0.0
     return session.written_video.rate() or 0.0
+
+
+def stats_line(records) -> str:
+    """The latest statistics of each track, compactly: video frames delivered, discarded and
+    never delivered; audio milliseconds delivered and lost, and the average latency."""
+    parts = []
+    for record in records:
+        s = record["detail"]
+        if record["kind"] == "video":
+            lost = s["totalFrames"] - s["deliveredFrames"] - s["discardedFrames"]
+            parts.append(f"{record['label']}: {s['deliveredFrames']} delivered, "
+                         f"{s['discardedFrames']} discarded, {lost} lost")
+        else:
+            lost = s["totalFramesDuration"] - s["deliveredFramesDuration"]
+            latency = "" if s["averageLatency"] is None else \
+                f", latency {s['averageLatency']:.1f} ms"
+            parts.append(f"{record['label']}: {s['deliveredFramesDuration'] / 1000:.1f} s "
+                         f"delivered, {lost:.0f} ms lost{latency}")
+    return "stats  " + "  |  ".join(parts)
 
 
 def event_line(record: dict) -> str:

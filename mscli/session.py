@@ -22,6 +22,7 @@ from mscli.messages import warn
 from mscli.outputs import OutputPlan, Sink, open_sink
 from mscli.track import FrameTimes, MediaStreamTrack
 from mscli.trackcontrols import open_controls
+from mscli.trackstats import StatsEvents
 
 POLL_SECONDS = 0.01  # the writer wakes at least this often: the mute watchdogs
 JOIN_SECONDS = 2.0
@@ -35,7 +36,7 @@ class CaptureOptions:
     def __init__(self, *, duration: float | None = None, frames: int | None = None,
                  paced: bool = True, overwrite: bool = False, recorder: dict | None = None,
                  constraints_source: str | None = None, reapply: bool = False,
-                 reconnect: bool = False):
+                 reconnect: bool = False, stats: float | None = None):
         self.duration = duration
         self.frames = frames
         self.paced = paced
@@ -44,6 +45,7 @@ class CaptureOptions:
         self.constraints_source = constraints_source
         self.reapply = reapply
         self.reconnect = reconnect
+        self.stats = stats  # --stats: seconds between `stats` events
 
 
 @dataclass
@@ -74,6 +76,7 @@ class CaptureSession:
         self.outputs: list[OpenOutput] = []
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
         self.written_video = FrameTimes(WRITTEN_RATE_SECONDS)  # for the written frame rate
+        self.stats_events = StatsEvents(options.stats, events) if options.stats else None
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -149,6 +152,8 @@ class CaptureSession:
             for track in self.tracks:
                 if track.live:  # real devices are live even with --unpaced
                     track.watchdog(now)
+            if self.stats_events is not None:
+                self.stats_events.poll(now, self.tracks)
             if self.options.reconnect:
                 self._reconnect()
             if self.reapply_requested:
@@ -208,7 +213,10 @@ class CaptureSession:
                 new.source.start()
 
     def _take_all(self) -> list:
-        frames = [(f, t) for t in self.tracks for f in t.take()]
+        now = self.clock.now()
+        # Latency needs real capture times: paced, or a real device (which ignores --unpaced).
+        frames = [(f, t) for t in self.tracks
+                  for f in t.take(now if self.options.paced or t.live else None)]
         frames.sort(key=lambda pair: pair[0].time)
         return frames
 

@@ -25,6 +25,7 @@ from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.trackcontrols import unmet
+from mscli.trackstats import TrackStats
 
 VIDEO_QUEUE_FRAMES = 30  # about a second of video
 AUDIO_QUEUE_FRAMES = 100  # about a second of 10 ms chunks
@@ -71,6 +72,7 @@ class MediaStreamTrack:
         self.ended_at: float | None = None
         self.latency = LatencyHistogram()  # capture -> written (paced runs only)
         self.overflows: int | None = None  # blocks a device lost before delivery, if it tells
+        self.counters = TrackStats(kind, settings.get("sampleRate"))  # the spec's stats
         self.source = None  # set by the session
         self._events = events
         self._wake = wake
@@ -119,6 +121,7 @@ class MediaStreamTrack:
             else AudioProcessor(self)
         if self._rate is not None:
             self._rate.reset()
+        self.counters.sample_rate = settings.get("sampleRate")
 
     def controls_changed(self, values: dict, at: float | None = None) -> None:
         """The device's controls changed without ms asking (a virtual `control` fault,
@@ -159,10 +162,24 @@ class MediaStreamTrack:
             self._set_muted(False, at=max(frame.time, self._muted_at))
         if self._rate is not None and not self._rate_held:
             self._rate.add(frame.time)
+        delivered = False
         for out in self._processor.process(frame):
             if not self.enabled:
                 out = blank(out)
             self._enqueue(out)
+            delivered = True
+        if not delivered and self.kind == "video" and not self._past_frame_limit:
+            self.counters.discarded_frame()  # decimated to the settings' frame rate
+
+    def frames_lost(self, count: int, sample_rate: float | None = None) -> None:
+        """The device lost `count` frames before ms saw them (audio: samples at
+        `sample_rate`): counted as never delivered. Any thread; never waits."""
+        if count > 0 and self.ready_state == "live":
+            self.counters.lost_frames(count, sample_rate)
+
+    def stats_snapshot(self) -> dict:
+        """The spec's MediaStreamTrack.stats as JSON; any thread."""
+        return self.counters.snapshot()
 
     def source_ended(self, reason: str, at: float | None = None) -> None:
         """The source ended by itself (device gone, read error, end of file)."""
@@ -192,11 +209,15 @@ class MediaStreamTrack:
 
     # --- called by the session ------------------------------------------------------------------
 
-    def take(self) -> list:
+    def take(self, now: float | None = None) -> list:
+        """The queued frames, delivered to the outputs now (capture clock; None when frame
+        times are nominal, as in unpaced virtual sources: no latency is measured)."""
         with self._wake:
             frames = list(self._queue)
             self._queue.clear()
             self._wake.notify_all()  # a waiting (non-live) source may go on
+        for frame in frames:
+            self.counters.delivered_frame(frame, now)
         return frames
 
     def watchdog(self, now: float) -> None:
@@ -240,13 +261,17 @@ class MediaStreamTrack:
             self._rate.reset()  # the stall is not a frame rate
         self._events.emit("mute" if muted else "unmute", track=self, at=at)
 
+    @property
+    def _past_frame_limit(self) -> bool:
+        return self._frame_limit is not None and self.frames >= self._frame_limit
+
     def _enqueue(self, frame) -> None:
-        if self._frame_limit is not None and self.frames >= self._frame_limit:
+        if self._past_frame_limit:
             return
         with self._wake:
             if len(self._queue) >= self._limit:
                 if self.live:
-                    self._queue.popleft()
+                    self.counters.lost_frame(self._queue.popleft())
                     self.drops += 1
                 else:
                     while len(self._queue) >= self._limit and not self._stopping:
@@ -263,6 +288,7 @@ class MediaStreamTrack:
             out["overflows"] = self.overflows
         if self.latency.count:
             out["latency"] = self.latency.summary()
+        out["stats"] = self.stats_snapshot()
         return out
 
 

@@ -129,6 +129,39 @@ def test_stopped_reports_per_track_counts(ms):
     tracks = {t["kind"]: t for t in stopped["detail"]["tracks"]}
     assert tracks["video"]["frames"] == 30 and tracks["audio"]["frames"] == 100
     assert tracks["video"]["drops"] == 0
+    # The spec's statistics: unpaced frame times are nominal, so no latency is measured.
+    assert tracks["video"]["stats"] == {"deliveredFrames": 30, "discardedFrames": 0,
+                                        "totalFrames": 30}
+    audio = tracks["audio"]["stats"]
+    assert (audio["deliveredFrames"], audio["totalFrames"]) == (48000, 48000)
+    assert (audio["deliveredFramesDuration"], audio["totalFramesDuration"]) == (1000.0, 1000.0)
+    assert audio["latency"] is None and audio["averageLatency"] is None
+
+
+def test_stats_events_at_their_period_and_the_stats_in_stopped(ms):
+    result = ms("capture", "--fake", "-c", '{"video": {"frameRate": 10}, "audio": true}',
+                "-t", "1.6", "-o", "null", "--stats", "0.5")
+    assert result.code == 0, result.err
+    records = events_of(result)
+    assert records[-1]["event"] == "stopped"
+    for kind in ("video", "audio"):
+        stats = [e for e in records if e["event"] == "stats" and e["kind"] == kind]
+        # Every 0.5 s of the capture clock; a writer held up by the machine's load may skip
+        # one, never come early.
+        assert 2 <= len(stats) <= 3
+        assert all(e["time"] >= 0.5 * (i + 1) for i, e in enumerate(stats))
+        delivered = [e["detail"]["deliveredFrames"] for e in stats]
+        assert delivered == sorted(delivered) and delivered[0] > 0
+    tracks = {t["kind"]: t for t in records[-1]["detail"]["tracks"]}
+    video = tracks["video"]["stats"]
+    # The fake camera's 30 fps decimated to 10: two of three frames discarded.
+    assert video["deliveredFrames"] == tracks["video"]["frames"] - tracks["video"]["drops"]
+    assert video["discardedFrames"] == pytest.approx(2 * video["deliveredFrames"], abs=2)
+    assert video["totalFrames"] >= video["deliveredFrames"] + video["discardedFrames"]
+    audio = tracks["audio"]["stats"]
+    assert audio["totalFramesDuration"] == pytest.approx(1600.0)  # -t 1.6, to the sample
+    assert audio["totalFrames"] == 1.6 * 48000
+    assert 0 < audio["minimumLatency"] <= audio["averageLatency"] <= audio["maximumLatency"]
 
 
 def test_events_to_a_file_and_none(ms, tmp_path):

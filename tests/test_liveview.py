@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mscli.liveview import LiveView
+from mscli.liveview import LiveView, stats_line
 from mscli.session import WRITTEN_RATE_SECONDS
 from mscli.track import FrameTimes
 
@@ -67,6 +67,23 @@ def test_fps_follows_a_rate_change_and_a_mute():
     assert after and set(after) == {10.0}, sorted(set(after))
     session.tracks[0].muted = True
     assert _fps(view, session) == 0.0
+
+
+def test_stats_events_are_one_line_of_the_latest_not_log_entries():
+    view = LiveView(show_events=True)
+    for delivered in (15, 30):
+        view.add_event({"event": "stats", "trackId": "v", "kind": "video", "label": "Cam",
+                        "detail": {"deliveredFrames": delivered, "discardedFrames": 2 * delivered,
+                                   "totalFrames": 3 * delivered + 1}})
+    view.add_event({"event": "stats", "trackId": "a", "kind": "audio", "label": "Mic",
+                    "detail": {"deliveredFrames": 48000, "deliveredFramesDuration": 1000.0,
+                               "totalFrames": 48480, "totalFramesDuration": 1010.0,
+                               "latency": 11.0, "averageLatency": 10.56,
+                               "minimumLatency": 10.0, "maximumLatency": 12.0}})
+    assert not view._events
+    assert stats_line(view._stats.values()) == (
+        "stats  Cam: 30 delivered, 60 discarded, 1 lost  |  "
+        "Mic: 1.0 s delivered, 10 ms lost, latency 10.6 ms")
 
 
 def test_quiet_leaves_stderr_to_errors(ms, tmp_path):

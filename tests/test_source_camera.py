@@ -50,6 +50,7 @@ class FakeDriver:
         self.failing = False  # grab() fails while the device stays
         self.jitter = 0.0  # grab() returns up to this much later than the frame's time
         self.stamps = False  # buffer timestamps (CAP_PROP_POS_MSEC), a frame ahead as vivid's
+        self.lose: dict[int, int] = {}  # with virtual time: before grab N, the driver loses M
         self.open_fds: set[int] = set()
         self.captures: list[FakeCapture] = []
         self._next_fd = 100
@@ -172,6 +173,7 @@ class FakeCapture:
         interval = 1 / self.get(cv2.CAP_PROP_FPS)
         self._next = clock.now + interval if self._next is None \
             else max(self._next + interval, clock.now)
+        self._next += interval * d.lose.get(self.count, 0)
         clock.now = max(clock.now, self._next + self._late())
         self.count += 1
         return True
@@ -289,6 +291,22 @@ def test_driver_timestamps_keep_a_jittery_camera_at_its_rate(driver, monkeypatch
         assert 0 <= frames[0].time < 0.1
     else:
         assert steps.max() - steps.min() > 0.005
+
+
+@pytest.mark.parametrize("stamps", [True, False], ids=["driver-timestamps", "arrival"])
+def test_frames_the_driver_lost_count_as_never_delivered(driver, monkeypatch, stamps):
+    # The driver loses one frame before grab 8 and two before grab 16: a gap of two and of
+    # three frame intervals between its buffer timestamps. Arrival times are no measure of it.
+    driver.use_virtual_time(monkeypatch, frames=25)  # fewer than the track's queue holds
+    driver.stamps, driver.lose = stamps, {8: 1, 16: 2}
+    track = make_track({"width": 640, "height": 480})
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    run_virtual(source, driver)
+    delivered = len(track.take())
+    stats = track.stats_snapshot()
+    assert stats["deliveredFrames"] == delivered == 25 - 1  # open() took one
+    assert stats["discardedFrames"] == 0
+    assert stats["totalFrames"] - delivered == (3 if stamps else 0)
 
 
 def test_stale_frames_from_before_the_start_are_skipped(driver):

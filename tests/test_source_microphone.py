@@ -194,6 +194,23 @@ def test_the_callback_never_waits_for_a_full_queue(sd, lateness):
     source.stop()
 
 
+def test_overflows_count_in_the_stats_as_frames_never_delivered(sd):
+    # PortAudio says the host lost input before this block (how much, it does not say: one
+    # block), and a block our full queue could not take is lost whole: 20 ms never delivered.
+    track = make_track({"sampleRate": 16000})
+    source = open_source(track, track._events.clock, paced=True, until=None)
+    block = np.zeros((160, 1), np.int16)
+    info = types.SimpleNamespace(inputBufferAdcTime=1.0, currentTime=1.01)
+    source._callback(block, 160, info, types.SimpleNamespace(input_overflow=True))
+    for _ in range(microphone.QUEUE_BLOCKS):  # nobody drains: the last one finds it full
+        source._callback(block, 160, info, types.SimpleNamespace(input_overflow=False))
+    stats = track.stats_snapshot()
+    assert (stats["deliveredFrames"], stats["totalFrames"]) == (0, 320)
+    assert stats["totalFramesDuration"] == 20.0
+    assert track.overflows == 2
+    source.stop()
+
+
 def test_a_24_bit_sample_size_opens_int32_and_keeps_the_top_bits(sd):
     track = make_track({"sampleSize": {"exact": 24}})
     source = start(track)

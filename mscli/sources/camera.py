@@ -12,6 +12,9 @@ says, plus nothing): arrival times alone jitter by several milliseconds, enough 
 frames in one output slot (VideoProcessor then drops one) when the settings' rate is the
 camera's. vivid stamps a frame a frame interval ahead of its arrival, so a timestamp is never
 taken as it is. Without usable timestamps (none, or not increasing) the arrival time is used.
+The same timestamps show the frames the driver lost (OpenCV hides the buffer's sequence
+number): a gap of whole frame intervals between two of them counts in the track's statistics
+as frames never delivered (mscli.trackstats.FrameGrid).
 Frames are converted to I420:
 packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
 anything else (MJPEG, RGB, grey ...) goes through OpenCV's BGR conversion.
@@ -43,6 +46,8 @@ from mscli.devices import VideoMode
 from mscli.errors import NotReadableError, OverconstrainedError
 from mscli.media.frames import VideoFrame, chroma_size, i420_size
 from mscli.sources import SourceThread
+from mscli.track import MUTE_INTERVALS
+from mscli.trackstats import FrameGrid
 
 WATCH_SECONDS = 0.05  # how often the device is asked whether it is still there
 SELECT_TIMEOUT_SECONDS = "1"  # OpenCV waits this long for a frame (its default is 10 s)
@@ -116,6 +121,8 @@ class CameraSource(SourceThread):
         self._stamp_offset: float | None = None  # arrival - driver timestamp, least delayed
         self._last_stamp = 0.0
         self._stamps_ok = True
+        self._stamp: float | None = None  # the grabbed frame's driver timestamp, if usable
+        self._grid = FrameGrid(MUTE_INTERVALS)  # frames lost between timestamps
         self._lock = threading.Lock()  # deliver vs. the watcher's end
         self._ended = False
         self._watch_stop = threading.Event()
@@ -301,6 +308,8 @@ class CameraSource(SourceThread):
                             return
                         if self.track.mode != self._mode:
                             continue  # taken in the old mode: reopen first
+                        if self._stamp is not None:
+                            self.track.frames_lost(self._grid.lost(self._stamp))
                         try:
                             self.track.deliver(VideoFrame(data, width, height, index,
                                                           self._time_base(), t, index))
@@ -321,8 +330,9 @@ class CameraSource(SourceThread):
             # None, or not increasing: not a clock (for as long as this capture is open).
             self._stamps_ok = stamp > self._last_stamp
         if not self._stamps_ok:
+            self._stamp = None
             return self.clock.at(arrival)
-        self._last_stamp = stamp
+        self._last_stamp = self._stamp = stamp
         lag = arrival - stamp
         if self._stamp_offset is None or lag < self._stamp_offset or \
                 lag - self._stamp_offset > STAMP_RESET_SECONDS:
@@ -336,6 +346,7 @@ class CameraSource(SourceThread):
         self._open_capture()
         self._check_delivered(live=True)
         self._mode = self.track.mode
+        self._grid = FrameGrid(MUTE_INTERVALS)  # another rate
         return self._grab_fresh()
 
     def _time_base(self) -> Fraction:

@@ -15,7 +15,9 @@ smallest difference winning (the least delayed call). `stream.time` is no good f
 PortAudio's ALSA host raises "Error getting stream time" right after the start. So each
 block's capture time is where its first sample was taken. Overflows (PortAudio's
 input_overflow flag, or our queue full) are counted in the track's `overflows`, reported in
-`stopped`.
+`stopped`, and their samples as frames never delivered in the track's statistics: a full
+queue loses the block; PortAudio's flag does not say how much the host lost, so it counts as
+one block (10 ms).
 
 The stream finishing without our asking, or the sound card disappearing from /proc/asound
 while no blocks come, ends the track (`read-error: ...` or `device-disconnected`).
@@ -105,14 +107,18 @@ class MicrophoneSource(SourceThread):
         """Copy and hand over; never block, never raise into PortAudio."""
         try:
             if status.input_overflow:
-                self.track.overflows += 1
+                self._lost(frames)
             block = (indata.copy(), time_info.inputBufferAdcTime, time_info.currentTime,
                      time.monotonic())
             self._queue.put_nowait(block)
         except queue.Full:
-            self.track.overflows += 1
+            self._lost(frames)
         except Exception as e:  # pragma: no cover - a bug here must not kill PortAudio
             self.error = e
+
+    def _lost(self, frames: int) -> None:
+        self.track.overflows += 1
+        self.track.frames_lost(frames, self._rate)
 
     # --- the source thread --------------------------------------------------------------------
 
