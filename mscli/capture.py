@@ -9,6 +9,7 @@ import sys
 
 from mscli import messages
 from mscli.checks.verdict import CaptureChecks
+from mscli.content import content_options
 from mscli.errors import UsageError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
@@ -36,7 +37,7 @@ def capture(args, constraints, devices) -> None:
     options = CaptureOptions(
         duration=args.duration, frames=args.frames, paced=not args.unpaced,
         overwrite=args.overwrite, reapply=args.reapply, constraints_source=args.constraints,
-        reconnect=args.reconnect, stats=args.stats,
+        reconnect=args.reconnect, stats=args.stats, content=content_options(args),
         recorder={k: v for k, v in (("video_codec", args.video_codec),
                                     ("audio_codec", args.audio_codec),
                                     ("crf", args.crf), ("bitrate", args.bitrate))

@@ -172,6 +172,7 @@ def build_parser() -> Parser:
     run.add_argument("--reconnect", action="store_true",
                      help="when a device goes away and comes back, go on recording from it "
                           "(removetrack, then addtrack; one output, one timeline)")
+    _add_content_options(capture)
     checks = capture.add_argument_group("checks")
     checks.add_argument("--expect", action="append", default=[], type=_expectation,
                         metavar="EXPECTATION",
@@ -217,6 +218,51 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
+
+
+def _luma(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"expected a luma level from 0 to 255, got {text!r}")
+    return value
+
+
+def _dbfs(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 1.0
+    if not -200 <= value <= 0:
+        raise argparse.ArgumentTypeError(f"expected dBFS from -200 to 0, got {text!r}")
+    return value
+
+
+def _add_content_options(parser) -> None:
+    from mscli.content import DEFAULTS
+
+    group = parser.add_argument_group(
+        "content", "black or frozen video, silent or clipping audio: content events")
+    group.add_argument("--no-content", action="store_true",
+                       help="do not watch the content (no content events or totals)")
+    group.add_argument("--black-level", type=_luma, metavar="LUMA",
+                       default=DEFAULTS.black_level,
+                       help="video is black when 98 percent of its luma is at or below LUMA "
+                            f"(0-255; default {DEFAULTS.black_level:g})")
+    group.add_argument("--frozen-after", type=_positive_float, metavar="SECONDS",
+                       default=DEFAULTS.frozen_after,
+                       help="video is frozen when its picture stays the same this long "
+                            f"(default {DEFAULTS.frozen_after:g})")
+    group.add_argument("--silence-below", type=_dbfs, metavar="DBFS",
+                       default=DEFAULTS.silence_below,
+                       help="audio is silent when its RMS level is below DBFS (default "
+                            f"{DEFAULTS.silence_below:g})")
+    group.add_argument("--silence-after", type=_positive_float, metavar="SECONDS",
+                       default=DEFAULTS.silence_after,
+                       help="audio is silence when below that level this long "
+                            f"(default {DEFAULTS.silence_after:g})")
 
 
 def _add_events_option(parser) -> None:

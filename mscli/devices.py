@@ -102,8 +102,8 @@ class Fault(NamedTuple):
     """A scripted event of a virtual device, `at` seconds after capture starts."""
 
     at: float
-    event: str  # mute | end | frameRate | disconnect | control
-    duration: float | None = None  # mute: how long; None = until the end
+    event: str  # mute | end | frameRate | disconnect | control | black | freeze | silence | clip
+    duration: float | None = None  # a lasting fault (mute, black, ...): how long; None = to the end
     value: object = None  # frameRate: the new rate; control: the control's new value
     name: str | None = None  # control: which control (controls.CONTROLS)
 

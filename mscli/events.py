@@ -1,6 +1,6 @@
 """The one event stream of a capture: mute, unmute, ended, overconstrained,
-configurationchange, addtrack, removetrack, devicechange and stopped, each written the moment
-it happens.
+configurationchange, addtrack, removetrack, devicechange, content and stopped, each written
+the moment it happens.
 
 Machines get NDJSON (stderr when it is not a terminal, or --events FILE), flushed per event;
 people at a terminal get the live view (mscli/liveview.py). Each record:
@@ -18,7 +18,7 @@ import time
 from typing import Callable, TextIO
 
 EVENT_NAMES = ("mute", "unmute", "ended", "overconstrained", "configurationchange",
-               "addtrack", "removetrack", "devicechange", "stopped", "stats")
+               "addtrack", "removetrack", "devicechange", "content", "stats", "stopped")
 
 
 class CaptureClock:

@@ -1,7 +1,7 @@
 """The live view on a terminal's stderr: a status line (elapsed time, frames, fps, drops,
-bytes written, audio level, muted tracks), with --stats a line of the latest track statistics,
-and the event log under them. Nothing of it goes to stdout, and none of it is drawn when stderr
-is not a terminal."""
+bytes written, audio level, muted tracks and the content conditions that hold: BLACK, FROZEN,
+SILENT, CLIPPING), with --stats a line of the latest track statistics, and the event log under
+them. Nothing of it goes to stdout, and none of it is drawn when stderr is not a terminal."""
 
 from __future__ import annotations
 
@@ -85,12 +85,25 @@ class LiveView:
         muted = [t.label for t in session.tracks if t.muted]
         if muted:
             parts.append("MUTED: " + ", ".join(muted))
+        parts.extend(_conditions(session.tracks))
         return "  ".join(parts)
 
 
 _EVENT_STYLE = {"mute": "yellow", "unmute": "green", "ended": "red",
                 "overconstrained": "magenta", "configurationchange": "cyan",
-                "stopped": "bold"}
+                "content": "yellow", "stopped": "bold"}
+# A content condition as the status line names it (beside MUTED)
+_SHOUTED = {"black": "BLACK", "frozen": "FROZEN", "silence": "SILENT", "clipping": "CLIPPING"}
+
+
+def _conditions(tracks) -> list[str]:
+    """'BLACK: Desk Camera' for each content condition that holds on a live track now."""
+    holding: dict[str, list[str]] = {}
+    for track in tracks:
+        if track.content is not None and track.ready_state == "live":
+            for name in track.content.active():
+                holding.setdefault(name, []).append(track.label)
+    return [f"{_SHOUTED[name]}: {', '.join(labels)}" for name, labels in holding.items()]
 
 
 def _fps(session, video) -> float:

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from importlib import import_module
 
+from mscli.content import DEFAULTS, ContentOptions
 from mscli.errors import AbortError, MediaError
 from mscli.events import CaptureClock, EventLog
 from mscli.messages import warn
@@ -36,7 +37,8 @@ class CaptureOptions:
     def __init__(self, *, duration: float | None = None, frames: int | None = None,
                  paced: bool = True, overwrite: bool = False, recorder: dict | None = None,
                  constraints_source: str | None = None, reapply: bool = False,
-                 reconnect: bool = False, stats: float | None = None):
+                 reconnect: bool = False, stats: float | None = None,
+                 content: ContentOptions | None = DEFAULTS):
         self.duration = duration
         self.frames = frames
         self.paced = paced
@@ -46,6 +48,7 @@ class CaptureOptions:
         self.reapply = reapply
         self.reconnect = reconnect
         self.stats = stats  # --stats: seconds between `stats` events
+        self.content = content  # the content conditions' thresholds; None: not watched
 
 
 @dataclass
@@ -92,6 +95,10 @@ class CaptureSession:
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start)
         open_controls(track)
+        if self.options.content is not None:
+            from mscli.content.analysis import watch
+
+            track.content = watch(track, self.options.content)
         return track
 
     def _limit(self, selections) -> float | None:

@@ -74,6 +74,7 @@ class MediaStreamTrack:
         self.overflows: int | None = None  # blocks a device lost before delivery, if it tells
         self.counters = TrackStats(kind, settings.get("sampleRate"))  # the spec's stats
         self.source = None  # set by the session
+        self.content = None  # the content watcher (mscli/content), set by the session
         self._events = events
         self._wake = wake
         self._queue: deque = deque()
@@ -268,6 +269,8 @@ class MediaStreamTrack:
     def _enqueue(self, frame) -> None:
         if self._past_frame_limit:
             return
+        if self.content is not None:
+            self.content.observe(frame)  # what is delivered, a disabled track's black too
         with self._wake:
             if len(self._queue) >= self._limit:
                 if self.live:
@@ -289,6 +292,8 @@ class MediaStreamTrack:
         if self.latency.count:
             out["latency"] = self.latency.summary()
         out["stats"] = self.stats_snapshot()
+        if self.content is not None:
+            out["content"] = self.content.summary()
         return out
 
 

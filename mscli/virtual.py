@@ -49,8 +49,12 @@ FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
                  for name in ("brightness", "contrast", "saturation")}
 SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
 FACING_MODES = ("user", "environment", "left", "right")
-FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control")
-VIDEO_ONLY_FAULTS = ("frameRate", "control")
+FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control", "black", "freeze",
+                "silence", "clip")
+VIDEO_ONLY_FAULTS = ("frameRate", "control", "black", "freeze")
+AUDIO_ONLY_FAULTS = ("silence", "clip")
+# Faults that last: `for` seconds, or to the end without it (a disconnect: until it comes back)
+LASTING_FAULTS = ("mute", "disconnect", "black", "freeze", "silence", "clip")
 MAX_CONTROL = 1e9  # a control's numbers: V4L2's are 32-bit, and JSON allows 1e308
 MAX_CONTROL_STEPS = 1e12  # V4L2's 32-bit ranges have at most 2^32 steps
 MAX_TEXT = 256  # a label is a name for people to read: longer is a mistake, not a name
@@ -332,9 +336,9 @@ def _control_value(control, name: str, value: object, path: str):
 def _parse_faults(value: object, path: str, kind: str, controls: dict) -> tuple[Fault, ...]:
     if not isinstance(value, list):
         raise DeviceFileError(f"{path}: expected a list of faults, got {_show(value)}")
-    allowed = ("disconnect",) if kind == AUDIO_OUTPUT else (
-        FAULT_EVENTS if kind == VIDEO_INPUT else tuple(e for e in FAULT_EVENTS
-                                                       if e not in VIDEO_ONLY_FAULTS))
+    other = AUDIO_ONLY_FAULTS if kind == VIDEO_INPUT else VIDEO_ONLY_FAULTS
+    allowed = ("disconnect",) if kind == AUDIO_OUTPUT else tuple(
+        e for e in FAULT_EVENTS if e not in other)
     faults = []
     for i, fault in enumerate(value):
         where = f"{path}[{i}]"
@@ -347,11 +351,12 @@ def _parse_faults(value: object, path: str, kind: str, controls: dict) -> tuple[
                                   f"{', '.join(allowed)}, got {_show(event)}")
         duration = value_ = name = None
         if "for" in fault:
-            if event not in ("mute", "disconnect"):
-                raise DeviceFileError(f"{where}.for: only mute and disconnect faults have a "
-                                      "duration (a disconnected device comes back after it)")
+            if event not in LASTING_FAULTS:
+                raise DeviceFileError(f"{where}.for: only {', '.join(LASTING_FAULTS)} faults "
+                                      "have a duration (a disconnected device comes back "
+                                      "after it)")
             duration = _positive(fault["for"], f"{where}.for", integer=False)
-        if event in VIDEO_ONLY_FAULTS and "value" not in fault:
+        if event in ("frameRate", "control") and "value" not in fault:
             what = "rate" if event == "frameRate" else "value of the control"
             raise DeviceFileError(f"{where}.value: a {event} fault needs the new {what}")
         if event == "frameRate":

@@ -487,7 +487,8 @@ BAD_DEVICE_FILES = [
      r"faults\[0\]\.name: only a control fault names a control"),
     ({"kind": "audioinput", "faults": [{"at": 1, "event": "control", "name": "zoom",
                                          "value": 1}]},
-     r"faults\[0\]\.event: a audioinput fault is one of mute, end, disconnect, got"),
+     r"faults\[0\]\.event: a audioinput fault is one of mute, end, disconnect, silence, "
+     r"clip, got"),
 ]
 
 

@@ -25,7 +25,7 @@ class FakeClock:
 
 def _session(clock) -> SimpleNamespace:
     video = SimpleNamespace(kind="video", label="Cam", frames=0, drops=0, muted=False,
-                            ready_state="live")
+                            ready_state="live", content=None)
     return SimpleNamespace(clock=clock, tracks=[video], outputs=[], audio_level=None,
                            written_video=FrameTimes(WRITTEN_RATE_SECONDS))
 

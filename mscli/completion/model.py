@@ -76,6 +76,8 @@ VALUES = {
     "RATE": Values,
     "SECONDS": Values,
     "EXPECTATION": Values,  # KIND.METRIC OP VALUE: free text
+    "LUMA": Values,
+    "DBFS": Values,
 }
 
 

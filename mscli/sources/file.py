@@ -8,7 +8,7 @@ and video can be a camera and a microphone at once.
 from __future__ import annotations
 
 from mscli.media.frames import AudioFrame, VideoFrame
-from mscli.sources.faults import FaultScript
+from mscli.sources.faults import ContentFaults, FaultScript
 from mscli.sources.virtual_camera import VirtualCameraSource
 
 
@@ -23,6 +23,7 @@ class FileSource(VirtualCameraSource):
 
         spec = self.track.device.source
         script = FaultScript(self.track.device.faults, self.start_time)
+        content = ContentFaults(script)
         offset = self.start_time  # capture time of this pass's first frame (loops add up)
         self._resampler = None
         self._shown = self._picture = None  # the control values the picture is made for
@@ -39,7 +40,9 @@ class FileSource(VirtualCameraSource):
                         continue
                     rate = script.rate(t, 0.0)
                     next_allowed = t + 1.0 / rate if rate else 0.0
-                    self.track.deliver(self._convert(frame, t, index, script))
+                    frame = self._convert(frame, t, index, script)
+                    self.track.deliver(content.video(frame) if self.track.kind == "video"
+                                       else content.audio(frame))
                     index += 1
             if not spec.get("loop"):
                 return self.track.source_ended("end-of-file", at=last_t)

@@ -5,7 +5,8 @@ whether the source is paced in real time or runs `--unpaced` as fast as the sink
 Faults act on that same timeline: `mute` delivers nothing for its duration, `frameRate`
 changes the spacing of frames, `end` and `disconnect` end the track (a `disconnect` with a
 duration brings the device back afterwards, for --reconnect), `control` changes a camera
-control as if someone turned it on the device (configurationchange).
+control as if someone turned it on the device (configurationchange); `black`, `freeze`,
+`silence` and `clip` change what the frames show (faults.ContentFaults).
 
 A source follows its track's mode and settings as they are when each frame is made, so an
 applyConstraints that picks another native mode switches the generator in flight.
@@ -17,7 +18,7 @@ from fractions import Fraction
 
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.sources import SourceThread
-from mscli.sources.faults import FaultScript
+from mscli.sources.faults import ContentFaults, FaultScript
 from mscli.sources.virtual_camera import VirtualCameraSource
 
 AUDIO_CHUNK_SECONDS = 0.01
@@ -33,6 +34,7 @@ class PatternSource(VirtualCameraSource):
         from mscli.media.pattern import PatternGenerator
 
         script = FaultScript(self.track.device.faults, self.start_time)
+        content = ContentFaults(script)
         mode = generator = shown = None
         t = self.start_time
         while True:
@@ -52,8 +54,9 @@ class PatternSource(VirtualCameraSource):
                 generator.set_controls(shown)
             if not script.muted(t):
                 index = round(t * native)  # the native frame slot: burned into the picture
-                self.track.deliver(VideoFrame(generator.frame(index), mode.width, mode.height,
-                                              index, 1 / native, t, index))
+                self.track.deliver(content.video(VideoFrame(
+                    generator.frame(index), mode.width, mode.height, index, 1 / native, t,
+                    index)))
             t += 1.0 / script.rate(t, float(native))
 
     @staticmethod
@@ -73,6 +76,7 @@ class ToneSource(SourceThread):
         from mscli.media.tone import ToneGenerator
 
         script = FaultScript(self.track.device.faults, self.start_time)
+        content = ContentFaults(script)
         generator = None
         t = self.start_time
         while True:
@@ -91,5 +95,6 @@ class ToneSource(SourceThread):
                 return
             self.progress = (start + count) / rate
             if not script.muted(t):
-                self.track.deliver(AudioFrame(generator.samples(start, count), rate, start, t))
+                self.track.deliver(content.audio(AudioFrame(generator.samples(start, count),
+                                                            rate, start, t)))
             t = (start + count) / rate
