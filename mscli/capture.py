@@ -27,7 +27,8 @@ def capture(args, constraints, devices) -> None:
     if args.reapply and (args.constraints == "-" or args.constraints.lstrip().startswith("{")):
         raise UsageError("--reapply re-reads the constraints file: give -c FILE")
     checks = CaptureChecks(args.expect, kinds, report=args.report, junit=args.junit,
-                           unpaced=args.unpaced, overwrite=args.overwrite)
+                           unpaced=args.unpaced, content=not args.no_content,
+                           overwrite=args.overwrite)
     events_file = [("--events", args.events)] if args.events not in (None, "none") else []
     plans = plan_outputs(args.output, kinds, args.format, args.overwrite,
                          files=events_file + checks.files())

@@ -127,6 +127,16 @@ def test_latency_with_unpaced_is_a_usage_error():
         check_captured([parse_expectation("video.latency.p50 < 50")], ["video"], unpaced=True)
 
 
+@pytest.mark.parametrize("text", ["video.black < 1", "video.frozen < 1", "audio.silence < 1",
+                                  "audio.level > -60", "audio.peak < 0", "audio.clipping == 0"])
+def test_content_metrics_with_no_content_are_a_usage_error(text):
+    with pytest.raises(UsageError, match="--no-content turns off what it measures"):
+        check_captured([parse_expectation(text)], ["video", "audio"], unpaced=False,
+                       content=False)
+    check_captured([parse_expectation("video.fps > 1")], ["video"], unpaced=False,
+                   content=False)
+
+
 # --- every metric ------------------------------------------------------------------------
 
 
@@ -256,7 +266,7 @@ def checks(tmp_path, *texts, report=True, junit=True, overwrite=False) -> Captur
     return CaptureChecks([parse_expectation(t) for t in texts], ["video", "audio"],
                          report=str(tmp_path / "r.json") if report else None,
                          junit=str(tmp_path / "j.xml") if junit else None,
-                         unpaced=False, overwrite=overwrite)
+                         unpaced=False, content=True, overwrite=overwrite)
 
 
 def test_all_holding_writes_the_reports_and_raises_nothing(tmp_path):
@@ -279,7 +289,8 @@ def test_a_failed_expectation_is_exit_6_after_the_reports(tmp_path):
 def test_a_report_that_cannot_be_written_is_the_write_error_after_the_failures(
         tmp_path, capsys):
     target = CaptureChecks([parse_expectation("video.fps >= 50")], ["video"],
-                           report="/dev/full", junit=None, unpaced=False, overwrite=False)
+                           report="/dev/full", junit=None, unpaced=False, content=True,
+                           overwrite=False)
     with pytest.raises(AbortError, match="cannot write /dev/full"):
         target.finish(detail(), HISTORY)
     assert capsys.readouterr().err == \

@@ -149,13 +149,18 @@ def _value(right: str, metric: str, wrong) -> float:
     return value
 
 
-def check_captured(expectations: list[Expectation], kinds: list[str], *, unpaced: bool) -> None:
+def check_captured(expectations: list[Expectation], kinds: list[str], *, unpaced: bool,
+                   content: bool = True) -> None:
     """Before anything opens: every expectation is on a track the capture has, and about
-    something the capture will measure."""
+    something the capture will measure (not latency --unpaced, not content --no-content)."""
     for e in expectations:
         if e.kind not in kinds:
             raise UsageError(f"--expect {quoted(e.text)}: the constraints request no {e.kind} "
                              f"track; add \"{e.kind}\": true to -c or drop this --expect")
-        if unpaced and metric_of(e.metric).reads == "latency":
+        reads = metric_of(e.metric).reads
+        if unpaced and reads == "latency":
             raise UsageError(f"--expect {quoted(e.text)}: latency is measured on paced "
                              "captures only; drop --unpaced or this --expect")
+        if not content and reads == "content":
+            raise UsageError(f"--expect {quoted(e.text)}: --no-content turns off what it "
+                             "measures; drop one of them")

@@ -23,8 +23,9 @@ from mscli.errors import ExpectationError, MediaError, UsageError
 
 class CaptureChecks:
     def __init__(self, expectations: list[Expectation], kinds: list[str], *,
-                 report: str | None, junit: str | None, unpaced: bool, overwrite: bool):
-        check_captured(expectations, kinds, unpaced=unpaced)
+                 report: str | None, junit: str | None, unpaced: bool, content: bool,
+                 overwrite: bool):
+        check_captured(expectations, kinds, unpaced=unpaced, content=content)
         if junit is not None and not expectations:
             raise UsageError(f"--junit {junit}: no --expect to report; add one, e.g. "
                              "--expect 'video.fps >= 24'")
