@@ -173,20 +173,7 @@ def build_parser() -> Parser:
                      help="when a device goes away and comes back, go on recording from it "
                           "(removetrack, then addtrack; one output, one timeline)")
     _add_content_options(capture)
-    checks = capture.add_argument_group("checks")
-    checks.add_argument("--expect", action="append", default=[], type=_expectation,
-                        metavar="EXPECTATION",
-                        help="'KIND.METRIC OP VALUE' to check when the capture stops, e.g. "
-                             "'video.fps >= 24' (OP: >= <= > < == !=; metrics: frames fps "
-                             "drops black frozen silence level peak clipping latency.p50 "
-                             "latency.p99 events.NAME); exit 6 if one does not hold; "
-                             "repeatable")
-    checks.add_argument("--report", metavar="FILE",
-                        help="write each expectation's result and the tracks' statistics to "
-                             "FILE as JSON (- for stdout)")
-    checks.add_argument("--junit", metavar="FILE",
-                        help="write the expectations to FILE as JUnit XML for CI (one "
-                             "testcase each)")
+    _add_check_options(capture)
     capture.set_defaults(run=cmd_capture)
 
     schema = command("schema", "Print the JSON Schema of a file ms reads, for editors.",
@@ -206,6 +193,23 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _add_check_options(parser) -> None:
+    group = parser.add_argument_group("checks")
+    group.add_argument("--expect", action="append", default=[], type=_expectation,
+                       metavar="EXPECTATION",
+                       help="'KIND.METRIC OP VALUE' to check when the capture stops, e.g. "
+                            "'video.fps >= 24' (OP: >= <= > < == !=; metrics: frames fps "
+                            "drops black frozen silence level peak clipping latency.p50 "
+                            "latency.p99 events.NAME); exit 6 if one does not hold; "
+                            "repeatable")
+    group.add_argument("--report", metavar="FILE",
+                       help="write each expectation's result and the tracks' statistics to "
+                            "FILE as JSON (- for stdout)")
+    group.add_argument("--junit", metavar="FILE",
+                       help="write the expectations to FILE as JUnit XML for CI (one "
+                            "testcase each)")
 
 
 def _expectation(text: str):
