@@ -66,6 +66,7 @@ def test_no_content_with_a_content_expectation_is_exit_2(ms, tmp_path):
     ("--report", "same.json", "--junit", "same.json"),
     ("--events", "same.json", "--report", "same.json"),
     ("-o", "same.y4m", "--junit", "same.y4m"),
+    ("-o", "-", "--report", "-"),  # both on stdout
 ])
 def test_one_file_for_two_outputs_is_exit_2(ms, tmp_path, files):
     args = [str(tmp_path / a) if a.startswith("same") else a for a in files]
