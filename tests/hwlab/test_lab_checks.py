@@ -14,12 +14,12 @@ from labtools import CAMERA_NODE, LAB, camera, events_in, listed, recording, run
 
 pytestmark = LAB
 
-RATE = 30
+RATE = 30  # vivid's webcam offers it up to 640x360 (640x480 stops at 25 fps)
 
 
-def vivid(rate: float = RATE) -> str:
+def vivid(width: int, height: int, rate: float) -> str:
     return json.dumps({"video": {"deviceId": {"exact": camera()["deviceId"]},
-                                 "width": {"exact": 640}, "height": {"exact": 480},
+                                 "width": {"exact": width}, "height": {"exact": height},
                                  "frameRate": {"exact": rate}}})
 
 
@@ -29,13 +29,14 @@ def expects(*texts: str) -> list[str]:
 
 def test_vivid_at_30_fps_passes_fps_at_least_24(tmp_path, lateness):
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    done = run_ms("capture", "-c", vivid(), "-t", "4", "-o", "null", "--report", str(report),
-                  "--junit", str(junit), *expects("video.fps >= 24", "video.frames > 0"),
-                  check=False)
+    done = run_ms("capture", "-c", vivid(640, 360, RATE), "-t", "4", "-o", "null", "--report",
+                  str(report), "--junit", str(junit),
+                  *expects("video.fps >= 24", "video.frames > 0"), check=False)
+    assert done.returncode in (0, 6), done.stderr  # the capture itself went through
     body = json.loads(report.read_text())
     [track] = body["tracks"]
     fps = body["expectations"][0]["measured"]
-    print(f"\nvivid 640x480@{RATE}: exit {done.returncode}, measured {fps} fps, "
+    print(f"\nvivid 640x360@{RATE}: exit {done.returncode}, measured {fps} fps, "
           f"stats {track['stats']}, guest stalls {lateness.stalled:.3f} s")
     # The guest's own stalls under a busy host make vivid drop frames (test_lab_capture):
     # only those may cost frames beyond 5%.
@@ -67,7 +68,7 @@ def test_vivid_told_to_send_black_reports_black(tmp_path):
     no_text, text = _menu_index("osd_text_mode", "None")  # no counters drawn over it either
     out, log, report = tmp_path / "v.nut", tmp_path / "events.ndjson", tmp_path / "r.json"
     try:
-        with recording("-c", vivid(25), "-t", "6", "-o", str(out), "--events", str(log),
+        with recording("-c", vivid(640, 480, 25), "-t", "6", "-o", str(out), "--events", str(log),
                        "--report", str(report), *expects("video.black >= 2"),
                        out=out, written=25 * 460800) as proc:  # a second of 640x480 YUYV
             _set(test_pattern=black, osd_text_mode=no_text)
