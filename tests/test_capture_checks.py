@@ -128,6 +128,14 @@ def test_a_failed_expectation_is_one_line_each_and_exit_6(ms, tmp_path):
     assert out.stat().st_size > 30 * 640 * 480  # the recording is finished all the same
 
 
+def test_fps_of_a_decimated_capture(ms):
+    """30 fps decimated to 15: the rate delivered, though the source's frames span the time."""
+    result = ms("capture", "--fake", "-c", '{"video": {"frameRate": {"max": 15}}}', "--unpaced",
+                "-t", "2", "-o", "null", "--events", "none", "--expect", "video.fps == 15",
+                "--expect", "video.frames == 30")
+    assert result.code == 0, result.err
+
+
 def test_latency_paced(ms, tmp_path):
     report = tmp_path / "r.json"
     result = ms("capture", "--fake", "-c", VIDEO, "-t", "1", "-o", "null", "--report",

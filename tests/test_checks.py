@@ -142,7 +142,7 @@ def test_content_metrics_with_no_content_are_a_usage_error(text):
 
 @pytest.mark.parametrize("metric, value", [
     ("video.frames", 60), ("audio.frames", 96000),
-    ("video.fps", 30.0),  # 59 intervals over 1.967 s: 29.995, shown (and compared) as 30
+    ("video.fps", 30.0),  # 60 over 1.967 s x 65/64: 30.03, shown (and compared) as 30
     ("video.drops", 5), ("audio.drops", 480),
     ("video.black", 0.5), ("video.frozen", 0.0), ("audio.silence", 1.25),
     ("audio.level", -23.5), ("audio.peak", -3.0), ("audio.clipping", 12),
@@ -166,13 +166,22 @@ def test_a_track_that_kept_nothing_fails_its_expectation_as_not_measured():
                   audio(content=None))
     del bare["tracks"][0]["latency"]
     del bare["tracks"][1]["content"]
-    cases = {"video.fps > 0": "fewer than two frames were delivered",
+    cases = {"video.fps > 0": "fewer than two frames came from the source",
              "video.latency.p99 < 1000": "no frame was written with its latency measured",
              "audio.silence < 100": "content analysis was off"}
     for text, why in cases.items():
         result = measured(text, bare)
         assert (result.measured, result.passed, result.why_not) == (None, False, why)
         assert result.line() == f"{text} (not measured: {why})"
+
+
+def test_fps_of_a_decimated_track_is_its_delivered_rate():
+    """30 fps decimated to 15: the duration spans the source's 60 frames, 30 delivered."""
+    decimated = video(stats={"deliveredFrames": 30, "discardedFrames": 30, "totalFrames": 60})
+    assert measured("video.fps == 15", detail(decimated)).passed
+    # as many frames lost by the device: the rate delivered, not the rate that arrived
+    lossy = video(stats={"deliveredFrames": 30, "discardedFrames": 0, "totalFrames": 60})
+    assert measured("video.fps == 15", detail(lossy)).passed
 
 
 def test_several_tracks_of_a_kind_add_up():
@@ -189,7 +198,7 @@ def test_several_tracks_of_a_kind_add_up():
                                                        "level": -30.0, "peak": -20.0})
     stopped = detail(first, second, loud, quiet)
     history = [event("mute", "v1"), event("mute", "v2"), event("mute", "other")]
-    expected = {"video.frames": 90, "video.drops": 2, "video.fps": 30.0,  # 87 / 2.934
+    expected = {"video.frames": 90, "video.drops": 2, "video.fps": 30.0,  # 90 / 2.999
                 "video.black": 0.5, "video.frozen": 0.1, "video.latency.p50": 30.0,
                 "video.latency.p99": 40.0, "video.events.mute": 2,
                 "audio.silence": 1.0, "audio.clipping": 3, "audio.peak": -1.0,

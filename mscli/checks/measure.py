@@ -1,9 +1,10 @@
 """What each metric measured, from the `stopped` detail and the capture's event history only
 (interface.md), and whether each expectation held.
 
-Per track (`detail.tracks[i]`): frames = stats.deliveredFrames; fps = frame intervals over the
-time from the first frame to the last (deliveredFrames - 1 over `duration`: 60 frames at 30
-fps span 59/30 s); drops = stats.totalFrames - deliveredFrames (discarded, and never
+Per track (`detail.tracks[i]`): frames = stats.deliveredFrames; fps = deliveredFrames over the
+time the source's frames cover (`duration` spans the first to the last of totalFrames, so the
+time is duration x totalFrames / (totalFrames - 1): 60 frames at 30 fps span 59/30 s and cover
+2 s, and a track decimated to 15 fps delivers 30 of them); drops = stats.totalFrames - deliveredFrames (discarded, and never
 delivered); black, frozen, silence = content seconds; level, peak = content dBFS; clipping =
 content samples; latency.p50/p99 = the latency summary in ms; events.NAME = how many NAME
 events carry the track's id.
@@ -34,7 +35,7 @@ WHY_NOT = {
     "stats": "the tracks kept no statistics",
     "content": "content analysis was off",
     "latency": "no frame was written with its latency measured",
-    "fps": "fewer than two frames were delivered",
+    "fps": "fewer than two frames came from the source",
 }
 
 
@@ -92,33 +93,33 @@ def _total(key: str, part: str):
 
 
 def _fps(tracks: list[dict]) -> float | None:
-    intervals = sum(t["stats"]["deliveredFrames"] - 1 for t in tracks
-                    if t["stats"]["deliveredFrames"] > 1)
-    seconds = sum(t["duration"] for t in tracks if t["stats"]["deliveredFrames"] > 1)
-    return intervals / seconds if intervals and seconds > 0 else None
+    """Frames delivered per second of the time the source's frames cover. `duration` runs
+    from the first of its totalFrames to the last: one frame interval short of that time."""
+    covered = [(t["stats"]["deliveredFrames"], t["duration"] * total / (total - 1))
+               for t in tracks if (total := t["stats"]["totalFrames"]) > 1]
+    seconds = sum(s for _, s in covered)
+    return sum(n for n, _ in covered) / seconds if seconds > 0 else None
 
 
 def _drops(tracks: list[dict]) -> int:
     return sum(t["stats"]["totalFrames"] - t["stats"]["deliveredFrames"] for t in tracks)
 
 
-def _level(tracks: list[dict]) -> float | None:
+def _level(tracks: list[dict]) -> float:
     """The power mean of the tracks' RMS levels, weighted by how long each lasted."""
-    if len(tracks) == 1:
-        return tracks[0]["content"]["level"]
+    levels = [t["content"]["level"] for t in tracks]
     weights = [t["duration"] for t in tracks]
-    if sum(weights) <= 0:
-        return None
-    power = sum(w * 10 ** (t["content"]["level"] / 10) for w, t in zip(weights, tracks))
-    return 10 * math.log10(power / sum(weights)) if power > 0 else tracks[0]["content"]["level"]
+    if sum(weights) <= 0:  # chunks, no span: each counts the same
+        weights = [1.0] * len(tracks)
+    power = sum(w * 10 ** (level / 10) for w, level in zip(weights, levels)) / sum(weights)
+    return 10 * math.log10(power) if power > 0 else min(levels)
 
 
 def _worst(key: str, part: str, scale: float = 1.0):
-    """The largest value over the tracks; None where no track has it."""
+    """The largest value over the tracks that have `part` (a track that wrote no frame has
+    no latency); None when none has it."""
     def worst(tracks: list[dict]) -> float | None:
         values = [t[part][key] * scale for t in tracks if part in t]
-        if part != "latency" and len(values) < len(tracks):
-            raise KeyError(part)
         return max(values) if values else None
     return worst
 
