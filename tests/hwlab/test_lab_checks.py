@@ -76,7 +76,8 @@ def test_vivid_told_to_send_black_reports_black(tmp_path):
     finally:
         _set(test_pattern=pattern, osd_text_mode=text)
     body = json.loads(report.read_text())
-    edges = [(e["time"], e["detail"]) for e in events_in(log) if e["event"] == "content"]
+    edges = [(e["time"], e["detail"]) for e in events_in(log, content=True)
+             if e["event"] == "content"]
     print(f"\nvivid test_pattern {black} (100% Black) after a second: exit {proc.returncode}, "
           f"content {body['tracks'][0]['content']}, events {edges}")
     assert proc.returncode == 0, stderr
@@ -98,7 +99,7 @@ def test_the_loopback_card_with_nothing_played_reports_silence(tmp_path):
                   *expects("audio.silence >= 2", "audio.level < -60", "audio.clipping == 0"),
                   check=False)
     body = json.loads(report.read_text())
-    edges = [e["detail"] for e in events_in(log) if e["event"] == "content"]
+    edges = [e["detail"] for e in events_in(log, content=True) if e["event"] == "content"]
     print(f"\nsnd-aloop, nothing played: exit {done.returncode}, "
           f"content {body['tracks'][0]['content']}, events {edges}")
     assert done.returncode == 0, done.stderr
