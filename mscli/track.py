@@ -163,13 +163,13 @@ class MediaStreamTrack:
             self._set_muted(False, at=max(frame.time, self._muted_at))
         if self._rate is not None and not self._rate_held:
             self._rate.add(frame.time)
-        delivered = False
+        kept = False
         for out in self._processor.process(frame):
             if not self.enabled:
                 out = blank(out)
             self._enqueue(out)
-            delivered = True
-        if not delivered and self.kind == "video" and not self._past_frame_limit:
+            kept = True
+        if not kept and self.kind == "video" and not self._past_frame_limit:
             self.counters.discarded_frame()  # decimated to the settings' frame rate
 
     def frames_lost(self, count: int, sample_rate: float | None = None) -> None:

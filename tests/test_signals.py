@@ -265,6 +265,11 @@ def test_a_stop_with_a_slow_reader_captures_nothing_after_the_signal(ms_env):
     assert stopped["event"] == "stopped" and stopped["time"] <= latest
     video = stopped["detail"]["tracks"][0]
     assert len(numbers) == video["frames"] - video["drops"]
+    # The statistics say the same: what the reader got was delivered, what the full queue
+    # dropped while it was away was never delivered.
+    stats = video["stats"]
+    assert stats["deliveredFrames"] == len(numbers)
+    assert stats["totalFrames"] - stats["deliveredFrames"] == video["drops"]
 
 
 def test_a_second_signal_ends_a_stop_blocked_on_the_reader(ms_env):
