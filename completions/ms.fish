@@ -162,7 +162,7 @@ complete -c ms -n '__ms_in capture' -l stats -r -f -d 'emit a stats event per tr
 complete -c ms -n '__ms_in capture' -l reapply -d 'on SIGHUP, re-read the constraints file and apply it to the live tracks (applyConstraints)'
 complete -c ms -n '__ms_in capture' -l reconnect -d 'when a device goes away and comes back, go on recording from it (removetrack, then addtrack; one output, one timeline)'
 complete -c ms -n '__ms_in capture' -l no-content -d 'do not watch the content (no content events or totals)'
-complete -c ms -n '__ms_in capture' -l black-level -r -f -d 'video is black when 98 percent of its luma is at or below LUMA (0-255; default 32)'
+complete -c ms -n '__ms_in capture' -l black-level -r -f -d 'video is black when 98 percent of its luma is at or below LUMA, 0-255 (default 32)'
 complete -c ms -n '__ms_in capture' -l frozen-after -r -f -d 'video is frozen when its picture stays the same this long (default 0.5)'
 complete -c ms -n '__ms_in capture' -l silence-below -r -f -d 'audio is silent when its RMS level is below DBFS (default -60)'
 complete -c ms -n '__ms_in capture' -l silence-after -r -f -d 'audio is silence when below that level this long (default 0.5)'

@@ -224,24 +224,19 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _luma(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"expected a luma level from 0 to 255, got {text!r}")
-    return value
+def _number_from(low: float, high: float, what: str):
+    """An option's type: a number in [low, high], else a usage error saying so."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} from {low:g} to {high:g}, "
+                                             f"got {text!r}")
+        return value
 
-
-def _dbfs(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 1.0
-    if not -200 <= value <= 0:
-        raise argparse.ArgumentTypeError(f"expected dBFS from -200 to 0, got {text!r}")
-    return value
+    return parse
 
 
 def _add_content_options(parser) -> None:
@@ -251,22 +246,19 @@ def _add_content_options(parser) -> None:
         "content", "black or frozen video, silent or clipping audio: content events")
     group.add_argument("--no-content", action="store_true",
                        help="do not watch the content (no content events or totals)")
-    group.add_argument("--black-level", type=_luma, metavar="LUMA",
-                       default=DEFAULTS.black_level,
-                       help="video is black when 98 percent of its luma is at or below LUMA "
-                            f"(0-255; default {DEFAULTS.black_level:g})")
-    group.add_argument("--frozen-after", type=_positive_float, metavar="SECONDS",
-                       default=DEFAULTS.frozen_after,
-                       help="video is frozen when its picture stays the same this long "
-                            f"(default {DEFAULTS.frozen_after:g})")
-    group.add_argument("--silence-below", type=_dbfs, metavar="DBFS",
-                       default=DEFAULTS.silence_below,
-                       help="audio is silent when its RMS level is below DBFS (default "
-                            f"{DEFAULTS.silence_below:g})")
-    group.add_argument("--silence-after", type=_positive_float, metavar="SECONDS",
-                       default=DEFAULTS.silence_after,
-                       help="audio is silence when below that level this long "
-                            f"(default {DEFAULTS.silence_after:g})")
+    options = (
+        ("--black-level", _number_from(0, 255, "a luma level"), "LUMA", "black_level",
+         "video is black when 98 percent of its luma is at or below LUMA, 0-255"),
+        ("--frozen-after", _positive_float, "SECONDS", "frozen_after",
+         "video is frozen when its picture stays the same this long"),
+        ("--silence-below", _number_from(-200, 0, "dBFS"), "DBFS", "silence_below",
+         "audio is silent when its RMS level is below DBFS"),
+        ("--silence-after", _positive_float, "SECONDS", "silence_after",
+         "audio is silence when below that level this long"))
+    for flag, kind, metavar, name, text in options:
+        default = getattr(DEFAULTS, name)
+        group.add_argument(flag, type=kind, metavar=metavar, default=default,
+                           help=f"{text} (default {default:g})")
 
 
 def _add_events_option(parser) -> None:

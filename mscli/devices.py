@@ -103,7 +103,7 @@ class Fault(NamedTuple):
 
     at: float
     event: str  # mute | end | frameRate | disconnect | control | black | freeze | silence | clip
-    duration: float | None = None  # a lasting fault (mute, black, ...): how long; None = to the end
+    duration: float | None = None  # a lasting fault (mute, black, ...): how long; None: to the end
     value: object = None  # frameRate: the new rate; control: the control's new value
     name: str | None = None  # control: which control (controls.CONTROLS)
 

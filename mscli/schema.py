@@ -96,7 +96,7 @@ def _controls_schema() -> dict:
 def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
     from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
-    from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, MAX_TEXT
+    from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, LASTING_FAULTS, MAX_TEXT
 
     positive = {"type": "number", "exclusiveMinimum": 0}
     frame_rate = {"type": "number", "minimum": MIN_FRAME_RATE,
@@ -115,7 +115,9 @@ def devices_schema() -> dict:
             "type": "object", "additionalProperties": False, "required": ["at", "event"],
             "properties": {"at": {"type": "number", "minimum": 0},
                            "event": {"enum": list(FAULT_EVENTS)},
-                           "for": positive, "value": {"type": ["number", "string", "boolean"]},
+                           "for": {**positive, "description": "how long a lasting fault "
+                                   f"({', '.join(LASTING_FAULTS)}) lasts; absent: to the end"},
+                           "value": {"type": ["number", "string", "boolean"]},
                            "name": {"enum": list(CONTROLS)}},
             "allOf": [_when_event("frameRate", {"value": frame_rate}),
                       _when_event("control", {"value": {"type": ["number", "string",

@@ -89,9 +89,11 @@ def test_a_device_file_with_content_faults_fits_the_schema(ms, tmp_path):
 
 @pytest.mark.parametrize("device,message", [
     ({"kind": "audioinput", "faults": [{"at": 1, "event": "black"}]},
-     r"faults[0].event: a audioinput fault is one of"),
+     "faults[0].event: a audioinput fault is one of mute, end, disconnect, silence, clip, "
+     'got "black"'),
     ({"kind": "videoinput", "faults": [{"at": 1, "event": "clip"}]},
-     r"faults[0].event: a videoinput fault is one of"),
+     "faults[0].event: a videoinput fault is one of mute, end, frameRate, disconnect, "
+     'control, black, freeze, got "clip"'),
     ({"kind": "videoinput", "faults": [{"at": 1, "event": "end", "for": 1}]},
      r"faults[0].for: only mute, disconnect, black, freeze, silence, clip faults have"),
     ({"kind": "videoinput", "faults": [{"at": 1, "event": "freeze", "value": 1}]},
@@ -194,4 +196,23 @@ def test_threshold_options_change_what_is_reported(ms, tmp_path):
                                           ("--frozen-after", "0"), ("--silence-after", "-1")])
 def test_bad_threshold_values_are_usage_errors(ms, option, value):
     result = ms("capture", "--fake", "-c", AV, "-t", "1", "-o", "null", f"{option}={value}")
-    assert result.code == 2 and option in one_error_line(result)
+    line = one_error_line(result)
+    assert result.code == 2 and option in line and "expected" in line, line
+
+
+def test_faults_act_on_a_file_backed_device_too(ms, tmp_path):
+    clip = tmp_path / "clip.mkv"
+    make_clip(clip)
+    devices = write(tmp_path, "devices.json", {"devices": [
+        {"kind": "videoinput", "label": "Clip", "source": {"file": str(clip)},
+         "faults": [{"at": 0.2, "event": "freeze", "for": 0.6}]},
+        {"kind": "audioinput", "label": "Clip", "source": {"file": str(clip)},
+         "faults": [{"at": 4.0, "event": "clip", "for": 0.5}]}]})
+    result = ms("capture", "--devices", devices, "-c", AV, "-t", "4.9", "--unpaced",
+                "-o", "null")
+    assert result.code == 0, result.err
+    found = edges(result)
+    assert_edges(found[("video", "frozen")], [(True, 0.2), (False, 0.8), (True, 3.0),
+                                              (False, 4.0)])
+    assert_edges(found[("audio", "clipping")], [(True, 4.0), (False, 4.5)])
+    assert content_of(result)["video"]["frozen"] == pytest.approx(1.6, abs=TOTAL)

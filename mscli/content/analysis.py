@@ -125,7 +125,8 @@ class AudioContent(Watcher):
         self._peak = max(self._peak, high, -low)
         clipped = 0
         if high >= INT16_MAX or low <= INT16_MIN:
-            clipped = int(np.count_nonzero(data >= INT16_MAX) + np.count_nonzero(data <= INT16_MIN))
+            clipped = int(np.count_nonzero(data >= INT16_MAX)
+                          + np.count_nonzero(data <= INT16_MIN))
             self.clipped += clipped
         t = frame.time
         self.conditions["silence"].observe(t, math.sqrt(squares / flat.size) < self._floor)

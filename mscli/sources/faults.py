@@ -4,6 +4,8 @@ sources ask about a capture time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mscli.devices import Fault
 
 END_REASONS = {"end": "device-ended", "disconnect": "device-disconnected"}
@@ -80,9 +82,7 @@ class ContentFaults:
         self._still = None  # the last picture delivered while no freeze was on
 
     def video(self, frame):
-        from dataclasses import replace
-
-        from mscli.track import blank
+        from mscli.track import blank  # numpy: only once a capture runs
 
         t = frame.time
         if self.script.during("freeze", t) and self._still is not None \
@@ -111,8 +111,4 @@ class ContentFaults:
                 else:
                     np.clip(part.astype(np.int32) * CLIP_GAIN, -32768, 32767, out=part,
                             casting="unsafe")
-        if data is None:
-            return frame
-        from dataclasses import replace
-
-        return replace(frame, data=data)
+        return frame if data is None else replace(frame, data=data)
