@@ -115,6 +115,9 @@ _ms_value() {
         capture:--frozen-after) : ;;
         capture:--silence-below) : ;;
         capture:--silence-after) : ;;
+        capture:--expect) : ;;
+        capture:--report) _ms_files ;;
+        capture:--junit) _ms_files ;;
     esac
 }
 
@@ -156,7 +159,7 @@ _ms() {
         caps) options="-h --help -q --quiet -v --verbose --no-color --traceback --modes --fake --devices --json" valued="--devices" ;;
         supported) options="-h --help -q --quiet -v --verbose --no-color --traceback --json" valued="" ;;
         resolve) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices --json" valued="-c --constraints --devices" ;;
-        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --stats --reapply --reconnect --no-content --black-level --frozen-after --silence-below --silence-after" valued="-c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after" ;;
+        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --stats --reapply --reconnect --no-content --black-level --frozen-after --silence-below --silence-after --expect --report --junit" valued="-c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after --expect --report --junit" ;;
         schema) options="-h --help -q --quiet -v --verbose --no-color --traceback" valued="" ;;
         *) return 0 ;;
     esac

@@ -8,6 +8,7 @@ import json
 import sys
 
 from mscli import messages
+from mscli.checks.verdict import CaptureChecks
 from mscli.content import content_options
 from mscli.errors import UsageError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
@@ -25,7 +26,12 @@ def capture(args, constraints, devices) -> None:
                          "use -t SECONDS")
     if args.reapply and (args.constraints == "-" or args.constraints.lstrip().startswith("{")):
         raise UsageError("--reapply re-reads the constraints file: give -c FILE")
-    plans = plan_outputs(args.output, kinds, args.format, args.overwrite, events=args.events)
+    checks = CaptureChecks(args.expect, kinds, report=args.report, junit=args.junit,
+                           unpaced=args.unpaced, content=not args.no_content,
+                           overwrite=args.overwrite)
+    events_file = [("--events", args.events)] if args.events not in (None, "none") else []
+    plans = plan_outputs(args.output, kinds, args.format, args.overwrite,
+                         files=events_file + checks.files())
     if messages.verbose:
         for s in selections:
             print(f"ms: {s.kind}: {s.device.label!r} {json.dumps(s.settings)}", file=sys.stderr)
@@ -48,7 +54,8 @@ def capture(args, constraints, devices) -> None:
         signals.attach(session)
         session.open_outputs()
         try:
-            session.run()
+            detail = session.run()
         except BaseException:
             session.abort()
             raise
+    checks.finish(detail, events.history)  # after the live view and the event file closed

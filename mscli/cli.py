@@ -133,7 +133,9 @@ def build_parser() -> Parser:
         "ms capture --fake -c '{\"video\": {\"width\": 1280}}' --frames 300 -o - | "
         "ffplay -",
         "ms capture --devices ci.json -c c.json -o video=v.y4m -o audio=a.wav -t 2",
-        "ms capture --fake -c '{\"video\": true}' -o still.png")
+        "ms capture --fake -c '{\"video\": true}' -o still.png",
+        "ms capture --fake -c '{\"video\": true}' -t 3 -o null --expect 'video.fps >= 24' "
+        "--junit checks.xml")
     _add_constraints_option(capture)
     _add_device_options(capture)
     out = capture.add_argument_group("outputs")
@@ -171,6 +173,7 @@ def build_parser() -> Parser:
                      help="when a device goes away and comes back, go on recording from it "
                           "(removetrack, then addtrack; one output, one timeline)")
     _add_content_options(capture)
+    _add_check_options(capture)
     capture.set_defaults(run=cmd_capture)
 
     schema = command("schema", "Print the JSON Schema of a file ms reads, for editors.",
@@ -190,6 +193,29 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _add_check_options(parser) -> None:
+    group = parser.add_argument_group("checks")
+    group.add_argument("--expect", action="append", default=[], type=_expectation,
+                       metavar="EXPECTATION",
+                       help="'KIND.METRIC OP VALUE' to check when the capture stops, e.g. "
+                            "'video.fps >= 24' (OP: >= <= > < == !=; metrics: frames fps "
+                            "drops black frozen silence level peak clipping latency.p50 "
+                            "latency.p99 events.NAME); exit 6 if one does not hold; "
+                            "repeatable")
+    group.add_argument("--report", metavar="FILE",
+                       help="write each expectation's result and the tracks' statistics to "
+                            "FILE as JSON (- for stdout)")
+    group.add_argument("--junit", metavar="FILE",
+                       help="write the expectations to FILE as JUnit XML for CI (one "
+                            "testcase each)")
+
+
+def _expectation(text: str):
+    from mscli.checks.expectations import parse_expectation
+
+    return parse_expectation(text)
 
 
 def _positive_int(text: str) -> int:
@@ -411,7 +437,8 @@ def _apply_general_options(args) -> None:
 
 
 def _fail(error: MediaError, json_mode: bool) -> None:
-    streams.say(f"ms: {error.name}: {error.message}")
+    for line in error.lines():
+        streams.say(line)
     if json_mode:
         try:
             render.print_json(error.to_json())

@@ -40,6 +40,10 @@ class MediaError(Exception):
         self.message = message
         self.constraint = constraint
 
+    def lines(self) -> list[str]:
+        """What stderr shows: one line, `ms: NAME: message`."""
+        return [f"ms: {self.name}: {self.message}"]
+
     def to_json(self) -> dict:
         body = {"name": self.name}
         if self.constraint is not None:
@@ -99,6 +103,22 @@ class NotReadableError(MediaError):
 
     name = "NotReadableError"
     exit_code = 5
+
+
+class ExpectationError(MediaError):
+    """The capture finished and at least one `--expect` did not hold: one line each on stderr,
+    `ms: expectation failed: video.fps >= 24 (measured 12.3)`."""
+
+    name = "ExpectationError"
+    exit_code = 6
+
+    def __init__(self, failures: list[str]):
+        self.failures = [shown(failure) for failure in failures]
+        super().__init__(f"{len(failures)} expectation{'s' if len(failures) > 1 else ''} "
+                         f"did not hold: {'; '.join(self.failures)}")
+
+    def lines(self) -> list[str]:
+        return [f"ms: expectation failed: {failure}" for failure in self.failures]
 
 
 def did_you_mean(name: str, options) -> str:

@@ -18,7 +18,7 @@ import time
 from typing import Callable, TextIO
 
 EVENT_NAMES = ("mute", "unmute", "ended", "overconstrained", "configurationchange",
-               "addtrack", "removetrack", "devicechange", "content", "stopped", "stats")
+               "addtrack", "removetrack", "devicechange", "content", "stats", "stopped")
 
 
 class CaptureClock:

@@ -21,9 +21,10 @@ class OutputPlan:
 
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
-                 overwrite: bool, events: str | None = None) -> list[OutputPlan]:
-    """Check every -o, and the --events file, against the tracks and each other before
-    anything opens; UsageError says why not."""
+                 overwrite: bool, files: list[tuple[str, str]] = ()) -> list[OutputPlan]:
+    """Check every -o, and the other files ms writes (`files`: (option, path), e.g. --events
+    and the reports; - is stdout), against the tracks and each other before anything opens;
+    UsageError says why not."""
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
@@ -50,9 +51,10 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
                              f"or leave {kind} out of the constraints")
     named = [(f"-o {spec}", plan.target) for spec, plan in zip(specs, plans)
              if plan.target != "null"]
-    if events not in (None, "none"):
-        check_target(events, overwrite)
-        named.append((f"--events {events}", events))
+    for option, path in files:
+        if path != "-":
+            check_target(path, overwrite)
+        named.append((f"{option} {path}", path))
     _refuse_one_file_twice(named)
     return plans
 
@@ -231,8 +233,8 @@ class ImageSink(Sink):
         self._bytes = 0
 
     def _write(self, frame) -> None:
-        from mscli.sinks.files import open_target
-        from mscli.sinks.image import encode_image, write_payload
+        from mscli.sinks.files import open_target, write_payload
+        from mscli.sinks.image import encode_image
 
         if self.done:
             return

@@ -132,7 +132,7 @@ def test_exit_codes_are_contract_md(rendered):
 
     status = _section(rendered, "EXIT STATUS")
     codes = re.findall(r"^ {7}(\d+) ", status, re.M)
-    assert codes == ["0", "1", "2", "3", "4", "5", "130", "141"]
+    assert codes == ["0", "1", "2", "3", "4", "5", "6", "130", "141"]
     for error in MediaError.__subclasses__():
         assert re.search(rf"^ {{7}}{error.exit_code} .*?\b{error.name}\b", status, re.M | re.S)
 

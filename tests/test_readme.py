@@ -3,6 +3,7 @@ devices; the set-up command works in a fresh venv (slow lane)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -62,6 +63,18 @@ def test_smoke_test_example_prints_what_the_readme_says(shell_env, tmp_path):
                           env=shell_env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert "['mute', 'unmute', 'ended']" in proc.stdout
+
+
+def test_ci_checks_example_prints_what_the_readme_says(shell_env, tmp_path):
+    block = next(b for b in SHELL_EXAMPLES if "--junit" in b)
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path,
+                          env=shell_env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    said = "ms: expectation failed: video.black < 0.5 (measured 1.5 s)"
+    assert said in README and "`exit 6`" in README
+    assert proc.stderr.splitlines()[-1] == said, proc.stderr
+    assert proc.stdout.splitlines() == ["exit 6"]
+    assert json.loads((tmp_path / "ms-report.json").read_text())["passed"] is True
 
 
 def _ci_devices() -> str:

@@ -75,6 +75,7 @@ VALUES = {
     "N": Values,
     "RATE": Values,
     "SECONDS": Values,
+    "EXPECTATION": Values,  # KIND.METRIC OP VALUE: free text
     "LUMA": Values,
     "DBFS": Values,
 }

@@ -4,6 +4,7 @@
   read-only directory, an existing file or a dangling symlink without -y.
 - `file_identity`: what makes two outputs one file (the same resolved path, or the same inode:
   `.`/`..`, symlinks, hard links, `-` and /dev/stdout).
+- `write_whole`: a small output made whole before it opens (an image, a report), written at once.
 - `OutputFile`: a file ms writes. Created with O_EXCL unless replacing was asked for, so a file
   that appears in the meantime is not clobbered; it remembers the first write error, because
   PyAV drops the errors FFmpeg meets while closing; a file that failed mid-way is renamed
@@ -82,6 +83,30 @@ def raise_write_error(out, error: OSError):
     if raised is error:
         raise error
     raise raised from error
+
+
+def write_payload(out, payload: bytes) -> int:
+    """Bytes made whole beforehand (an encoded image, a report), written and flushed to the
+    file object `out`; returns their size."""
+    try:
+        out.write(payload)
+        out.flush()
+    except OSError as e:
+        raise_write_error(out, e)
+    return len(payload)
+
+
+def write_whole(target: str, payload: bytes, overwrite: bool) -> int:
+    """`payload` as the whole of `target` (a path, or - for stdout), opened as open_target
+    does; a failed write removes the file if ms created it. Returns the bytes written."""
+    out = open_target(target, overwrite)
+    try:
+        write_payload(out, payload)
+    except BaseException:
+        out.discard()
+        raise
+    out.close()
+    return len(payload)
 
 
 def open_output(path: str, overwrite: bool) -> OutputFile:

@@ -10,7 +10,7 @@ import numpy as np
 
 from mscli.errors import AbortError, UsageError
 from mscli.media.frames import VideoFrame, chroma_size, pad_i420
-from mscli.sinks.files import open_target, raise_write_error
+from mscli.sinks.files import write_payload, write_whole
 
 _EXT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg"}
 
@@ -49,21 +49,4 @@ def write_image(frame: VideoFrame, target: str | BinaryIO, image_format: str | N
     payload = encode_image(frame, image_format, quality)
     if not isinstance(target, str):
         return write_payload(target, payload)
-    out = open_target(target, overwrite)
-    try:
-        write_payload(out, payload)
-    except BaseException:
-        out.discard()
-        raise
-    out.close()
-    return len(payload)
-
-
-def write_payload(out: BinaryIO, payload: bytes) -> int:
-    """An encoded image, written and flushed; returns its size."""
-    try:
-        out.write(payload)
-        out.flush()
-    except OSError as e:
-        raise_write_error(out, e)
-    return len(payload)
+    return write_whole(target, payload, overwrite)
