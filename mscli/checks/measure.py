@@ -4,8 +4,9 @@
 Per track (`detail.tracks[i]`): frames = stats.deliveredFrames; fps = deliveredFrames over the
 time the source's frames cover (`duration` spans the first to the last of totalFrames, so the
 time is duration x totalFrames / (totalFrames - 1): 60 frames at 30 fps span 59/30 s and cover
-2 s, and a track decimated to 15 fps delivers 30 of them); drops = stats.totalFrames - deliveredFrames (discarded, and never
-delivered); black, frozen, silence = content seconds; level, peak = content dBFS; clipping =
+2 s, and a track decimated to 15 fps delivers 30 of them); drops = the frames never delivered,
+stats.totalFrames - deliveredFrames - discardedFrames (a frame decimated to the asked rate is
+discarded on purpose, not dropped; audio has no discarded frames); black, frozen, silence = content seconds; level, peak = content dBFS; clipping =
 content samples; latency.p50/p99 = the latency summary in ms; events.NAME = how many NAME
 events carry the track's id.
 
@@ -102,7 +103,8 @@ def _fps(tracks: list[dict]) -> float | None:
 
 
 def _drops(tracks: list[dict]) -> int:
-    return sum(t["stats"]["totalFrames"] - t["stats"]["deliveredFrames"] for t in tracks)
+    return sum(t["stats"]["totalFrames"] - t["stats"]["deliveredFrames"]
+               - t["stats"].get("discardedFrames", 0) for t in tracks)
 
 
 def _level(tracks: list[dict]) -> float:

@@ -3,8 +3,8 @@
 - `--report FILE`: JSON, {"passed", "reason", "expectations": [...], "tracks": [...]}: each
   expectation with what it measured and whether it held, and each track's `stopped` detail
   (statistics, content, latency) as it is.
-- `--junit FILE`: JUnit XML as Jenkins, GitLab and the GitHub Actions reporters read it (the
-  shape of the Jenkins xUnit plugin's junit-10.xsd): <testsuites> around one <testsuite>, one
+- `--junit FILE`: JUnit XML as Jenkins, GitLab and the GitHub Actions reporters read it:
+  <testsuites> around one <testsuite>, one
   <testcase> per expectation, a <failure> whose message has the measured value, the stop
   reason and the tracks' labels as properties, and the tracks' detail as JSON in <system-out>.
 """
