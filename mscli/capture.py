@@ -16,6 +16,7 @@ from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
 from mscli.stopping import StopSignals
+from mscli.streamcopy import check_copy
 
 
 def capture(args, constraints, devices) -> None:
@@ -43,6 +44,7 @@ def capture(args, constraints, devices) -> None:
                                     ("audio_codec", args.audio_codec),
                                     ("crf", args.crf), ("bitrate", args.bitrate))
                   if v is not None})
+    check_copy(selections, plans, args, options.recorder)
     events = EventLog(CaptureClock())
     with contextlib.ExitStack() as stack:
         # From before the devices and outputs open until after they are finalised: a stop

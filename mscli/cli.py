@@ -148,8 +148,12 @@ def build_parser() -> Parser:
                           "an extension")
     out.add_argument("-y", "--overwrite", action="store_true",
                      help="replace existing output files")
-    out.add_argument("--video-codec", metavar="CODEC", help="e.g. libx264, libvpx-vp9, ffv1")
-    out.add_argument("--audio-codec", metavar="CODEC", help="e.g. libopus, aac, flac")
+    out.add_argument("--video-codec", metavar="CODEC",
+                     help="e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed "
+                          "device's packets as they are (native settings only; no content "
+                          "checks; faults that change or drop frames refused)")
+    out.add_argument("--audio-codec", metavar="CODEC",
+                     help="e.g. libopus, aac, flac; copy as for --video-codec")
     out.add_argument("--crf", type=float, metavar="N", help="video quality (x264: 0-51)")
     out.add_argument("--bitrate", metavar="RATE", help="e.g. 2M, 128k")
     stop = capture.add_argument_group("stopping")

@@ -273,9 +273,11 @@ class RecorderSink(Sink):
             messages.detail(note)
 
     def _write(self, frame) -> None:
-        from mscli.media.frames import VideoFrame
+        from mscli.media.frames import EncodedPacket, VideoFrame
 
-        if isinstance(frame, VideoFrame):
+        if isinstance(frame, EncodedPacket):
+            self.recorder.write_packet(frame)
+        elif isinstance(frame, VideoFrame):
             self.recorder.write_video(frame)
         else:
             self.recorder.write_audio(frame)

@@ -19,8 +19,10 @@ from importlib import import_module
 from mscli.content import DEFAULTS, ContentOptions
 from mscli.errors import AbortError, MediaError
 from mscli.events import CaptureClock, EventLog
+from mscli.media.frames import EncodedPacket
 from mscli.messages import warn
 from mscli.outputs import OutputPlan, Sink, open_sink
+from mscli.streamcopy import copied_kinds, copy_sources
 from mscli.track import FrameTimes, MediaStreamTrack
 from mscli.trackcontrols import open_controls
 from mscli.trackstats import StatsEvents
@@ -49,6 +51,8 @@ class CaptureOptions:
         self.reconnect = reconnect
         self.stats = stats  # --stats: seconds between `stats` events
         self.content = content  # the content conditions' thresholds; None: not watched
+        # The track kinds whose stored packets are copied, not decoded (streamcopy.py).
+        self.copied = copied_kinds(self.recorder)
 
 
 @dataclass
@@ -91,11 +95,11 @@ class CaptureSession:
                                  track_constraints, self.events, self.wake,
                                  live=self.options.paced and not is_file,
                                  mode=selection.mode, frame_limit=frame_limit,
-                                 until=self.until)
+                                 until=self.until, copy=selection.kind in self.options.copied)
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start)
         open_controls(track)
-        if self.options.content is not None:
+        if self.options.content is not None and not track.copy:  # packets stay undecoded
             from mscli.content.analysis import watch
 
             track.content = watch(track, self.options.content)
@@ -115,10 +119,11 @@ class CaptureSession:
     def open_outputs(self) -> None:
         """Open every output, or none: a failure removes the files already created."""
         settings = {t.kind: t.settings for t in self.tracks}
+        recorder = copy_sources(self.options.recorder, self.tracks)
         try:
             for plan in self.plans:
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
-                                 self.options.recorder, self.options.overwrite)
+                                 recorder, self.options.overwrite)
                 self.outputs.append(OpenOutput(sink, plan.kinds))
         except BaseException:
             for output in self.outputs:
@@ -229,10 +234,10 @@ class CaptureSession:
 
     def _write(self, frames) -> None:
         for frame, track in frames:
-            if track.kind == "audio":
-                self.audio_level = rms_level(frame.data)
-            else:
+            if track.kind == "video":
                 self.written_video.add(frame.time)
+            elif not isinstance(frame, EncodedPacket):  # an undecoded packet has no level
+                self.audio_level = rms_level(frame.data)
             for output in self.outputs:
                 if track.kind in output.kinds and not output.sink.done:
                     fitted = output.sink.fit(frame)

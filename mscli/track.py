@@ -50,7 +50,7 @@ class MediaStreamTrack:
     def __init__(self, kind: str, device: Device, settings: dict, constraints: TrackConstraints,
                  events: EventLog, wake: threading.Condition, *, live: bool,
                  mode: VideoMode | None = None, frame_limit: int | None = None,
-                 until: float | None = None):
+                 until: float | None = None, copy: bool = False):
         self.id = str(uuid.uuid4())
         self.kind = kind
         self.label = device.label
@@ -62,6 +62,9 @@ class MediaStreamTrack:
         self.muted = False
         self.enabled = True
         self.live = live  # drops frames rather than waiting when the sinks fall behind
+        # Stream copy: the source delivers stored packets (EncodedPacket), which go to the
+        # outputs as they are; the settings equal the native mode (streamcopy.py checks).
+        self.copy = copy
         self.frames = 0
         self.drops = 0
         self.first_time: float | None = None
@@ -163,6 +166,9 @@ class MediaStreamTrack:
             self._set_muted(False, at=max(frame.time, self._muted_at))
         if self._rate is not None and not self._rate_held:
             self._rate.add(frame.time)
+        if self.copy:  # nothing to crop, scale, decimate or convert in a stored packet
+            self._enqueue(frame)
+            return
         kept = False
         for out in self._processor.process(frame):
             if not self.enabled:

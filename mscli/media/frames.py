@@ -94,3 +94,18 @@ class AudioFrame:
     @property
     def time_base(self) -> Fraction:
         return Fraction(1, self.sample_rate)
+
+
+@dataclass
+class EncodedPacket:
+    """A packet of a file's stream that goes to the outputs as it is stored (stream copy):
+    an av.Packet whose pts and dts are already on the capture timeline, in the file stream's
+    time base. Packets come in decode order, so `time` is the decode time: pts may run ahead
+    of it (B-frames)."""
+
+    packet: object  # av.Packet (PyAV is imported only once a capture runs)
+    kind: str  # "video" or "audio"
+    time: float  # decode time, seconds on the capture clock
+    index: int  # the source's packet number
+    samples: int = 0  # audio: the samples it codes, for the track statistics
+    sample_rate: int = 0

@@ -15,6 +15,8 @@ Choices that matter to users:
   input stage, timestamps preserved.
 - A size the codec cannot code (odd, in H.264 and HEVC 4:2:0) is coded one column and/or row
   larger, the last one repeated; every other codec codes the track's size (geometry.py).
+- Stream copy ("copy" as a codec): the stream is made from the source file's own stream and
+  takes its packets as they are (write_packet); nothing is encoded or flushed for it.
 - FFmpeg's log is captured while the output is set up, so errors say what FFmpeg said
   ("libx264: invalid width x height (16400x2)") rather than "Generic error".
 """
@@ -36,7 +38,7 @@ import numpy as np
 from mscli import messages
 from mscli.errors import AbortError, UsageError
 from mscli.media.convert import audio_layout
-from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.frames import AudioFrame, EncodedPacket, VideoFrame
 from mscli.sinks.files import OutputFile, open_target, write_error
 from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
     EXTENSIONS,
@@ -126,6 +128,7 @@ PIXEL_FORMATS = {"mjpeg": "yuvj420p"}
 CRF_CODECS = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
               "libvpx": (4, 63), "libsvtav1": (0, 63), "libaom-av1": (0, 63)}
 LOSSLESS = {"rawvideo", "ffv1", "pcm_s16le", "flac", "png"}
+COPY = "copy"  # the codec name that stores the source's packets as they are
 
 
 def _encoders(kind: str) -> list[str]:
@@ -140,7 +143,14 @@ def _encoders(kind: str) -> list[str]:
     return names
 
 
-def _encoder(name: str, kind: str) -> av.Codec:
+def _name(codec: av.Codec | str) -> str:
+    return codec if codec is COPY else codec.name
+
+
+def _encoder(name: str, kind: str) -> av.Codec | str:
+    """The encoder called `name`, or COPY."""
+    if name == COPY:
+        return COPY
     try:
         codec = av.Codec(name, "w")
     except Exception:
@@ -167,6 +177,7 @@ class Recorder:
     container_format: a name from FORMATS with a muxer (see check_output).
     crf applies to the video encoder; bitrate (bits/s, or "2M") to the video encoder when there
     is video, otherwise to the audio encoder; audio_bitrate to the audio encoder.
+    copy_from: kind -> the media file whose first stream of that kind a "copy" codec stores.
     Everything is set up (encoders opened, header written) in the constructor, so a bad
     combination fails before the first frame. Not thread-safe beyond a lock around writes.
     """
@@ -175,7 +186,8 @@ class Recorder:
                  video: VideoSpec | None, audio: AudioSpec | None,
                  video_codec: str | None = None, audio_codec: str | None = None,
                  crf: int | float | None = None, bitrate: int | str | None = None,
-                 audio_bitrate: int | str | None = None, overwrite: bool = False):
+                 audio_bitrate: int | str | None = None, overwrite: bool = False,
+                 copy_from: dict[str, str] | None = None):
         fmt = resolve_format(container_format)
         self.info = info = FORMATS[fmt]
         if info.muxer is None:
@@ -199,14 +211,16 @@ class Recorder:
         self._next_audio_pts: int | None = None
         self.notes: list[str] = []  # what a user may want to know (-v): a padded size
         self.coded_size: tuple[int, int] | None = None  # the video's, see geometry.py
+        self._copy_from = copy_from or {}
+        self._copies: list = []  # the streams that store packets as they are
 
         # Codecs (validated before anything is opened).
         vcodec = acodec = None
         if video is not None:
             vname = video_codec or info.video_codec
             vcodec = _encoder(vname, "video")
-            if crf is not None and vcodec.name not in CRF_CODECS:
-                raise UsageError(f"--crf does not apply to {vcodec.name} "
+            if crf is not None and _name(vcodec) not in CRF_CODECS:
+                raise UsageError(f"--crf does not apply to {_name(vcodec)} "
                                  f"(it does to {', '.join(sorted(CRF_CODECS))})")
             if crf is not None:
                 lo, hi = CRF_CODECS[vcodec.name]
@@ -231,7 +245,9 @@ class Recorder:
         if audio_bitrate is not None:
             abit = parse_bitrate(audio_bitrate)
         for codec, bits in ((vcodec, vbit), (acodec, abit)):
-            if codec is not None and bits is not None and codec.name in LOSSLESS:
+            if codec is COPY and bits is not None:
+                raise UsageError("a bitrate does not apply to copy (nothing is encoded)")
+            if codec not in (None, COPY) and bits is not None and codec.name in LOSSLESS:
                 raise UsageError(f"a bitrate does not apply to {codec.name} (lossless)")
 
         # Where it goes, opened once everything above is valid.
@@ -250,9 +266,13 @@ class Recorder:
                     self.container = av.open(self.output, "w", format=info.muxer,
                                              container_options=options)
                     self.video_stream = self.audio_stream = None
-                    if video is not None:
+                    if vcodec is COPY:
+                        self.video_stream = self._add_copy("video")
+                    elif video is not None:
                         self.video_stream = self._add_video(vcodec, video, crf, vbit, seekable)
-                    if audio is not None:
+                    if acodec is COPY:
+                        self.audio_stream = self._add_copy("audio")
+                    elif audio is not None:
                         self.audio_stream = self._add_audio(acodec, audio, abit)
                     self.container.start_encoding()
                 except ValueError as e:  # PyAV's own checks (codec not in this container...)
@@ -350,6 +370,19 @@ class Recorder:
         self._audio_layout = audio_layout(spec.channels)
         return stream
 
+    def _add_copy(self, kind: str):
+        """A stream made from the source file's own, for its packets as they are."""
+        path = self._copy_from.get(kind)
+        if path is None:
+            raise UsageError(f"--{kind}-codec copy: the {kind} track has no stored packets to "
+                             "copy (only a file-backed device has them); give an encoder")
+        with av.open(path) as source:
+            template = getattr(source.streams, kind)[0]
+            stream = self.container.add_stream_from_template(template)
+            stream.time_base = template.time_base
+        self._copies.append(stream)
+        return stream
+
     def _discard(self) -> None:
         """After a failed set-up: close what was opened, remove the file if we created it."""
         if self.container is not None:
@@ -390,6 +423,20 @@ class Recorder:
             av_frame.time_base = tb
             self._encode(self.video_stream, av_frame)
             self.video_frames += 1
+
+    def write_packet(self, item: EncodedPacket) -> None:
+        """A stored packet of a copied stream, its timestamps already on the capture
+        timeline (in its own time base, which the muxer rescales)."""
+        stream = self.video_stream if item.kind == "video" else self.audio_stream
+        if stream not in self._copies:
+            raise ValueError(f"this recording does not copy {item.kind}")
+        with self._lock:
+            item.packet.stream = stream
+            self._mux([item.packet])
+            if item.kind == "video":
+                self.video_frames += 1
+            else:
+                self.audio_samples += item.samples
 
     def write_audio(self, frame: AudioFrame) -> None:
         spec = self.audio_spec
@@ -437,10 +484,16 @@ class Recorder:
         self._next_audio_pts = pts + len(data)
 
     def _encode(self, stream, av_frame) -> None:
+        try:
+            packets = stream.encode(av_frame)
+        except (av.FFmpegError, OSError) as e:
+            raise self._write_failure(e, f"cannot write {self.name}") from None
+        self._mux(packets)
+
+    def _mux(self, packets) -> None:
         if self._closed:
             raise ValueError("recorder is closed")
         try:
-            packets = stream.encode(av_frame)
             if packets:
                 self.container.mux(packets)
                 if self._flush_each:
@@ -472,7 +525,7 @@ class Recorder:
     def _finish(self) -> None:
         try:
             for stream in (self.video_stream, self.audio_stream):
-                if stream is not None:
+                if stream is not None and stream not in self._copies:
                     packets = stream.encode(None)
                     if packets:
                         self.container.mux(packets)

@@ -1,5 +1,7 @@
 """A media file played as a device: PyAV demux and decode, paced in real time by the file's
 own timestamps (or as fast as the sinks take frames with --unpaced), optionally looped.
+With stream copy (--video-codec copy, --audio-codec copy) it demuxes only: each packet goes
+to the outputs as stored, its timestamps moved onto the capture timeline.
 
 Each device backed by the file opens its own reader for its own stream, so a file with audio
 and video can be a camera and a microphone at once.
@@ -7,7 +9,7 @@ and video can be a camera and a microphone at once.
 
 from __future__ import annotations
 
-from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.frames import AudioFrame, EncodedPacket, VideoFrame
 from mscli.sources.faults import ContentFaults, FaultScript
 from mscli.sources.virtual_camera import VirtualCameraSource
 
@@ -32,10 +34,15 @@ class FileSource(VirtualCameraSource):
         while True:
             last_t = offset
             with av.open(spec["file"]) as container:
-                for t, frame in self._frames(container, offset):
+                items = self._packets(container, offset) if self.track.copy \
+                    else self._frames(container, offset)
+                for t, frame in items:
                     last_t = t
                     if not self.still_running(script, t) or not self.wait_until(t):
                         return
+                    if self.track.copy:  # faults that drop or alter frames are refused
+                        self.track.deliver(frame)
+                        continue
                     if script.muted(t) or t < next_allowed - 1e-6:
                         continue
                     rate = script.rate(t, 0.0)
@@ -48,10 +55,44 @@ class FileSource(VirtualCameraSource):
                 return self.track.source_ended("end-of-file", at=last_t)
             offset = last_t + self._frame_duration
 
+    def _stream(self, container):
+        return (container.streams.video if self.track.kind == "video"
+                else container.streams.audio)[0]
+
+    def _packets(self, container, offset: float):
+        """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
+        packet's decode time is `offset`, every timestamp moved by the same amount."""
+        stream = self._stream(container)
+        tb = stream.time_base
+        rate = stream.codec_context.sample_rate if self.track.kind == "audio" else 0
+        self._frame_duration = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) \
+            if self.track.kind == "video" else 0.0
+        shift = last_dts = None
+        for index, packet in enumerate(container.demux(stream)):
+            if not packet.size:  # the empty packet that ends a demux
+                continue
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            if shift is None:
+                shift = round(offset / tb) - (stamp or 0)
+            dts = None if stamp is None else stamp + shift
+            # Matroska leaves the dts of the first packets of a reordered stream unset (and
+            # they may come out lower than a guess): the muxers need it rising.
+            if last_dts is not None and (dts is None or dts <= last_dts):
+                dts = last_dts + 1
+            if dts is None:  # no timestamp yet to place it by
+                continue
+            packet.dts = last_dts = dts
+            if packet.pts is not None:
+                packet.pts += shift
+            t = float(dts * tb)
+            samples = round(packet.duration * tb * rate) if rate else 0
+            if rate:
+                self._frame_duration = float(packet.duration * tb)
+            yield t, EncodedPacket(packet, self.track.kind, t, index, samples, rate)
+
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
-        stream = (container.streams.video if self.track.kind == "video"
-                  else container.streams.audio)[0]
+        stream = self._stream(container)
         first = None
         self._frame_duration = 0.0
         for packet in container.demux(stream):

@@ -1,0 +1,129 @@
+"""Stream copy (`--video-codec copy`, `--audio-codec copy`): a file-backed device's packets go to
+the outputs as they are stored, with no decode and no encode (sources/file.py demuxes,
+sinks/recorder.py muxes).
+
+A stored packet can only be what the file holds, so everything that would change the media is
+refused before anything opens, naming the setting that prevents it: a track whose settings are
+not the file stream's own (a crop, a scale, a decimated rate, a resampled or remixed audio
+track), device faults that alter or drop frames (black, freeze, control, frameRate, mute,
+silence, clip: an inter frame after a dropped one does not decode), a device with controls
+(they change the pixels), --reapply (it may change the settings mid-recording), an output that
+takes decoded frames (y4m, WAV, an image), and a container that does not take the codec.
+Content conditions are not measured on a copied track (nothing is decoded), so an --expect on
+them is refused too; the track statistics are counted as usual.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+from mscli.checks.expectations import metric_of
+from mscli.errors import MediaError, UsageError, quoted
+
+COPY = "copy"  # the codec name that asks for it (recorder.COPY, without importing PyAV here)
+KINDS = ("video", "audio")
+# Faults a copied track cannot have: they alter what a frame shows or drop frames.
+CHANGING_FAULTS = ("black", "freeze", "control", "frameRate", "mute", "silence", "clip")
+DECODED_FORMATS = {"y4m": "y4m", "wav": "WAV", "png": "PNG", "jpg": "JPEG"}
+
+
+def copied_kinds(recorder: dict) -> frozenset[str]:
+    """The track kinds the recorder options (video_codec, audio_codec) ask to copy."""
+    return frozenset(k for k in KINDS if recorder.get(f"{k}_codec") == COPY)
+
+
+def copy_sources(recorder: dict, tracks) -> dict:
+    """The recorder options, with the file each copied track's packets come from."""
+    files = {t.kind: t.device.source["file"] for t in tracks if t.copy}
+    return dict(recorder, copy_from=files) if files else recorder
+
+
+def check_copy(selections, plans, args, recorder: dict) -> None:
+    """UsageError naming what prevents the copy the options ask for; opens no output."""
+    copied = copied_kinds(recorder)
+    if not copied:
+        return
+    first = f"--{next(k for k in KINDS if k in copied)}-codec copy"
+    if args.reapply:
+        raise UsageError(f"{first}: --reapply may change the track's settings, which stored "
+                         "packets cannot follow; drop one of them")
+    for selection in selections:
+        if selection.kind in copied:
+            _check_track(f"--{selection.kind}-codec copy", selection)
+    for e in args.expect:
+        if e.kind in copied and metric_of(e.metric).reads == "content":
+            raise UsageError(f"--expect {quoted(e.text)}: content is not measured on a "
+                             f"copied track (--{e.kind}-codec copy decodes nothing); give an "
+                             "encoder or drop this --expect")
+    settings = {s.kind: s.settings for s in selections}
+    files = {s.kind: s.device.source["file"] for s in selections if s.kind in copied}
+    for plan in plans:
+        for kind in copied.intersection(plan.kinds):
+            _check_output(f"--{kind}-codec copy", plan, settings, dict(recorder, copy_from=files))
+
+
+def _check_track(option: str, selection) -> None:
+    device = selection.device
+    source = device.source
+    if not (isinstance(source, dict) and "file" in source):
+        raise UsageError(f"{option}: {device.label!r} is not file-backed; only a media file's "
+                         "stored packets can be copied (give an encoder)")
+    fault = next((f for f in device.faults if f.event in CHANGING_FAULTS), None)
+    if fault is not None:
+        raise UsageError(f"{option}: {device.label!r} has a {fault.event} fault at {fault.at:g} "
+                         "s, which changes or drops frames that stored packets carry as they "
+                         "are; remove the fault or give an encoder")
+    if selection.kind == "video" and device.controls:
+        raise UsageError(f"{option}: {device.label!r} has controls "
+                         f"({', '.join(sorted(device.controls))}), which change the pixels of "
+                         "stored packets; remove them from the device file or give an encoder")
+    why = _not_native(selection, source["file"])
+    if why:
+        raise UsageError(f"{option}: {why}")
+
+
+def _not_native(selection, path: str) -> str | None:
+    """Why the track's settings are not the file stream's own, or None."""
+    from mscli.media.probe import probe_audio, probe_video_mode
+
+    s = selection.settings
+    if selection.kind == "video":
+        mode = probe_video_mode(path)
+        if (s["width"], s["height"]) != (mode.width, mode.height):
+            return (f"the track is {s['width']}x{s['height']}, the file's stream is "
+                    f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
+        if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
+            return (f"the track runs at {s['frameRate']:g} fps, the file's stream at "
+                    f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
+        return None
+    rate, channels = probe_audio(path)
+    if (s["sampleRate"], s["channelCount"]) != (rate, channels):
+        return (f"the track is {s['sampleRate']} Hz x {s['channelCount']}, the file's stream "
+                f"{rate} Hz x {channels} (resampling or remixing needs encoding; ask for "
+                f"{{\"sampleRate\": {rate}, \"channelCount\": {channels}}} in -c to copy)")
+    return None
+
+
+def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
+    """The output stores packets, in a container that takes the file's codec: tried by
+    setting up the same recording in memory (no file opened)."""
+    from mscli.outputs import open_sink
+
+    shown = "-" if plan.target == "-" else plan.target
+    if plan.format == "null":
+        return
+    if plan.format in DECODED_FORMATS:
+        raise UsageError(f"{option}: {shown} is written by ms's own "
+                         f"{DECODED_FORMATS[plan.format]} writer, which takes decoded frames; "
+                         "record to .mkv, .mp4 or .nut")
+    try:
+        sink = open_sink(replace(plan, target=io.BytesIO()),
+                         {k: settings[k] for k in plan.kinds}, recorder, overwrite=False)
+    except MediaError as e:
+        if not e.message.startswith("cannot record"):  # an option's own error (--crf...)
+            raise
+        reason = e.message.split(": ", 1)[1]  # FFmpeg's, without the in-memory target
+        raise UsageError(f"{option}: {shown} ({plan.format}) cannot take the file's stream: "
+                         f"{reason}") from None
+    sink.discard()

@@ -1,0 +1,162 @@
+"""Stream copy (--video-codec copy, --audio-codec copy) from file-backed devices: the packets in
+the output are the file's, byte for byte, and what would need encoding is a usage error before
+any output opens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import av
+import numpy as np
+import pytest
+
+from tests.conftest import one_error_line
+
+FRAMES = 24
+SIZE = (64, 48)
+
+
+def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
+    """A 30 fps clip of noise (every frame different, so no two packets are alike), with AAC
+    stereo audio if asked."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream(codec, rate=30)
+        video.width, video.height = SIZE
+        video.pix_fmt = pix_fmt
+        sound = out.add_stream("aac", rate=48000) if audio else None
+        if sound is not None:
+            sound.layout = "stereo"
+        noise = np.random.default_rng(15)
+        for i in range(FRAMES):
+            picture = noise.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        for i in range(FRAMES * 1600 // 1024 if sound else 0):
+            tone = np.sin(np.arange(i * 1024, (i + 1) * 1024) * 0.05).astype(np.float32)
+            chunk = av.AudioFrame.from_ndarray(np.stack([tone, tone]) * 0.3, format="fltp",
+                                               layout="stereo")
+            chunk.sample_rate, chunk.pts = 48000, i * 1024
+            out.mux(sound.encode(chunk))
+        out.mux(video.encode(None))
+        if sound is not None:
+            out.mux(sound.encode(None))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    made = {"h264": folder / "h264.mkv", "mjpeg": folder / "mjpeg.mkv"}
+    _make_clip(made["h264"], "libx264", "yuv420p", audio=True)
+    _make_clip(made["mjpeg"], "mjpeg", "yuvj420p", audio=True)
+    return made
+
+
+def _devices(tmp_path, clip, faults=None) -> str:
+    camera = {"kind": "videoinput", "label": "Clip", "source": {"file": str(clip)}}
+    if faults:
+        camera["faults"] = faults
+    devices = [camera, {"kind": "audioinput", "label": "Clip audio",
+                        "source": {"file": str(clip)}}]
+    path = tmp_path / "devices.json"
+    path.write_text(json.dumps({"devices": devices}))
+    return str(path)
+
+
+def packet_hashes(path, kind: str = "video") -> list[str]:
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        return [hashlib.sha256(bytes(p)).hexdigest() for p in container.demux(stream) if p.size]
+
+
+@pytest.mark.parametrize("codec,ext", [("h264", "mkv"), ("h264", "mp4"), ("h264", "nut"),
+                                       ("mjpeg", "mkv"), ("mjpeg", "mp4"), ("mjpeg", "nut")])
+def test_copied_video_packets_are_the_files(ms, tmp_path, clips, codec, ext):
+    out = tmp_path / f"copy.{ext}"
+    r = ms("capture", "--devices", _devices(tmp_path, clips[codec]), "-c", '{"video": true}',
+           "--video-codec", "copy", "--unpaced", "-o", str(out))
+    assert r.code == 0, r.err
+    assert packet_hashes(out) == packet_hashes(clips[codec])
+    assert len(packet_hashes(out)) == FRAMES
+    with av.open(str(out)) as container:  # on the capture timeline: it starts at 0
+        first = next(p for p in container.demux(container.streams.video[0]) if p.size)
+        assert abs(float(first.pts * first.time_base)) < 0.1
+
+
+def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):
+    r = ms("capture", "--devices", _devices(tmp_path, clips["mjpeg"]), "-c", '{"video": true}',
+           "--video-codec", "copy", "--unpaced", "--frames", "10", "-o", "null")
+    assert r.code == 0, r.err
+    stopped = [json.loads(line) for line in r.err.splitlines() if '"stopped"' in line]
+    track = stopped[0]["detail"]["tracks"][0]
+    assert track["stats"]["deliveredFrames"] == 10
+    assert "content" not in track  # nothing decoded, nothing claimed
+
+
+def test_copied_audio_packets_are_the_files_beside_copied_video(ms, tmp_path, clips):
+    out = tmp_path / "both.mkv"
+    r = ms("capture", "--devices", _devices(tmp_path, clips["h264"]),
+           "-c", '{"video": true, "audio": {"channelCount": 2}}', "--video-codec", "copy",
+           "--audio-codec", "copy", "--unpaced", "-o", str(out))
+    assert r.code == 0, r.err
+    assert packet_hashes(out, "audio") == packet_hashes(clips["h264"], "audio")
+    assert packet_hashes(out) == packet_hashes(clips["h264"])
+
+
+@pytest.mark.parametrize("constraints,extra,said", [
+    ('{"video": {"width": 32}}', [],
+     "the track is 32x24, the file's stream is 64x48 (a crop or scale needs encoding)"),
+    ('{"video": {"frameRate": 15}}', [], "the track runs at 15 fps, the file's stream at 30"),
+    ('{"video": true}', ["--reapply"], "--reapply may change the track's settings"),
+    ('{"video": true}', ["--expect", "video.black == 0"], "content is not measured"),
+    ('{"video": true}', ["--crf", "20"], "--crf does not apply to copy"),
+    ('{"video": true, "audio": true}', ["--audio-codec", "copy"],
+     'the track is 48000 Hz x 1, the file\'s stream 48000 Hz x 2 (resampling or remixing '
+     'needs encoding; ask for {"sampleRate": 48000, "channelCount": 2} in -c to copy)'),
+])
+def test_copy_that_needs_encoding_is_a_usage_error(ms, tmp_path, clips, constraints, extra,
+                                                   said):
+    out, constraints_file = tmp_path / "out.mkv", tmp_path / "c.json"
+    constraints_file.write_text(constraints)  # --reapply re-reads a file
+    r = ms("capture", "--devices", _devices(tmp_path, clips["h264"]), "-c", str(constraints_file),
+           "--video-codec", "copy", "-t", "1", "-o", str(out), *extra)
+    assert r.code == 2, r.err
+    line = one_error_line(r)
+    assert said in line and line.startswith("ms: "), line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("output,said", [
+    ("out.webm", "out.webm (webm) cannot take the file's stream"),
+    ("out.y4m", "ms's own y4m writer, which takes decoded frames"),
+])
+def test_copy_to_a_container_that_cannot_take_it_is_a_usage_error(ms, tmp_path, clips, output,
+                                                                  said):
+    out = tmp_path / output
+    r = ms("capture", "--devices", _devices(tmp_path, clips["h264"]), "-c", '{"video": true}',
+           "--video-codec", "copy", "-t", "1", "-o", str(out))
+    assert r.code == 2, r.err
+    assert said in one_error_line(r)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("fault", ["black", "freeze", "mute"])
+def test_copy_from_a_device_whose_faults_change_frames_is_a_usage_error(ms, tmp_path, clips,
+                                                                        fault):
+    out = tmp_path / "out.mkv"
+    devices = _devices(tmp_path, clips["h264"], faults=[{"at": 0.2, "event": fault}])
+    r = ms("capture", "--devices", devices, "-c", '{"video": true}', "--video-codec", "copy",
+           "-t", "1", "-o", str(out))
+    assert r.code == 2, r.err
+    assert f"has a {fault} fault at 0.2 s" in one_error_line(r)
+    assert not out.exists()
+
+
+def test_copy_from_a_device_with_no_stored_packets_is_a_usage_error(ms, tmp_path):
+    out = tmp_path / "out.mkv"
+    r = ms("capture", "--fake", "-c", '{"video": true}', "--video-codec", "copy", "-t", "1",
+           "-o", str(out))
+    assert r.code == 2, r.err
+    assert "is not file-backed" in one_error_line(r)
+    assert not out.exists()
