@@ -160,3 +160,24 @@ def test_copy_from_a_device_with_no_stored_packets_is_a_usage_error(ms, tmp_path
     assert r.code == 2, r.err
     assert "is not file-backed" in one_error_line(r)
     assert not out.exists()
+
+
+def test_a_looped_copy_repeats_the_packets_on_one_rising_timeline(ms, tmp_path, clips):
+    """Each pass starts after every packet of the one before is shown: the clip's reordered
+    H.264 shows its last picture after its last decode time (a pass that began right after
+    the last dts put two pictures at the same time)."""
+    devices = tmp_path / "loop.json"
+    devices.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "Loop", "source":
+                                                {"file": str(clips["h264"]), "loop": True}}]}))
+    out = tmp_path / "loop.mp4"
+    r = ms("capture", "--devices", str(devices), "-c", '{"video": true}', "--video-codec",
+           "copy", "--unpaced", "-t", str(2.5 * FRAMES / 30), "-o", str(out))
+    assert r.code == 0, r.err
+    one_pass = packet_hashes(clips["h264"])
+    assert packet_hashes(out)[:2 * FRAMES] == one_pass * 2
+    with av.open(str(out)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    dts = [p.dts for p in packets]
+    pts = [p.pts for p in packets]
+    assert dts == sorted(set(dts))
+    assert len(set(pts)) == len(pts)

@@ -53,7 +53,7 @@ class FileSource(VirtualCameraSource):
                     index += 1
             if not spec.get("loop"):
                 return self.track.source_ended("end-of-file", at=last_t)
-            offset = last_t + self._frame_duration
+            offset = self._pass_end if self.track.copy else last_t + self._frame_duration
 
     def _stream(self, container):
         return (container.streams.video if self.track.kind == "video"
@@ -68,6 +68,7 @@ class FileSource(VirtualCameraSource):
         self._frame_duration = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) \
             if self.track.kind == "video" else 0.0
         shift = last_dts = None
+        self._pass_end = offset
         for index, packet in enumerate(container.demux(stream)):
             if not packet.size:  # the empty packet that ends a demux
                 continue
@@ -88,6 +89,10 @@ class FileSource(VirtualCameraSource):
             samples = round(packet.duration * tb * rate) if rate else 0
             if rate:
                 self._frame_duration = float(packet.duration * tb)
+            # A loop's next pass starts after every packet of this one has been shown: a
+            # reordered stream's last pts lies beyond its last dts.
+            shown = float(max(dts, packet.pts if packet.pts is not None else dts) * tb)
+            self._pass_end = max(self._pass_end, shown + self._frame_duration)
             yield t, EncodedPacket(packet, self.track.kind, t, index, samples, rate)
 
     def _frames(self, container, offset: float):
