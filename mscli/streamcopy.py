@@ -116,7 +116,8 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
     if plan.format in DECODED_FORMATS:
         raise UsageError(f"{option}: {shown} is written by ms's own "
                          f"{DECODED_FORMATS[plan.format]} writer, which takes decoded frames; "
-                         "record to .mkv, .mp4 or .nut")
+                         "record to .mkv, .mp4 or .nut" +
+                         (" (-f matroska for -o -)" if plan.target == "-" else ""))
     try:
         sink = open_sink(replace(plan, target=io.BytesIO()),
                          {k: settings[k] for k in plan.kinds}, recorder, overwrite=False)

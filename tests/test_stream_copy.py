@@ -5,6 +5,7 @@ any output opens."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import av
@@ -181,3 +182,17 @@ def test_a_looped_copy_repeats_the_packets_on_one_rising_timeline(ms, tmp_path, 
     pts = [p.pts for p in packets]
     assert dts == sorted(set(dts))
     assert len(set(pts)) == len(pts)
+
+
+def test_copy_to_stdout_says_which_format_takes_packets(ms, tmp_path, clips):
+    """Video alone on stdout is y4m unless -f: decoded frames, so copy needs -f matroska."""
+    r = ms("capture", "--devices", _devices(tmp_path, clips["mjpeg"]), "-c", '{"video": true}',
+           "--video-codec", "copy", "--unpaced", "-t", "0.5", "-o", "-")
+    assert r.code == 2, r.err
+    assert "(-f matroska for -o -)" in one_error_line(r)
+    r = ms("capture", "--devices", _devices(tmp_path, clips["mjpeg"]), "-c", '{"video": true}',
+           "--video-codec", "copy", "--unpaced", "-t", "0.5", "-f", "matroska", "-o", "-")
+    assert r.code == 0, r.err
+    with av.open(io.BytesIO(r.raw)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "mjpeg"
