@@ -1,0 +1,99 @@
+"""Lean capture: CPU of a paced recording from a file-backed device against `ffmpeg -re` (issue 15).
+
+    python bench/lean.py [--runs 5] [--seconds 10]
+
+One lossless clip (1280x720 30 fps yuv420p FFV1 + 48 kHz stereo FLAC, made by ffmpeg once per
+run of the script, or --clip) is recorded for --seconds to mkv with libx264 veryfast + opus by
+both tools, paced in real time: `ms capture` from a device file whose camera and microphone
+play the clip, against `ffmpeg -re -i clip` with the same encoders and options. Whole
+processes, alternating run by run (bench/capture.py's machinery) after --warmup untimed rounds.
+Reported: each side's CPU seconds (user + sys of the child, median), the ratio ms / ffmpeg,
+the load, what each file holds and whether x264 ran with the same settings. Target: ms at
+most 1.0x ffmpeg's CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from capture import (FFMPEG_QUIET, RATE, SIZE_720, X264, _x264_diff, interleaved, lavfi_tone,
+                     lavfi_video, load, ms_command, probe, summary, x264_options)
+
+TARGET = 1.0  # ms CPU / ffmpeg CPU
+
+
+def make_clip(ffmpeg: str, path: str, seconds: float) -> None:
+    """The lossless clip both sides play: FFV1 and FLAC keep every pixel and sample."""
+    subprocess.run([ffmpeg, *FFMPEG_QUIET, "-y", *lavfi_video(SIZE_720), *lavfi_tone(),
+                    "-t", f"{seconds:g}", "-pix_fmt", "yuv420p", "-c:v", "ffv1", "-c:a", "flac",
+                    "-ac", "2", path], check=True)
+
+
+def device_file(clip: str, path: str) -> None:
+    with open(path, "w") as f:
+        json.dump({"devices": [
+            {"kind": "videoinput", "label": "Clip", "group": "clip", "source": {"file": clip}},
+            {"kind": "audioinput", "label": "Clip", "group": "clip", "source": {"file": clip}},
+        ]}, f)
+
+
+def bench(args, env) -> dict:
+    clip = args.clip or os.path.join(args.tmp, "clip.mkv")
+    if not args.clip:
+        make_clip(args.ffmpeg, clip, args.seconds + 1)  # longer than the recording
+    devices = os.path.join(args.tmp, "devices.json")
+    device_file(clip, devices)
+    files = {"ms": os.path.join(args.tmp, "ms.mkv"), "ffmpeg": os.path.join(args.tmp, "ff.mkv")}
+    c = json.dumps({"video": {"width": SIZE_720[0], "height": SIZE_720[1], "frameRate": RATE},
+                    "audio": {"channelCount": 2}})
+    ms = ms_command(args.ms) + ["capture", "--devices", devices, "-c", c, "-t",
+                                f"{args.seconds:g}", "--events", "none", "-y", "-o", files["ms"]]
+    ff = [args.ffmpeg, *FFMPEG_QUIET, "-y", "-re", "-i", clip, "-t", f"{args.seconds:g}",
+          *X264, "-thread_type", "frame", "-c:a", "libopus", "-f", "matroska", files["ffmpeg"]]
+    print(f"paced {args.seconds:g} s of a lossless 1280x720 30 fps + stereo clip -> mkv "
+          f"(libx264 veryfast + opus); {args.runs} runs each, load {load()}", file=sys.stderr)
+    kw = {"stdout": "null"}
+    results = interleaved({"ms": {"cmd": ms, "env": env, "kw": kw},
+                           "ffmpeg": {"cmd": ff, "env": env, "kw": kw}}, args.runs, args.warmup)
+    s = {name: summary(rs) for name, rs in results.items()}
+    ratio = s["ms"]["cpu_s"] / s["ffmpeg"]["cpu_s"]
+    rss = {name: max(r.get("maxrss_kib", 0) for r in rs) // 1024 for name, rs in results.items()}
+    print(f"paced {args.seconds:g} s, lossless 1280x720 30 fps + 48 kHz stereo -> mkv "
+          f"(libx264 veryfast + opus)")
+    for name in ("ms", "ffmpeg"):
+        print(f"  {name:6s} cpu {s[name]['cpu_s']:6.2f} s (median of {s[name]['n']}), wall "
+              f"{s[name]['median_s']:.2f} s, peak RSS {rss[name]} MiB, load {s[name]['load']:.2f}"
+              f", others {s[name]['others'] * 100:.0f}%  wrote {probe(files[name])['streams']}")
+    same = _x264_diff(x264_options(files["ms"]), x264_options(files["ffmpeg"]))
+    print(f"  x264 settings, ms vs ffmpeg: {same}")
+    print(f"  ratio ms / ffmpeg cpu: {ratio:.3f}  (target <= {TARGET})")
+    return {"bench": "lean", "seconds": args.seconds, "runs": args.runs, "sides": s,
+            "peak_rss_mib": rss, "x264_diff": same, "ratio": round(ratio, 3),
+            "target": f"<= {TARGET}", "met": ratio <= TARGET}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each side (5)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (1)")
+    parser.add_argument("--seconds", type=float, default=10, help="recording length (10)")
+    parser.add_argument("--clip", help="play this clip instead of making one")
+    parser.add_argument("--ffmpeg", default="ffmpeg")
+    parser.add_argument("--ms", help="the ms command (default: the ms next to this Python)")
+    args = parser.parse_args()
+    env = dict(os.environ, MS_STATE_DIR=tempfile.mkdtemp(prefix="ms-bench-state-"))
+    env.pop("MS_FAKE", None)
+    with tempfile.TemporaryDirectory(prefix="ms-bench-lean-") as tmp:
+        args.tmp = tmp
+        print(json.dumps(bench(args, env)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
