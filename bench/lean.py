@@ -87,10 +87,14 @@ def main() -> int:
     parser.add_argument("--ffmpeg", default="ffmpeg")
     parser.add_argument("--ms", help="the ms command (default: the ms next to this Python)")
     args = parser.parse_args()
-    env = dict(os.environ, MS_STATE_DIR=tempfile.mkdtemp(prefix="ms-bench-state-"))
-    env.pop("MS_FAKE", None)
     with tempfile.TemporaryDirectory(prefix="ms-bench-lean-") as tmp:
         args.tmp = tmp
+        # ms as installed: its byte code cached (the warm-up round writes it, outside the
+        # checkout), not compiled again by every run as PYTHONDONTWRITEBYTECODE would have it.
+        env = dict(os.environ, MS_STATE_DIR=os.path.join(tmp, "state"),
+                   PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
+        for name in ("MS_FAKE", "PYTHONDONTWRITEBYTECODE"):
+            env.pop(name, None)
         print(json.dumps(bench(args, env)))
     return 0
 
