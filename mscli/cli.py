@@ -432,6 +432,9 @@ def main(argv: list[str] | None = None) -> None:
 def _apply_general_options(args) -> None:
     from mscli import messages
 
+    # ms does no linear algebra: numpy's OpenBLAS needs no pool of threads, and starting one
+    # spins about 0.1 s of CPU in every capture (bench/lean.py). Before numpy is imported.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     messages.quiet = args.quiet
     messages.verbose = args.verbose
     if args.verbose:

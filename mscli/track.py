@@ -229,13 +229,21 @@ class MediaStreamTrack:
 
     def watchdog(self, now: float) -> None:
         """Mute a live source that stopped delivering (works for every backend)."""
-        if self.ready_state != "live" or self.muted or self._quiet_since is None:
+        due = self.mute_due()
+        if due is None:
             return
         if self.source is not None and self.source.progress is not None:
             now = min(now, self.source.progress)  # a virtual source mutes by its script only
-        if now - self._quiet_since > self._mute_after():
+        if now > due:
             # Stamped when the rule became true, not when this poll noticed it.
-            self._set_muted(True, at=self._quiet_since + self._mute_after())
+            self._set_muted(True, at=due)
+
+    def mute_due(self) -> float | None:
+        """The capture time from which the watchdog mutes this track if no frame comes first;
+        None while it cannot (muted, ended, no frame yet)."""
+        if self.ready_state != "live" or self.muted or self._quiet_since is None:
+            return None
+        return self._quiet_since + self._mute_after()
 
     @property
     def done(self) -> bool:

@@ -154,6 +154,11 @@ class StatsEvents:
         self._events = events
         self._next = period
 
+    @property
+    def due(self) -> float:
+        """The capture time of the next events."""
+        return self._next
+
     def poll(self, now: float, tracks) -> None:
         if now < self._next:
             return
