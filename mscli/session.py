@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from importlib import import_module
 
+from mscli.audioproc.farend import Playback
 from mscli.content import DEFAULTS, ContentOptions
 from mscli.errors import AbortError, MediaError
 from mscli.events import CaptureClock, EventLog
@@ -83,6 +84,7 @@ class CaptureSession:
         self._starting = threading.Lock()
         self.until = self._limit(selections)
         self.constraints = constraints
+        self.playback = Playback()  # what ms plays: speakers' records, echo cancellation's far end
         self.tracks = [self._track(s, constraints) for s in selections]
         self._removed: set[str] = set()  # ids of tracks --reconnect has taken out
         self.plans = plans
@@ -102,6 +104,7 @@ class CaptureSession:
                                  live=self.options.paced and not is_file,
                                  mode=selection.mode, frame_limit=frame_limit,
                                  until=self.until, copy=selection.kind in self.options.copied)
+        track.playback = self.playback
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start)
         open_controls(track)

@@ -78,6 +78,7 @@ class MediaStreamTrack:
         self.counters = TrackStats(kind, settings.get("sampleRate"))  # the spec's stats
         self.source = None  # set by the session
         self.content = None  # the content watcher (mscli/content), set by the session
+        self.playback = None  # what the capture plays (audioproc/farend.py), set by the session
         self._events = events
         self._wake = wake
         self._queue: deque = deque()
