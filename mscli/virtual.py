@@ -10,6 +10,7 @@ import os
 import stat
 from pathlib import Path
 
+from mscli.audioproc import PACKAGE, processing_capabilities
 from mscli.controls import (
     BOOLEAN_CONTROLS,
     CONTROLS,
@@ -38,11 +39,10 @@ from mscli.jsoninput import show_json as _show
 
 FAKE_MODES = (VideoMode(320, 240, 30.0), VideoMode(640, 480, 30.0),
               VideoMode(1280, 720, 30.0), VideoMode(1920, 1080, 30.0))
+# The processing capabilities (echoCancellation...) are ms's own: audioproc's, added per run.
 FAKE_AUDIO = AudioCaps(
     sample_rate=ValueSet.of(48000), sample_size=ValueSet.of(16),
-    channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01),
-    echo_cancellation=(True, False), auto_gain_control=(True, False),
-    noise_suppression=(True, False))
+    channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01))
 # vivid's picture controls (field.md): the kernel's own virtual camera, where ms's hardware
 # lab runs, so --fake and vivid answer `ms caps` and a brightness constraint alike.
 FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
@@ -70,7 +70,7 @@ def fake_devices() -> list[Device]:
     """The built-in set: like a browser's fake-device flag."""
     return [
         Device(AUDIO_INPUT, "Fake Microphone", "fake:audioinput", "fake:desk", "virtual",
-               audio=FAKE_AUDIO, source="tone"),
+               audio=FAKE_AUDIO._replace(**processing_capabilities()), source="tone"),
         Device(VIDEO_INPUT, "Fake Camera", "fake:videoinput", "fake:desk", "virtual",
                facing_mode="user", modes=FAKE_MODES, source="pattern",
                controls=FAKE_CONTROLS),
@@ -234,14 +234,24 @@ def _parse_audio(entry: dict, path: str, source) -> AudioCaps:
                                             integer=name != "latency")
         else:
             fields[attr] = FAKE_AUDIO.numeric(name)
+    processing = processing_capabilities()
     for name, attr in AudioCaps.BOOLEAN.items():
-        value = entry.get(name, list(FAKE_AUDIO.boolean(name)))
+        value = entry.get(name, list(processing[attr]))
         if (not isinstance(value, list) or not value
                 or not all(isinstance(v, bool) for v in value)):
             raise DeviceFileError(f"{path}.{name}: expected a list like [true, false], "
                                   f"got {_show(value)}")
-        fields[attr] = tuple(dict.fromkeys(value))
+        fields[attr] = _processing_values(value, processing[attr], f"{path}.{name}")
     return AudioCaps(**fields)
+
+
+def _processing_values(value: list, runnable: tuple, path: str) -> tuple:
+    """What the file allows of what ms can run: true needs the processing installed."""
+    allowed = tuple(v for v in dict.fromkeys(value) if v in runnable)
+    if not allowed:
+        raise DeviceFileError(f"{path}: {_show(value)} needs ms's audio processing, which is "
+                              f"not installed (pip install {PACKAGE}), or say [false]")
+    return allowed
 
 
 def _parse_value_set(value: object, path: str, integer: bool) -> ValueSet:

@@ -24,6 +24,7 @@ import os
 import re
 import sys
 
+from mscli.audioproc import processing_capabilities
 from mscli.backends import Found, physical_device
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, AudioCaps, Device, ValueSet
 
@@ -255,8 +256,8 @@ def probe_input(sd, info: dict) -> AudioCaps:
         except Exception:  # PortAudioError or ValueError: unsupported combination
             return False
 
-    off = dict(echo_cancellation=(False,), auto_gain_control=(False,),
-               noise_suppression=(False,))  # raw hardware: no processing, so only "off"
+    # The hardware's own processing is not reachable through PortAudio: ms runs its own.
+    processing = processing_capabilities()
     base = next(((c, d, r) for c in dict.fromkeys((1, 2, max_channels))
                  if c <= max_channels
                  for d, _bits in SAMPLE_SIZES
@@ -266,7 +267,7 @@ def probe_input(sd, info: dict) -> AudioCaps:
         # Nothing opens (busy, or a sound server that is not running): what PortAudio says.
         return AudioCaps(sample_rate=ValueSet.of(int(default_rate)),
                          channel_count=ValueSet.range(1, max_channels),
-                         latency=_latency(info), **off)
+                         latency=_latency(info), **processing)
     base_channels, base_dtype, base_rate = base
     counts = sorted(set(range(1, min(max_channels, MAX_PROBED_CHANNELS) + 1)) | {max_channels})
     channels = [c for c in counts if c == base_channels or ok(c, base_dtype, base_rate)]
@@ -279,7 +280,7 @@ def probe_input(sd, info: dict) -> AudioCaps:
         else ValueSet.of(*channels)
     return AudioCaps(sample_rate=ValueSet.of(*sorted(rates)),
                      sample_size=ValueSet.of(*sorted(sizes)),
-                     channel_count=channel_set, latency=_latency(info), **off)
+                     channel_count=channel_set, latency=_latency(info), **processing)
 
 
 def _latency(info: dict) -> ValueSet | None:
