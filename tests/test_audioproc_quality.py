@@ -51,6 +51,7 @@ def test_noise_suppression_lowers_noise_and_keeps_speech(ms, tmp_path):
     raw = record(ms, tmp_path, signal, True, "raw")
     processed = record(ms, tmp_path, signal, {"noiseSuppression": True}, "ns")
     assert np.array_equal(raw, to_int16(signal) / 32768)  # the default is raw audio
+    assert len(processed) == len(raw)  # the last part block too
     noise_only = slice(RATE, 2 * RATE)  # after the suppressor's first second of learning
     speech_part = slice(int(2.5 * RATE), 4 * RATE)
     assert dbfs(raw[noise_only]) - dbfs(processed[noise_only]) >= 10
