@@ -7,8 +7,9 @@ ms's processing stage (mscli/audioproc/apm.py, the code a microphone track runs 
 source's thread: 10 ms blocks, pywebrtc-audio's modules) over --seconds of a voice-like
 signal with noise, fed in 1024-sample chunks as a sound card gives them; echo cancellation
 with a far end that is really playing (a Playback holding the same voice in 1024-sample
-chunks, which the microphone hears delayed and scaled; its mix() is part of the cost). CPU is the process's user + sys time over the run, scaled to one
-minute of audio; the median of --runs runs is reported with the load average.
+chunks, which the microphone hears delayed and scaled; its mix() is part of the cost); also
+echo cancellation with nothing played. CPU is the process's user + sys time over the run,
+scaled to one minute of audio; the median of --runs runs is reported with the load average.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ from mscli.media.frames import AudioFrame
 RATES = (16000, 32000, 48000)  # the standalone modules' rates
 PROCESSING_RATE = 48000  # what a track at another rate is processed at
 NS_LEVEL = 2  # WebRTC's "high" suppression (18 dB), the level Chrome asks for
+# The most channels one module takes: at 17 the binding's noise suppressor and echo canceller
+# abort the process (a failed check in WebRTC), so wider tracks are processed in groups.
+MAX_CHANNELS = 16
 
 
 def wanted(settings: dict) -> bool:
@@ -94,8 +97,11 @@ class Processing:
     def __init__(self, settings: dict, playback: Callable[[], object] = lambda: None):
         self.rate = settings["sampleRate"]
         self.channels = settings["channelCount"]
-        rate = self.rate if self.rate in RATES else PROCESSING_RATE
-        self.modules = Modules(settings, rate, self.channels, playback)
+        self.processing_rate = self.rate if self.rate in RATES else PROCESSING_RATE
+        self.size = self.processing_rate // 100
+        self.modules = [Modules(settings, self.processing_rate,
+                                min(MAX_CHANNELS, self.channels - first), playback)
+                        for first in range(0, self.channels, MAX_CHANNELS)]
         self._run_pts: int | None = None  # pts of the current run's first sample
         self._taken = self._given = 0  # samples of the run in and out (track's rate)
         self._done = 0  # samples of the run processed (processing rate)
@@ -118,7 +124,7 @@ class Processing:
             return
         rest = self._pending if self._to is None \
             else np.concatenate([self._pending, self._to.flush()])
-        pad = -len(rest) % self.modules.size  # silence up to a whole block, cut off after
+        pad = -len(rest) % self.size  # silence up to a whole block, cut off after
         padded = np.concatenate([rest, np.zeros((pad, self.channels), np.int16)])
         out = self._blocks(padded)[:len(rest)]
         if self._back is not None:
@@ -141,14 +147,21 @@ class Processing:
 
     def _blocks(self, data: np.ndarray) -> np.ndarray:
         """The whole blocks of `data` processed; the rest is kept for the next call."""
-        size, rate = self.modules.size, self.modules.rate
+        size = self.size
         whole = len(data) // size * size
         self._pending = data[whole:]
         start = self._run_pts / self.rate
-        out = [self.modules.process(data[i:i + size], start + (self._done + i) / rate)
+        out = [self._block(data[i:i + size], start + (self._done + i) / self.processing_rate)
                for i in range(0, whole, size)]
         self._done += whole
         return np.concatenate(out) if out else self._empty()
+
+    def _block(self, block: np.ndarray, time: float) -> np.ndarray:
+        if len(self.modules) == 1:
+            return self.modules[0].process(block, time)
+        groups = np.array_split(block, range(MAX_CHANNELS, self.channels, MAX_CHANNELS), axis=1)
+        return np.concatenate([m.process(g, time) for m, g in zip(self.modules, groups)],
+                              axis=1)
 
     def _emit(self, out: np.ndarray) -> Iterator[AudioFrame]:
         if len(out):
