@@ -164,6 +164,7 @@ class Processing:
                               axis=1)
 
     def _emit(self, out: np.ndarray) -> Iterator[AudioFrame]:
+        out = out[:self._taken - self._given]  # never past the run's input (resampler rounding)
         if len(out):
             pts = self._run_pts + self._given
             self._given += len(out)
