@@ -135,14 +135,18 @@ def build_parser() -> Parser:
         "ms capture --devices ci.json -c c.json -o video=v.y4m -o audio=a.wav -t 2",
         "ms capture --fake -c '{\"video\": true}' -o still.png",
         "ms capture --fake -c '{\"video\": true}' -t 3 -o null --expect 'video.fps >= 24' "
-        "--junit checks.xml")
+        "--junit checks.xml",
+        "ms capture -c '{\"audio\": true}' -t 10 -o talk.wav -o speaker   # record and listen",
+        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav")
     _add_constraints_option(capture)
     _add_device_options(capture)
     out = capture.add_argument_group("outputs")
     out.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
                      help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
+                          "speaker or speaker:DEVICE to play the audio track, "
                           "or KIND=OUT to send one track kind (video=, audio=); repeatable")
+    _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",
                      help="container for -o - (matroska, nut, y4m, wav, ...) or to override "
                           "an extension")
@@ -197,6 +201,14 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _add_speaker_options(group) -> None:
+    group.add_argument("--play", metavar="FILE",
+                       help="play FILE's audio on the default speaker (or --speaker) in real "
+                            "time while capturing: the far end of an echo or latency test")
+    group.add_argument("--speaker", metavar="DEVICE",
+                       help="the speaker --play plays on: a deviceId, label:TEXT or index:N")
 
 
 def _add_check_options(parser) -> None:

@@ -189,6 +189,18 @@ def _probe_once(sd, api: str, info: dict) -> AudioCaps:
     return caps
 
 
+def device_index(sd, source: dict, channels_key: str) -> int | None:
+    """The device's current PortAudio index, from the name, host API and ordinal it was
+    listed by (indices change as devices come and go); None when PortAudio lists it no more.
+    channels_key: "max_input_channels" or "max_output_channels"."""
+    apis = [api["name"] for api in sd.query_hostapis()]
+    same = [d["index"] for d in sd.query_devices()
+            if d["name"] == source["portaudio_name"] and d[channels_key] > 0
+            and apis[d["hostapi"]] == source.get("hostapi", apis[d["hostapi"]])]
+    ordinal = source.get("ordinal", 0)
+    return same[ordinal] if ordinal < len(same) else None
+
+
 def _same_name_before(devices: list, info: dict, channels_key: str) -> int:
     return sum(1 for d in devices if d["index"] < info["index"] and d[channels_key] > 0
                and d["name"] == info["name"])

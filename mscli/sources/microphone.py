@@ -89,17 +89,11 @@ class MicrophoneSource(SourceThread):
         self._card = _alsa_card(self.track.device.source.get("portaudio_name", ""))
 
     def _find(self, sd) -> int:
-        """The device's current PortAudio index, from the name and host API it was listed by."""
-        source = self.track.device.source
-        apis = [api["name"] for api in sd.query_hostapis()]
-        same = [d["index"] for d in sd.query_devices()
-                if d["name"] == source["portaudio_name"] and d["max_input_channels"] > 0
-                and apis[d["hostapi"]] == source.get("hostapi", apis[d["hostapi"]])]
-        ordinal = source.get("ordinal", 0)
-        if ordinal >= len(same):
+        index = portaudio.device_index(sd, self.track.device.source, "max_input_channels")
+        if index is None:
             raise NotReadableError(f"{self.track.label}: cannot open the microphone: "
                                    "PortAudio does not list it any more (unplugged?)")
-        return same[ordinal]
+        return index
 
     # --- PortAudio's thread -----------------------------------------------------------------
 
