@@ -97,12 +97,15 @@ def build_parser() -> Parser:
     devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
-    caps = command("caps", "Show what an input device can do (getCapabilities).",
+    caps = command("caps", "Show what an input device can do (getCapabilities), or what a "
+                           "speaker takes.",
                    "ms caps --fake",
                    "ms caps 'label:Fake Camera' --fake --modes",
-                   "ms caps index:0 --devices ci-devices.json --json")
+                   "ms caps index:0 --devices ci-devices.json --json",
+                   "ms caps 'label:Fake Speaker' --fake --modes   # rates and channels")
     caps.add_argument("device", nargs="?", metavar="DEVICE",
-                      help="a deviceId, label:TEXT or index:N (default: every input)")
+                      help="a deviceId, label:TEXT or index:N (default: every input; "
+                           "name a speaker to see what it takes)")
     caps.add_argument("--modes", action="store_true",
                       help="also show the native modes behind the ranges")
     _add_device_options(caps)
@@ -341,7 +344,9 @@ def cmd_caps(args) -> None:
     if args.device is not None:
         chosen = [find_device(found, args.device)]
         if chosen[0].kind == AUDIO_OUTPUT:
-            raise UsageError(f"{args.device!r} is a speaker; capabilities are for input devices")
+            from mscli.speakers import probe_speaker
+
+            probe_speaker(chosen[0])
     else:
         chosen = [d for d in found if d.kind != AUDIO_OUTPUT]
     entries = []

@@ -201,6 +201,17 @@ def device_index(sd, source: dict, channels_key: str) -> int | None:
     return same[ordinal] if ordinal < len(same) else None
 
 
+def output_caps(device: Device) -> AudioCaps | None:
+    """What a listed speaker takes, probed when asked (`ms caps`), not on every listing:
+    probing opens the device a dozen times. None when PortAudio lists it no more."""
+    with quiet_stderr():
+        sd = _import_sounddevice()
+        index = device_index(sd, device.source, "max_output_channels")
+        if index is None:
+            return None
+        return probe_output(sd, dict(sd.query_devices()[index], index=index))
+
+
 def _same_name_before(devices: list, info: dict, channels_key: str) -> int:
     return sum(1 for d in devices if d["index"] < info["index"] and d[channels_key] > 0
                and d["name"] == info["name"])
@@ -255,20 +266,29 @@ def probe_input(sd, info: dict) -> AudioCaps:
     would open the device hundreds of times): channel counts, sample rates and sample sizes,
     each with the other two held at that setting.
     """
+    off = dict(echo_cancellation=(False,), auto_gain_control=(False,),
+               noise_suppression=(False,))  # raw hardware: no processing, so only "off"
+    return _probe(sd.check_input_settings, info, "input")._replace(**off)
+
+
+def probe_output(sd, info: dict) -> AudioCaps:
+    """AudioCaps of one output (a speaker): the formats check_output_settings accepts."""
+    return _probe(sd.check_output_settings, info, "output")
+
+
+def _probe(check, info: dict, direction: str) -> AudioCaps:
+    """The formats `check` (sd.check_input_settings or check_output_settings) accepts."""
     index = info["index"]
-    max_channels = int(info["max_input_channels"])
+    max_channels = int(info[f"max_{direction}_channels"])
     default_rate = float(info.get("default_samplerate") or 48000)
 
     def ok(channels: int, dtype: str, rate: float) -> bool:
         try:
-            sd.check_input_settings(device=index, channels=channels, dtype=dtype,
-                                    samplerate=rate)
+            check(device=index, channels=channels, dtype=dtype, samplerate=rate)
             return True
         except Exception:  # PortAudioError or ValueError: unsupported combination
             return False
 
-    off = dict(echo_cancellation=(False,), auto_gain_control=(False,),
-               noise_suppression=(False,))  # raw hardware: no processing, so only "off"
     base = next(((c, d, r) for c in dict.fromkeys((1, 2, max_channels))
                  if c <= max_channels
                  for d, _bits in SAMPLE_SIZES
@@ -278,7 +298,7 @@ def probe_input(sd, info: dict) -> AudioCaps:
         # Nothing opens (busy, or a sound server that is not running): what PortAudio says.
         return AudioCaps(sample_rate=ValueSet.of(int(default_rate)),
                          channel_count=ValueSet.range(1, max_channels),
-                         latency=_latency(info), **off)
+                         latency=_latency(info, direction))
     base_channels, base_dtype, base_rate = base
     counts = sorted(set(range(1, min(max_channels, MAX_PROBED_CHANNELS) + 1)) | {max_channels})
     channels = [c for c in counts if c == base_channels or ok(c, base_dtype, base_rate)]
@@ -291,12 +311,12 @@ def probe_input(sd, info: dict) -> AudioCaps:
         else ValueSet.of(*channels)
     return AudioCaps(sample_rate=ValueSet.of(*sorted(rates)),
                      sample_size=ValueSet.of(*sorted(sizes)),
-                     channel_count=channel_set, latency=_latency(info), **off)
+                     channel_count=channel_set, latency=_latency(info, direction))
 
 
-def _latency(info: dict) -> ValueSet | None:
-    low = info.get("default_low_input_latency")
-    high = info.get("default_high_input_latency")
+def _latency(info: dict, direction: str) -> ValueSet | None:
+    low = info.get(f"default_low_{direction}_latency")
+    high = info.get(f"default_high_{direction}_latency")
     if low is None or high is None:
         return None
     low, high = float(low), float(high)

@@ -32,3 +32,12 @@ def speaker_format(caps: AudioCaps, rate: int, channels: int) -> tuple[int, int]
     """(sample rate, channel count) a virtual speaker plays audio of `rate` x `channels` at."""
     return (int(nearest(caps.sample_rate, rate)),
             int(nearest(caps.channel_count, channels)))
+
+
+def probe_speaker(device) -> None:
+    """Fill in what a PortAudio speaker takes (`ms caps`): listings leave it out, since
+    probing opens the device a dozen times. A virtual speaker has its own already."""
+    if device.audio is None and device.backend == "portaudio":
+        from mscli.backends.portaudio import output_caps
+
+        device.audio = output_caps(device)
