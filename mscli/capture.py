@@ -15,7 +15,7 @@ from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
-from mscli.speakers.plan import plan_play, refuse_shared, speaker_files
+from mscli.speakers.plan import plan_play
 from mscli.stopping import StopSignals
 from mscli.streamcopy import check_copy
 
@@ -33,10 +33,8 @@ def capture(args, constraints, devices) -> None:
                            overwrite=args.overwrite)
     events_file = [("--events", args.events)] if args.events not in (None, "none") else []
     play = plan_play(args.play, args.speaker, devices, paced=not args.unpaced)
-    played_files = speaker_files(f"--play {play.path}", play.device) if play else []
     plans = plan_outputs(args.output, kinds, args.format, args.overwrite,
-                         files=events_file + checks.files() + played_files, devices=devices)
-    refuse_shared(plans, play)
+                         files=events_file + checks.files(), devices=devices, play=play)
     if messages.verbose:
         for s in selections:
             print(f"ms: {s.kind}: {s.device.label!r} {json.dumps(s.settings)}", file=sys.stderr)

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from mscli import messages
 from mscli.errors import AbortError, UsageError
-from mscli.speakers.plan import is_speaker, speaker_files
+from mscli.speakers.plan import is_speaker, refuse_shared, speaker_files
 
 KINDS = ("audio", "video")
 
@@ -25,10 +25,11 @@ class OutputPlan:
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
                  overwrite: bool, files: list[tuple[str, str]] = (),
-                 devices=()) -> list[OutputPlan]:
+                 devices=(), play=None) -> list[OutputPlan]:
     """Check every -o, and the other files ms writes (`files`: (option, path), e.g. --events
     and the reports; - is stdout), against the tracks and each other before anything opens;
-    UsageError says why not. `devices`: where -o speaker:DEVICE looks."""
+    UsageError says why not. `devices`: where -o speaker:DEVICE looks; `play`: --play's
+    speakers.plan.PlayPlan, whose speaker no -o may take."""
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
@@ -39,7 +40,6 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
     for spec in specs:
         if is_speaker(spec):
             plans.append(_speaker_plan(spec, track_kinds, devices))
-            files = [*files, *speaker_files(f"-o {spec}", plans[-1].device)]
             routed.add("audio")
             continue
         kind, target = _split(spec)
@@ -59,7 +59,8 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         if kind not in routed:
             raise UsageError(f"the {kind} track has no output: add -o {kind}=FILE "
                              f"or leave {kind} out of the constraints")
-    for option, path in files:
+    refuse_shared(plans, play)
+    for option, path in [*files, *speaker_files(plans, play)]:
         if path != "-":
             check_target(path, overwrite)
         named.append((f"{option} {path}", path))

@@ -57,11 +57,23 @@ def sink_file(device) -> str | None:
     return source.get("sink") if isinstance(source, dict) else None
 
 
-def speaker_files(option: str, device) -> list[tuple[str, str]]:
-    """The file a speaker writes, as (what writes it, path), for the checks every output
-    file gets (exists without -y, two writers on one file)."""
-    sink = sink_file(device)
-    return [(f"{option}: the sink of speaker {device.label!r},", sink)] if sink else []
+def speaker_files(plans, play: PlayPlan | None) -> list[tuple[str, str]]:
+    """The files the speakers played on write, as (what writes it, path), for the checks
+    every output file gets (exists without -y, two writers on one file)."""
+    files = []
+    for option, device in _players(plans, play):
+        sink = sink_file(device)
+        if sink:
+            files.append((f"{option}: the sink of speaker {device.label!r},", sink))
+    return files
+
+
+def _players(plans, play: PlayPlan | None) -> list[tuple[str, object]]:
+    """(option, speaker Device) of everything that plays."""
+    users = [(f"-o {p.target}", p.device) for p in plans if p.format == "speaker"]
+    if play is not None:
+        users.append((f"--play {play.path}", play.device))
+    return users
 
 
 def plan_play(path: str | None, selector: str | None, devices, paced: bool) -> PlayPlan | None:
@@ -86,10 +98,7 @@ def plan_play(path: str | None, selector: str | None, devices, paced: bool) -> P
 def refuse_shared(plans, play: PlayPlan | None) -> None:
     """One writer per speaker: two would have to be mixed, which ms does not do."""
     seen: dict[str, str] = {}
-    users = [(f"-o {p.target}", p.device) for p in plans if p.format == "speaker"]
-    if play is not None:
-        users.append((f"--play {play.path}", play.device))
-    for option, device in users:
+    for option, device in _players(plans, play):
         if device.device_id in seen:
             raise UsageError(f"{seen[device.device_id]} and {option} play on the same "
                              f"speaker ({device.label!r}): give each its own speaker")
