@@ -73,7 +73,7 @@ def quiet_stderr():
         os.close(saved)
 
 
-open_streams = 0  # streams mscli.sources.microphone holds open: no re-initialising then
+open_streams = 0  # streams ms holds open (microphones, speakers): no re-initialising then
 _listed = False  # whether this process listed devices before
 _cannot_refresh = False  # said once that new devices cannot be seen
 
@@ -187,6 +187,47 @@ def _probe_once(sd, api: str, info: dict) -> AudioCaps:
         if caps.sample_size is not None:
             _probed["caps"][key] = caps
     return caps
+
+
+def close_stream(stream) -> None:
+    """Abort and close a stream of ours (None: already closed): the blocks in flight are not
+    wanted, and a stream whose device went away may refuse even this."""
+    global open_streams
+    if stream is None:
+        return
+    open_streams -= 1
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:  # PortAudioError from a device that is gone
+        pass
+
+
+class StreamClock:
+    """PortAudio's stream time (ADC and DAC times) on time.monotonic(): the offset is the
+    smallest difference between a callback's `currentTime` and time.monotonic() read in the
+    same callback, over the first `blocks` callbacks (the least delayed call wins).
+    `stream.time` is no good for this: PortAudio's ALSA host raises "Error getting stream
+    time" right after the start."""
+
+    def __init__(self, blocks: int = 20):
+        self.offset: float | None = None  # monotonic - stream time
+        self._left = blocks
+
+    def measure(self, stream_time: float, monotonic_time: float) -> None:
+        if self._left <= 0 or not stream_time > 0:
+            return
+        self._left -= 1
+        offset = monotonic_time - stream_time
+        if self.offset is None or offset < self.offset:
+            self.offset = offset
+
+    def monotonic(self, stream_time: float) -> float | None:
+        """A stream time on time.monotonic(); None before a measure or without the time
+        (a host API that gives none reports 0)."""
+        if not stream_time > 0 or self.offset is None:
+            return None
+        return stream_time + self.offset
 
 
 def device_index(sd, source: dict, channels_key: str) -> int | None:

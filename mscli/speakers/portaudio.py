@@ -9,8 +9,7 @@ is silence, not an underrun.
 
 Each block goes to the session's Playback with the time its first sample leaves the speaker:
 PortAudio's outputBufferDacTime on the capture clock, with the stream clock's offset to
-time.monotonic() measured as the microphone source does (the smallest difference of the
-first callbacks' currentTime and time.monotonic()).
+time.monotonic() measured as the microphone source does (backends.portaudio.StreamClock).
 """
 
 from __future__ import annotations
@@ -73,8 +72,7 @@ class PortAudioSpeaker:
         self.error: BaseException | None = None
         self._begun = False  # the first samples came
         self._finished = False  # the writer has nothing more
-        self._offset: float | None = None
-        self._offset_blocks = 0
+        self._stream_clock = portaudio.StreamClock(OFFSET_BLOCKS)
         self._stream = None
         self._open(rate, channels)
         self._buffer = SampleBuffer(round(self.rate * BUFFER_SECONDS), self.channels)
@@ -126,39 +124,26 @@ class PortAudioSpeaker:
             if getattr(status, "output_underflow", False) or (
                     got < frames and self._begun and not self._finished):
                 self.underruns += 1
-            self._measure_offset(time_info.currentTime, now)
+            self._stream_clock.measure(time_info.currentTime, now)
             if got:
                 self.played.add(outdata[:got].copy(), self.rate,
                                 self._leaves_at(time_info.outputBufferDacTime, now))
         except Exception as e:  # pragma: no cover - a bug here must not kill PortAudio
             self.error = e
 
-    def _measure_offset(self, stream_time: float, now: float) -> None:
-        if self._offset_blocks >= OFFSET_BLOCKS or not stream_time > 0:
-            return
-        self._offset_blocks += 1
-        offset = now - stream_time
-        if self._offset is None or offset < self._offset:
-            self._offset = offset
-
     def _leaves_at(self, dac_time: float, now: float) -> float:
-        if dac_time > 0 and self._offset is not None:
-            return self.clock.at(dac_time + self._offset)
+        leaves = self._stream_clock.monotonic(dac_time)
+        if leaves is not None:
+            return self.clock.at(leaves)
         latency = getattr(self._stream, "latency", 0.0) or 0.0  # a host without DAC times
         return self.clock.at(now) + float(latency)
 
     # --- closing --------------------------------------------------------------------------
 
     def close(self) -> None:
+        """A stop, or the end of the capture: what is still queued is not played."""
         stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        portaudio.open_streams -= 1
-        try:
-            stream.abort()  # a stop, or the end of the writer: what is queued is not wanted
-            stream.close()
-        except Exception:  # a stream whose device went away may refuse even this
-            pass
+        portaudio.close_stream(stream)
 
     discard = close
 
