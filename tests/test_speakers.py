@@ -374,3 +374,24 @@ def test_a_device_file_read_from_disk_links_each_echo_to_its_speaker(tmp_path):
 
     mic, speaker = load_device_file(str(path))
     assert mic.source["echo"]["device"] is speaker
+
+
+def test_a_speaker_that_cannot_open_leaves_no_output_behind(sd, monkeypatch, tmp_path):
+    from mscli.catalog import load_devices
+    from mscli.constraints import parse_stream_constraints
+    from mscli.events import EventLog
+    from mscli.select import resolve_stream
+    from mscli.session import CaptureOptions, CaptureSession
+
+    monkeypatch.setenv("MS_STATE_DIR", str(tmp_path))
+    sd.fail_open = "Device unavailable"
+    constraints = parse_stream_constraints({"audio": True})
+    selections = resolve_stream(constraints, load_devices(None, fake=True))
+    recording = tmp_path / "rec.wav"
+    plans = [OutputPlan(str(recording), ("audio",), "wav"),
+             OutputPlan("speaker:x", ("audio",), "speaker", pa_speaker())]
+    session = CaptureSession(selections, constraints, plans, CaptureOptions(),
+                             EventLog(CaptureClock()))
+    with pytest.raises(NotReadableError, match="cannot open it: Device unavailable"):
+        session.open_outputs()
+    assert not recording.exists() and not session.tracks[0].source._thread.is_alive()

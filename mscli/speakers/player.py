@@ -16,7 +16,10 @@ import threading
 from mscli import messages
 from mscli.speakers.output import SpeakerOutput
 
-LEAD = 0.05  # seconds a chunk is handed to the speaker before it plays
+# Seconds a chunk is handed to the speaker before it plays: room for this thread to be late
+# (a loaded machine) before a PortAudio speaker runs dry or a microphone hearing a virtual
+# speaker reads a moment not handed over yet; well inside the speaker's buffer (0.5 s).
+LEAD = 0.2
 JOIN_SECONDS = 2.0
 
 
