@@ -449,6 +449,7 @@ print("LOADED:" + ",".join(loaded), file=sys.stderr)
     ["--help"], ["devices", "--fake"], ["devices", "--help"], ["caps", "--fake", "--modes"],
     ["supported"], ["resolve", "--fake", "-c", '{"audio": true, "video": {"width": 1280}}'],
     ["resolve", "--help"], ["devices", "--complete", "--fake"],
+    ["caps", "label:Fake Speaker", "--fake", "--modes"],
 ])
 def test_inspection_commands_do_not_import_media_libraries(ms_env, args):
     proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, *args], env=ms_env,
