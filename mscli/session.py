@@ -316,7 +316,7 @@ class CaptureSession:
     def abort(self) -> None:
         """A write failed: stop the sources and finalise what can still be finalised."""
         self._stop_sources()
-        closing = [o.sink for o in self.outputs] + [self.player] * (self.player is not None)
+        closing = [o.sink for o in self.outputs] + ([self.player] if self.player else [])
         for closable in closing:
             try:
                 closable.close()
@@ -325,8 +325,8 @@ class CaptureSession:
 
     def _speakers(self) -> list:
         """What played on a speaker (-o speaker, --play): each has report() for `stopped`."""
-        played = [o.sink for o in self.outputs if hasattr(o.sink, "report")]
-        return played + [self.player] * (self.player is not None)
+        played = [o.sink for o in self.outputs if o.sink.plan.format == "speaker"]
+        return played + ([self.player] if self.player else [])
 
     def _reapply(self) -> None:
         """applyConstraints with the re-read constraints file, on each live track."""

@@ -160,6 +160,7 @@ def test_an_underrun_is_silence_counted_never_an_exception(sd):
     stream = sd.streams[0]
     assert not stream.block().any() and speaker.underruns == 0  # nothing played yet: silence
     speaker.play(ramp(1, 700), 0.0)
+    assert speaker.samples == 0  # queued, not played
     full = stream.block()
     assert np.array_equal(full, ramp(1, 480)) and speaker.underruns == 0
     short = stream.block()  # 220 left of 480
@@ -169,7 +170,7 @@ def test_an_underrun_is_silence_counted_never_an_exception(sd):
     assert speaker.underruns == 2
     speaker.finish()  # the writer is done: silence from now on is no underrun
     stream.block()
-    assert speaker.underruns == 2 and speaker.error is None
+    assert speaker.underruns == 2 and speaker.error is None and speaker.samples == 700
     speaker.close()
 
 

@@ -31,8 +31,6 @@ class SpeakerOutput:
         self.via = via
         self.speaker = open_speaker(device, playback, clock, rate, channels, overwrite)
         self.feed = Feed(rate, channels, self.speaker.rate, self.speaker.channels)
-        self.source_format = (rate, channels)
-        self.samples = 0  # played, at the speaker's rate
 
     def write(self, data: np.ndarray, time: float) -> None:
         self._play(*self.feed.push(data, time))
@@ -45,7 +43,6 @@ class SpeakerOutput:
     def _play(self, data: np.ndarray, time: float) -> None:
         if len(data):
             self.speaker.play(data, time)
-            self.samples += len(data)
 
     def close(self) -> None:
         self.speaker.close()
@@ -62,7 +59,7 @@ class SpeakerOutput:
         device = self.speaker.device
         out = {"deviceId": device.device_id, "label": device.label, "via": self.via,
                "sampleRate": self.speaker.rate, "channelCount": self.speaker.channels,
-               "seconds": round(self.samples / self.speaker.rate, 3),
+               "seconds": round(self.speaker.samples / self.speaker.rate, 3),
                "underruns": self.speaker.underruns}
         if getattr(self.speaker, "dropped", 0):
             out["dropped"] = self.speaker.dropped

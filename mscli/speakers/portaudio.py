@@ -68,6 +68,7 @@ class PortAudioSpeaker:
         self.clock = clock
         self.played = playback.speaker(device.device_id)
         self.underruns = 0
+        self.samples = 0  # played (taken by PortAudio)
         self.dropped = 0  # samples the full buffer could not take
         self.error: BaseException | None = None
         self._begun = False  # the first samples came
@@ -125,6 +126,7 @@ class PortAudioSpeaker:
                     got < frames and self._begun and not self._finished):
                 self.underruns += 1
             self._stream_clock.measure(time_info.currentTime, now)
+            self.samples += got
             if got:
                 self.played.add(outdata[:got].copy(), self.rate,
                                 self._leaves_at(time_info.outputBufferDacTime, now))

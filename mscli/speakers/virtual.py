@@ -19,6 +19,7 @@ class VirtualSpeaker:
         self.rate, self.channels = rate, channels
         self.played = playback.speaker(device.device_id)
         self.underruns = 0  # nothing waits on a virtual speaker's clock: it never runs dry
+        self.samples = 0  # played
         self.file = self._writer = None
         self._written = 0  # samples in the WAV
         sink = (device.source or {}).get("sink") if isinstance(device.source, dict) else None
@@ -41,6 +42,7 @@ class VirtualSpeaker:
 
     def play(self, data: np.ndarray, time: float) -> None:
         self.played.add(data, self.rate, time)
+        self.samples += len(data)
         if self._writer is None:
             return
         silence = round(time * self.rate) - self._written
