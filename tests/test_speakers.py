@@ -396,3 +396,29 @@ def test_a_speaker_that_cannot_open_leaves_no_output_behind(sd, monkeypatch, tmp
     with pytest.raises(NotReadableError, match="cannot open it: Device unavailable"):
         session.open_outputs()
     assert not recording.exists() and not session.tracks[0].source._thread.is_alive()
+
+
+def test_the_track_plays_on_a_portaudio_speaker_resampled_to_what_it_takes(sd):
+    from mscli.speakers.sink import SpeakerSink
+
+    playback, device = Playback(), pa_speaker()
+    plan = OutputPlan("speaker:x", ("audio",), "speaker", device)
+    sink = SpeakerSink(plan, {"audio": {"sampleRate": 16000, "channelCount": 1}}, playback,
+                       CaptureClock(), overwrite=False)
+    stream = sd.streams[0]
+    assert stream.args["samplerate"] == 48000  # the fake takes 48 kHz only
+    tone = np.round(8000 * np.sin(2 * np.pi * 500 * np.arange(16000) / 16000)).astype(np.int16)
+    blocks = []
+    for i in range(0, 16000, 160):  # one second of 10 ms frames, the speaker one behind
+        sink.write(AudioFrame(tone[i:i + 160, None], 16000, i, i / 16000))
+        if i:
+            blocks.append(stream.block())
+    blocks = np.concatenate(blocks)[:, 0].astype(float)
+    expected = 8000 * np.sin(2 * np.pi * 500 * np.arange(len(blocks)) / 48000)
+    middle = slice(200, len(blocks) - 200)
+    assert np.max(np.abs(blocks[middle] - expected[middle])) < 80
+    assert sink.output.speaker.underruns == 0
+    sink.close()
+    report = sink.report()
+    assert (report["sampleRate"], report["underruns"], report["seconds"]) == (48000, 0, 0.99)
+    assert stream.aborted and playback.speaker(device.device_id).samples == 99 * 480
