@@ -121,6 +121,9 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
     shown = "-" if plan.target == "-" else plan.target
     if plan.format == "null":
         return
+    if plan.format == "speaker":
+        raise UsageError(f"{option}: -o {plan.target} plays decoded audio, and a copied track "
+                         "decodes nothing; give an encoder or drop the speaker")
     if plan.format in DECODED_FORMATS:
         raise UsageError(f"{option}: {shown} is written by ms's own "
                          f"{DECODED_FORMATS[plan.format]} writer, which takes decoded frames; "
