@@ -10,7 +10,9 @@ timestamp that goes back (a restarted sender). Capture times only ever rise.
 
 from __future__ import annotations
 
-REANCHOR_SECONDS = 0.5  # later than this behind the anchor: a new anchor, not jitter
+# Later than this behind the anchor: a new anchor, not jitter. Below the network source's
+# mute threshold (0.5 s): the frame that ends a mute is dated when it came, after the mute.
+REANCHOR_SECONDS = 0.25
 MIN_STEP = 1e-4  # seconds between two capture times, when timestamps repeat or go back
 
 
