@@ -310,9 +310,9 @@ class MediaStreamTrack:
             out["overflows"] = self.overflows
         if self.latency.count:
             out["latency"] = self.latency.summary()
-        glass = getattr(self.source, "glass_to_glass", None)  # a network video source's
+        glass = getattr(self.source, "glass", None)  # a network video source's
         if glass is not None:
-            out["glassToGlass"] = glass()
+            out["glassToGlass"] = glass.summary()
         out["stats"] = self.stats_snapshot()
         if self.content is not None:
             out["content"] = self.content.summary()

@@ -30,7 +30,6 @@ OPEN_SECONDS = 5.0  # connecting and reading the first frames: a stream that is 
 STALL_SECONDS = 5.0
 PROBE_SIZE = 1_000_000  # bytes: a 720p keyframe fits
 ANALYZE_MICROSECONDS = 500_000  # of stream: a keyframe every 0.5 s is found
-MAX_PACKETS = 512  # a stream that gives no decodable frame in this many packets is not one
 
 
 def ffmpeg_options(spec: dict) -> dict[str, str]:
@@ -128,21 +127,16 @@ def first_frame(container, kind: str):
     """(stream, first decoded frame) of the container's first `kind` stream."""
     import av
 
-    streams = getattr(container.streams, kind)
-    if not streams:
-        raise NetworkUnreachable(f"the stream has no {kind}")
-    stream = streams[0]
+    from mscli.media.probe import first_decoded
+
     try:
-        for count, packet in enumerate(container.demux(stream)):
-            for frame in packet.decode():
-                return stream, frame
-            if count >= MAX_PACKETS:
-                break
+        return first_decoded(container, kind)
+    except ValueError as e:
+        raise NetworkUnreachable(str(e)) from None
     except av.FFmpegError as e:
         raise NetworkUnreachable(_reason(e)) from None
     except OSError as e:
         raise NetworkUnreachable(e.strerror or str(e)) from None
-    raise NetworkUnreachable(f"its {kind} gave no frame FFmpeg can decode")
 
 
 def stream_mode(stream, frame) -> VideoMode:

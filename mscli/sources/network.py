@@ -17,12 +17,13 @@ from __future__ import annotations
 import time
 
 from mscli.errors import NotReadableError, quoted
-from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.frames import VideoFrame
 from mscli.network.latency import GlassToGlass
 from mscli.network.probe import NetworkUnreachable, open_stream
 from mscli.network.reconnect import CONNECTION_LOST, END_OF_STREAM
 from mscli.network.timeline import StreamTimeline
 from mscli.sources import SourceThread
+from mscli.sources.file import S16Audio
 
 
 # No frame for this long is a stall (mute), whatever the frame rate: the jitter of a network
@@ -37,10 +38,11 @@ class NetworkSource(SourceThread):
 
     def __init__(self, track, clock, *, opened=None, **timing):
         super().__init__(track, clock, **timing)
-        self._container = opened  # already open: a reconnect's, or the one `caps` probed
+        self._container = opened  # already open: a reconnect's, or the one capture probed
         self.timeline = StreamTimeline()
+        # glass-to-glass latency, in the track's `stopped` stats (video only)
         self.glass = GlassToGlass() if track.kind == "video" else None
-        self._resampler = None
+        self._audio = S16Audio()
         self._index = -1  # frames decoded
 
     def open(self) -> None:
@@ -54,18 +56,20 @@ class NetworkSource(SourceThread):
             except NetworkUnreachable as e:
                 raise NotReadableError(f"{quoted(self.track.label)}: cannot read "
                                        f"{quoted(spec['url'])}: {e}") from None
+        if not self._streams():
+            self._container.close()
+            raise NotReadableError(f"{quoted(self.track.label)}: {quoted(spec['url'])} has no "
+                                   f"{self.track.kind}")
 
-    def glass_to_glass(self):
-        """The receiving track's glass-to-glass latency for `stopped` (video only)."""
-        return self.glass.summary() if self.glass is not None else None
+    def _streams(self):
+        return getattr(self._container.streams, self.track.kind)
 
     def run(self) -> None:
         import av
 
+        stream = self._streams()[0]
         container, self._container = self._container, None
         try:
-            stream = (container.streams.video if self.track.kind == "video"
-                      else container.streams.audio)[0]
             for packet in container.demux(stream):
                 for frame in packet.decode():
                     if self.stopped:
@@ -97,16 +101,3 @@ class NetworkSource(SourceThread):
                                           frame.time_base, t, self._index))
         else:
             self.track.deliver(self._audio(frame, t))
-
-    def _audio(self, frame, t: float) -> AudioFrame:
-        """Decoded audio as interleaved s16 at the stream's own rate and channel count."""
-        import av
-        import numpy as np
-
-        channels = frame.layout.nb_channels
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(format="s16", layout=frame.layout,
-                                                rate=frame.sample_rate)
-        parts = [f.to_ndarray().reshape(-1, channels) for f in self._resampler.resample(frame)]
-        data = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return AudioFrame(data, frame.sample_rate, round(t * frame.sample_rate), t)
