@@ -17,7 +17,7 @@ from fractions import Fraction
 import pytest
 from conftest import REPO, needs_ffmpeg, one_error_line
 
-from _netsend import ffmpeg_sender, free_port, pattern_sender, stop
+from _netsend import X264_LIVE, ffmpeg_sender, free_port, pattern_sender, stop
 from mscli.errors import DeviceFileError
 from mscli.network.latency import WRAP, GlassToGlass, epoch_number
 from mscli.network.timeline import MIN_STEP, REANCHOR_SECONDS, StreamTimeline
@@ -136,6 +136,19 @@ def test_resolve_probes_only_the_kinds_asked_for(ms, tmp_path):
     assert result.code == 0, result.err
 
 
+def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
+    from mscli.network.probe import ANALYZE_MICROSECONDS, PROBE_SIZE, ffmpeg_options
+
+    for url in ("rtsp://h/x", "rtmp://h/app/key", "udp://h:5000", "tcp://h:5000", "http://h/x"):
+        options = ffmpeg_options({"url": url})
+        assert options["probesize"] == str(PROBE_SIZE)
+        assert options["analyzeduration"] == str(ANALYZE_MICROSECONDS)
+        assert "fflags" not in options  # nobuffer drops the first GOP (field.md)
+    assert ffmpeg_options({"url": "rtsp://h/x", "transport": "udp"})["rtsp_transport"] == "udp"
+    assert ffmpeg_options({"url": "rtsp://h/x"})["rtsp_transport"] == "tcp"
+    assert ffmpeg_options({"url": "udp://h:5000"})["overrun_nonfatal"] == "1"
+
+
 # --- capture times from the stream's timestamps ----------------------------------------------
 
 
@@ -165,6 +178,29 @@ def test_a_paused_sender_moves_the_anchor_and_times_only_rise():
     # late by less than REANCHOR_SECONDS is jitter: the spacing holds
     steady = timeline.place(1 / 30, 5.1 + 1 / 30 + REANCHOR_SECONDS / 2)
     assert steady == pytest.approx(again + 1 / 30)
+
+
+def test_the_backlog_of_the_open_keeps_its_spacing_and_what_predates_the_capture_is_dropped():
+    timeline = StreamTimeline()
+    # opening read 0.4 s ahead: at capture time 0.01 the decoder hands over 13 frames at
+    # once, then the stream comes at its pace
+    burst = [timeline.add(5 + i / 30, 0.01, i) for i in range(13)]
+    assert burst == [[]] * 13  # held: no pace yet
+    released = timeline.add(5 + 13 / 30, 0.01 + 1 / 30, 13)
+    # the last one came at the stream's pace: it is the anchor; 12 frames before it fall
+    # before the capture began
+    assert [i for _, i in released] == [12, 13]
+    assert released[1][0] - released[0][0] == pytest.approx(1 / 30)
+    assert released[1][0] == pytest.approx(0.01 + 1 / 30)
+    following = timeline.add(5 + 14 / 30, 0.01 + 2 / 30 + 0.005, 14)  # 5 ms of jitter
+    assert following[0][0] == pytest.approx(0.01 + 2 / 30)
+
+
+def test_a_paced_stream_is_held_for_one_frame_only():
+    timeline = StreamTimeline()
+    assert timeline.add(0.0, 0.5, "a") == []
+    assert [i for _, i in timeline.add(1 / 30, 0.5 + 1 / 30, "b")] == ["a", "b"]
+    assert [i for _, i in timeline.add(2 / 30, 0.5 + 2 / 30, "c")] == ["c"]
 
 
 def test_frames_without_timestamps_take_their_arrival():
@@ -345,6 +381,41 @@ def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
     with av.open(str(out)) as container:
         frames = list(container.decode(video=0))
     assert len(frames) >= 10 and frames[0].width == 160
+
+
+@needs_ffmpeg
+def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
+    """ffmpeg serving FLV over rtmp to one player (-listen 1); ms plays it at half the size
+    and half the rate, to the stream's end."""
+    port = free_port()
+    sender = subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
+         "-i", "testsrc2=size=320x240:rate=30", "-t", "2", *X264_LIVE, "-f", "flv",
+         "-listen", "1", f"rtmp://127.0.0.1:{port}/live/cam"], stdin=subprocess.DEVNULL)
+    capture = None
+    try:
+        wait_until(lambda: listening(port), 20, "ffmpeg to listen")
+        out = tmp_path / "out.mkv"
+        path = devices_file(tmp_path, net_camera(f"rtmp://127.0.0.1:{port}/live/cam"))
+        capture = Capture(ms_env, "--devices", path, "-c",
+                          '{"video": {"width": 160, "frameRate": 15}}', "-o", str(out),
+                          "-t", "30")
+        ended = capture.wait_for(named("ended"))
+        assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
+        assert capture.finish() == 0
+    finally:
+        stop(sender)
+        if capture is not None:
+            capture.kill()
+    import av
+
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+    assert (frames[0].width, frames[0].height) == (160, 120)
+    # up to 2 s at 15 fps, less what was sent before the capture began; none missing
+    assert 10 <= len(frames) <= 31
+    steps = {round(float(b.time - a.time) * 15) for a, b in zip(frames, frames[1:])}  # ms-rounded
+    assert steps == {1}, steps
 
 
 @needs_ffmpeg

@@ -88,16 +88,21 @@ class NetworkSource(SourceThread):
             container.close()
 
     def _deliver(self, frame) -> None:
+        """Hands the decoded frame to the track, dated by the timeline (which may hold it
+        for a moment, and then hand over several)."""
         arrival, wall = self.clock.now(), time.time()
         stamp = None if frame.pts is None else float(frame.pts * frame.time_base)
-        t = self.timeline.place(stamp, arrival)
         if self.track.kind == "video":
             data = frame.to_ndarray(format="yuv420p").reshape(-1)
             if stamp is not None:
                 luma = data[:frame.width * frame.height].reshape(frame.height, frame.width)
                 self.glass.observe(luma, stamp, wall)
-            self._index += 1
-            self.track.deliver(VideoFrame(data, frame.width, frame.height, self._index,
-                                          frame.time_base, t, self._index))
-        else:
-            self.track.deliver(self._audio(frame, t))
+            frame = (data, frame.width, frame.height, frame.time_base)
+        for t, item in self.timeline.add(stamp, arrival, frame):
+            if self.track.kind == "video":
+                data, width, height, time_base = item
+                self._index += 1
+                self.track.deliver(VideoFrame(data, width, height, self._index, time_base, t,
+                                              self._index))
+            else:
+                self.track.deliver(self._audio(item, t))
