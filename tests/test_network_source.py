@@ -15,6 +15,9 @@ import time
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import REPO, needs_ffmpeg, one_error_line
 
 from _netsend import X264_LIVE, ffmpeg_sender, free_port, pattern_sender, stop
@@ -43,6 +46,8 @@ def net_camera(url: str, **extra) -> dict:
     ({"url": "ftp://h/x"}, "source.url", "a network source is one of"),
     ({"url": "rtsp:///x"}, "source.url", "names no host"),
     ({"url": "udp://h:99999"}, "source.url", "not a valid URL"),
+    ({"url": "tcp://127.0.0.1:"}, "source.url", "names no port"),
+    ({"url": "udp://127.0.0.1"}, "source.url", "names no port"),
     ({"url": 5}, "source.url", "expected a URL"),
     ({"url": "rtmp://h/app/key", "transport": "tcp"}, "source.transport", "only an rtsp://"),
     ({"url": "rtsp://h/x", "transport": "http"}, "source.transport", "expected one of tcp, udp"),
@@ -56,6 +61,23 @@ def test_bad_network_sources_name_their_path(tmp_path, source, where, says):
     with pytest.raises(DeviceFileError) as e:
         parse_device_file({"devices": [entry]}, tmp_path)
     assert str(e.value).startswith(f"devices[0].{where}:") and says in str(e.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(url=st.one_of(st.text(max_size=40), st.from_regex(
+           r"(rtsp|rtmp|udp|tcp|http|ftp)://[\[\]:a-z0-9.%@]{0,20}(:[0-9a-z]{0,7})?/?.{0,8}",
+           fullmatch=True)),
+       extra=st.dictionaries(st.sampled_from(["transport", "timeout", "loop"]),
+                             st.one_of(st.none(), st.booleans(), st.floats(), st.text(max_size=5)),
+                             max_size=2))
+def test_any_url_source_parses_or_names_its_error(url, extra):
+    entry = {"kind": "videoinput", "source": {"url": url, **extra}}
+    try:
+        device = parse_device_file({"devices": [entry]}, REPO)[0]
+    except DeviceFileError as e:
+        assert str(e).startswith("devices[0].source")
+    else:
+        assert device.source["url"] == url and device.modes == ()
 
 
 def test_srt_is_refused_when_ffmpeg_lacks_it(tmp_path):

@@ -32,6 +32,9 @@ def parse_network(value: dict, path: str) -> dict:
                               f"{', '.join(s + '://' for s in SCHEMES)}, got {quoted(url)}")
     if not parts.hostname:
         raise DeviceFileError(f"{path}.url: {quoted(url)} names no host")
+    if scheme in ("udp", "tcp") and not parts.port:
+        raise DeviceFileError(f"{path}.url: {quoted(url)} names no port ({scheme}:// has no "
+                              "default one)")
     if "transport" in value:
         if scheme != "rtsp":
             raise DeviceFileError(f"{path}.transport: only an rtsp:// source has a transport "
