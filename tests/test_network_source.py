@@ -487,7 +487,7 @@ def test_glass_to_glass_latency_of_ms_pattern_over_udp(ms_env, tmp_path):
     capture = None
     try:
         capture = Capture(ms_env, "--devices", receiver, "-c", '{"video": true}',
-                          "-o", str(tmp_path / "out.mkv"), "-t", "3")
+                          "-o", str(tmp_path / "out.mkv"), "-t", "2")
         assert capture.finish(seconds=60) == 0, capture.other
     finally:
         stop(sender)
@@ -495,5 +495,5 @@ def test_glass_to_glass_latency_of_ms_pattern_over_udp(ms_env, tmp_path):
             capture.kill()
     stopped = next(e for e in capture.seen if e["event"] == "stopped")
     glass = stopped["detail"]["tracks"][0]["glassToGlass"]
-    assert glass is not None and glass["frames"] >= 30
+    assert glass is not None and glass["frames"] >= 20  # of about 2 s at 30 fps
     assert 0 < glass["p50"] < 1000 and glass["p50"] <= glass["p99"]
