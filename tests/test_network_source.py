@@ -377,12 +377,17 @@ def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
         # no modes declared: capture probes the stream, and keeps it open (ffmpeg's
         # listener serves one connection)
         path = devices_file(tmp_path, net_camera(f"tcp://127.0.0.1:{port}", timeout=5))
+        # --unpaced: a stream, like a camera, ignores it (it cannot run faster than it comes)
         capture = Capture(ms_env, "--devices", path, "-c", '{"video": {"width": 160}}',
-                          "-o", str(out), "-t", "40", "--stats", "0.2")
+                          "-o", str(out), "-t", "40", "--stats", "0.2", "--unpaced")
         going = capture.wait_for(lambda e: e["event"] == "stats"
                                  and e["detail"]["deliveredFrames"] >= 10)
         sender.send_signal(signal.SIGSTOP)
+        paused = time.monotonic()
         mute = capture.wait_for(named("mute"))
+        # reported while the stall lasts: 0.5 s of silence, the writer's poll (at most 0.5 s),
+        # and 2 s for a loaded machine; not only from the timestamps once frames resume
+        assert time.monotonic() - paused < 1.0 + 2.0
         # the last frame came before the stats event plus this test's own reaction; ms
         # promises a mute 0.5 s after it; 0.5 s more for a loaded machine
         assert mute["time"] - going["time"] < 1.0 + 0.5

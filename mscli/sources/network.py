@@ -47,6 +47,7 @@ class NetworkSource(SourceThread):
 
     def open(self) -> None:
         """Connects before the outputs open: an unreachable stream is a NotReadableError."""
+        self.track.live = True  # a stream does not wait for the sinks (even with --unpaced)
         spec = self.track.device.source
         if self._container is None:
             self._container = spec.pop("opened", None)
