@@ -97,7 +97,7 @@ def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
     from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
     from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, LASTING_FAULTS, MAX_TEXT
-    from mscli.network.probe import SCHEMES, STALL_SECONDS, TRANSPORTS
+    from mscli.network.probe import LISTENING, SCHEMES, STALL_SECONDS, TRANSPORTS
     from mscli.virtual import FRAME_NUMBERS, MAX_ECHO_DELAY, MAX_ECHO_GAIN
 
     positive = {"type": "number", "exclusiveMinimum": 0}
@@ -138,7 +138,10 @@ def devices_schema() -> dict:
             "transport": {"enum": list(TRANSPORTS), "description": "rtsp:// only"},
             "timeout": {**positive, "maximum": 3600,
                         "description": "seconds without a packet before the stream counts "
-                                       f"as lost (default {STALL_SECONDS:g})"}}}
+                                       f"as lost (default {STALL_SECONDS:g})"},
+            "listen": {"type": "boolean",
+                       "description": "wait on the URL's port for a sender to push ("
+                                      + ", ".join(LISTENING) + ")"}}}
     pattern_source = {
         "type": "object", "additionalProperties": False, "required": ["pattern"],
         "properties": {"pattern": {

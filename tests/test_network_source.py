@@ -53,6 +53,9 @@ def net_camera(url: str, **extra) -> dict:
     ({"url": "rtsp://h/x", "transport": "http"}, "source.transport", "expected one of tcp, udp"),
     ({"url": "udp://h:5000", "timeout": 0}, "source.timeout", "expected a number > 0"),
     ({"url": "udp://h:5000", "retry": 1}, "source.retry", "unknown key"),
+    ({"url": "udp://h:5000", "listen": True}, "source.listen", "always receives"),
+    ({"url": "http://h/x", "listen": True}, "source.listen", "rtsp://, rtmp://, tcp:// only"),
+    ({"url": "tcp://h:5000", "listen": 1}, "source.listen", "expected true or false"),
     ({"uri": "rtsp://h/x"}, "source.uri", "did you mean 'url'"),
     ({"pattern": {"frameNumbers": "wall"}}, "source.pattern.frameNumbers", "capture, epoch"),
 ])
@@ -169,6 +172,11 @@ def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
     assert ffmpeg_options({"url": "rtsp://h/x", "transport": "udp"})["rtsp_transport"] == "udp"
     assert ffmpeg_options({"url": "rtsp://h/x"})["rtsp_transport"] == "tcp"
     assert ffmpeg_options({"url": "udp://h:5000"})["overrun_nonfatal"] == "1"
+    # listening waits as long as the source's timeout, in each protocol's own unit
+    listen = {"listen": True, "timeout": 2.5}
+    assert ffmpeg_options({"url": "rtsp://h/x", **listen})["listen_timeout"] == "3"
+    assert ffmpeg_options({"url": "rtmp://h/a/k", **listen})["timeout"] == "3"
+    assert ffmpeg_options({"url": "tcp://h:1", **listen})["listen_timeout"] == "2500"
 
 
 # --- capture times from the stream's timestamps ----------------------------------------------
@@ -443,6 +451,40 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
     assert 10 <= len(frames) <= 31
     steps = {round(float(b.time - a.time) * 15) for a, b in zip(frames, frames[1:])}  # ms-rounded
     assert steps == {1}, steps
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("url, muxer", [
+    ("rtsp://127.0.0.1:{port}/live", ["-f", "rtsp", "-rtsp_transport", "tcp"]),
+    ("rtmp://127.0.0.1:{port}/live/cam", ["-f", "flv"]),
+])
+def test_ms_listens_and_a_sender_pushes_to_it(ms_env, tmp_path, url, muxer):
+    """`"listen": true`: ms waits on the port; ffmpeg publishes to it (rtsp RECORD, rtmp)."""
+    port = free_port()
+    url = url.format(port=port)
+    path = devices_file(tmp_path, net_camera(url, listen=True, timeout=20))
+    out = tmp_path / "out.mkv"
+    capture = Capture(ms_env, "--devices", path, "-c", '{"video": {"width": 160}}',
+                      "-o", str(out), "-t", "30")
+    sender = None
+    try:
+        wait_until(lambda: listening(port), 20, "ms to listen")
+        sender = subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
+             "-i", "testsrc2=size=320x240:rate=30", "-t", "2", *X264_LIVE, *muxer, url],
+            stdin=subprocess.DEVNULL)
+        ended = capture.wait_for(named("ended"))
+        assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
+        assert capture.finish() == 0
+    finally:
+        if sender is not None:
+            stop(sender)
+        capture.kill()
+    import av
+
+    with av.open(str(out)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) >= 10 and frames[0].width == 160
 
 
 @needs_ffmpeg

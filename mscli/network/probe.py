@@ -16,6 +16,7 @@ group is complete.
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from mscli.devices import AUDIO_INPUT, MAX_FRAME_RATE, MIN_FRAME_RATE, VIDEO_INPUT, ValueSet, \
@@ -23,6 +24,7 @@ from mscli.devices import AUDIO_INPUT, MAX_FRAME_RATE, MIN_FRAME_RATE, VIDEO_INP
 from mscli.errors import NotReadableError, quoted
 
 SCHEMES = ("rtsp", "rtmp", "http", "https", "udp", "tcp", "srt")
+LISTENING = ("rtsp", "rtmp", "tcp")  # where ms may wait for a sender to push (`"listen": true`)
 TRANSPORTS = ("tcp", "udp")  # rtsp's own choice: RTP interleaved in the TCP connection, or not
 OPEN_SECONDS = 5.0  # connecting and reading the first frames: a stream that is there takes ~0.7 s
 # No packet for this long is a lost connection (udp has no connection to lose, and a server
@@ -33,25 +35,44 @@ ANALYZE_MICROSECONDS = 500_000  # of stream: a keyframe every 0.5 s is found
 
 
 def ffmpeg_options(spec: dict) -> dict[str, str]:
-    """FFmpeg's options for opening the source `spec` (virtual.py's {"url", ...})."""
+    """FFmpeg's options for opening the source `spec` (spec.py's {"url", ...})."""
     options = {"probesize": str(PROBE_SIZE), "analyzeduration": str(ANALYZE_MICROSECONDS)}
-    scheme = urlsplit(spec["url"]).scheme
+    scheme = urlsplit(spec["url"]).scheme.lower()
     if scheme == "rtsp":
         options["rtsp_transport"] = spec.get("transport", "tcp")
     elif scheme == "udp":
         # A reader late by a moment must not end the stream: drop what overflows, go on.
         options.update(fifo_size="278876", overrun_nonfatal="1")
+    if spec.get("listen"):
+        options.update(_listen_options(scheme, spec.get("timeout", STALL_SECONDS)))
     return options
 
 
-def open_stream(spec: dict, timeout: float = OPEN_SECONDS):
+def _listen_options(scheme: str, seconds: float) -> dict[str, str]:
+    """Wait for a sender to connect (push into ms), as long as the source's timeout; each
+    protocol spells it its own way and unit."""
+    whole = str(max(1, math.ceil(seconds)))
+    return {"rtsp": {"rtsp_flags": "listen", "listen_timeout": whole},
+            "rtmp": {"listen": "1", "timeout": whole},
+            "tcp": {"listen": "1", "listen_timeout": str(round(seconds * 1000))}}[scheme]
+
+
+def open_seconds(spec: dict) -> float:
+    """How long opening may take: connecting and probing, or waiting for a sender (listen)
+    for as long as the source's timeout."""
+    if spec.get("listen"):
+        return spec.get("timeout", STALL_SECONDS) + OPEN_SECONDS
+    return OPEN_SECONDS
+
+
+def open_stream(spec: dict):
     """The opened PyAV container of the network source `spec`; NetworkUnreachable if it cannot
-    be opened within `timeout` seconds. Reads time out after the source's stall time."""
+    be opened in time (open_seconds). Reads time out after the source's stall time."""
     import av
 
     try:
         return av.open(spec["url"], options=ffmpeg_options(spec),
-                       timeout=(timeout, spec.get("timeout", STALL_SECONDS)))
+                       timeout=(open_seconds(spec), spec.get("timeout", STALL_SECONDS)))
     except av.FFmpegError as e:
         raise NetworkUnreachable(_reason(e)) from None
     except OSError as e:  # PyAV lets some socket failures through as they are

@@ -7,15 +7,17 @@ from urllib.parse import urlsplit
 
 from mscli.errors import DeviceFileError, quoted
 from mscli.jsoninput import show_json as _show
-from mscli.network.probe import SCHEMES, STALL_SECONDS, TRANSPORTS
+from mscli.network.probe import LISTENING, SCHEMES, STALL_SECONDS, TRANSPORTS
 from mscli.virtual import _encodable, _expect_object, _positive
 
 
 def parse_network(value: dict, path: str) -> dict:
-    """`{"url": URL, "transport": "tcp" | "udp", "timeout": SECONDS}`: a stream read as the
-    device (sources/network.py). transport is rtsp's; timeout: seconds without a packet
-    after which the stream counts as lost (the track ends)."""
-    _expect_object(value, path, ("url", "transport", "timeout"), required=("url",))
+    """`{"url": URL, "transport": "tcp" | "udp", "timeout": SECONDS, "listen": BOOL}`: a
+    stream read as the device (sources/network.py). transport is rtsp's; timeout: seconds
+    without a packet after which the stream counts as lost (the track ends); listen: ms waits
+    on the URL's port for a sender to push to it (rtsp RECORD, rtmp publish, tcp), as long as
+    the timeout, rather than connecting to a server."""
+    _expect_object(value, path, ("url", "transport", "timeout", "listen"), required=("url",))
     url = value["url"]
     if not isinstance(url, str) or "\0" in url or not url.isprintable():
         raise DeviceFileError(f"{path}.url: expected a URL like rtsp://HOST/PATH, "
@@ -46,7 +48,17 @@ def parse_network(value: dict, path: str) -> dict:
                         most=3600)
     if scheme == "srt":
         _need_protocol(scheme, f"{path}.url")
+    listen = value.get("listen", False)
+    if not isinstance(listen, bool):
+        raise DeviceFileError(f"{path}.listen: expected true or false, got {_show(listen)}")
+    if listen and scheme not in LISTENING:
+        hint = " (udp:// always receives on the URL's port)" if scheme == "udp" else ""
+        raise DeviceFileError(f"{path}.listen: ms listens for a sender on "
+                              f"{', '.join(s + '://' for s in LISTENING)} only, not "
+                              f"{scheme}://{hint}")
     spec = {"url": url, "timeout": float(timeout)}
+    if listen:
+        spec["listen"] = True
     if scheme == "rtsp":
         spec["transport"] = value.get("transport", "tcp")
     return spec
