@@ -25,14 +25,14 @@ def free_port(kind: str = "tcp") -> int:
         return s.getsockname()[1]
 
 
-def ffmpeg_sender(url: str, seconds: float, size: str = "320x240",
-                  rate: int = 30) -> subprocess.Popen:
-    """ffmpeg's moving test card, paced in real time (-re), as MPEG-TS to `url` (a tcp URL
-    with ?listen=1 serves one reader)."""
+def ffmpeg_sender(url: str, seconds: float, muxer=("-f", "mpegts")) -> subprocess.Popen:
+    """ffmpeg's moving test card, 320x240 at 30 fps paced in real time (-re), muxed by
+    `muxer` (MPEG-TS unless told: ("-f", "flv", "-listen", "1") serves rtmp to one player)
+    to `url` (a tcp URL with ?listen=1 serves one reader)."""
     return subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
-         "-i", f"testsrc2=size={size}:rate={rate}", "-t", str(seconds), *X264_LIVE,
-         "-f", "mpegts", url], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "-i", "testsrc2=size=320x240:rate=30", "-t", str(seconds), *X264_LIVE, *muxer, url],
+        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def pattern_sender(url: str, seconds: float, devices: str, env: dict) -> subprocess.Popen:

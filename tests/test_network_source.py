@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO, needs_ffmpeg, one_error_line
 
-from _netsend import X264_LIVE, ffmpeg_sender, free_port, pattern_sender, stop
+from _netsend import ffmpeg_sender, free_port, pattern_sender, stop
 from mscli.errors import DeviceFileError
 from mscli.network.latency import WRAP, GlassToGlass, epoch_number
 from mscli.network.timeline import MIN_STEP, REANCHOR_SECONDS, StreamTimeline
@@ -374,6 +374,20 @@ def named(name):
     return lambda event: event["event"] == name
 
 
+def runs_to_its_end(capture: Capture) -> None:
+    """The stream ends (the sender went away): `ended`, then ms exits 0, its file finalised."""
+    ended = capture.wait_for(named("ended"))
+    assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
+    assert capture.finish() == 0
+
+
+def decoded(path) -> list:
+    import av
+
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
+
+
 @needs_ffmpeg
 def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
     port = free_port()
@@ -403,18 +417,13 @@ def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
         unmute = capture.wait_for(named("unmute"))
         assert unmute["time"] > mute["time"]
         sender.terminate()  # the sender goes away: the stream ends
-        ended = capture.wait_for(named("ended"))
-        assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
-        assert capture.finish() == 0  # every track ended: done, the file finalised
+        runs_to_its_end(capture)
         assert not [e for e in capture.seen if e["event"] == "stopped"]
     finally:
         stop(sender)
         if capture is not None:
             capture.kill()
-    import av
-
-    with av.open(str(out)) as container:
-        frames = list(container.decode(video=0))
+    frames = decoded(out)
     assert len(frames) >= 10 and frames[0].width == 160
 
 
@@ -423,10 +432,7 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
     """ffmpeg serving FLV over rtmp to one player (-listen 1); ms plays it at half the size
     and half the rate, to the stream's end."""
     port = free_port()
-    sender = subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
-         "-i", "testsrc2=size=320x240:rate=30", "-t", "2", *X264_LIVE, "-f", "flv",
-         "-listen", "1", f"rtmp://127.0.0.1:{port}/live/cam"], stdin=subprocess.DEVNULL)
+    sender = ffmpeg_sender(f"rtmp://127.0.0.1:{port}/live/cam", 2, ("-f", "flv", "-listen", "1"))
     capture = None
     try:
         wait_until(lambda: listening(port), 20, "ffmpeg to listen")
@@ -435,17 +441,12 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
         capture = Capture(ms_env, "--devices", path, "-c",
                           '{"video": {"width": 160, "frameRate": 15}}', "-o", str(out),
                           "-t", "30")
-        ended = capture.wait_for(named("ended"))
-        assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
-        assert capture.finish() == 0
+        runs_to_its_end(capture)
     finally:
         stop(sender)
         if capture is not None:
             capture.kill()
-    import av
-
-    with av.open(str(out)) as container:
-        frames = list(container.decode(video=0))
+    frames = decoded(out)
     assert (frames[0].width, frames[0].height) == (160, 120)
     # up to 2 s at 15 fps, less what was sent before the capture began; none missing
     assert 10 <= len(frames) <= 31
@@ -455,8 +456,8 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
 
 @needs_ffmpeg
 @pytest.mark.parametrize("url, muxer", [
-    ("rtsp://127.0.0.1:{port}/live", ["-f", "rtsp", "-rtsp_transport", "tcp"]),
-    ("rtmp://127.0.0.1:{port}/live/cam", ["-f", "flv"]),
+    ("rtsp://127.0.0.1:{port}/live", ("-f", "rtsp", "-rtsp_transport", "tcp")),
+    ("rtmp://127.0.0.1:{port}/live/cam", ("-f", "flv")),
 ])
 def test_ms_listens_and_a_sender_pushes_to_it(ms_env, tmp_path, url, muxer):
     """`"listen": true`: ms waits on the port; ffmpeg publishes to it (rtsp RECORD, rtmp)."""
@@ -469,21 +470,13 @@ def test_ms_listens_and_a_sender_pushes_to_it(ms_env, tmp_path, url, muxer):
     sender = None
     try:
         wait_until(lambda: listening(port), 20, "ms to listen")
-        sender = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
-             "-i", "testsrc2=size=320x240:rate=30", "-t", "2", *X264_LIVE, *muxer, url],
-            stdin=subprocess.DEVNULL)
-        ended = capture.wait_for(named("ended"))
-        assert ended["detail"]["reason"] in ("end-of-stream", "connection-lost")
-        assert capture.finish() == 0
+        sender = ffmpeg_sender(url, 2, muxer)
+        runs_to_its_end(capture)
     finally:
         if sender is not None:
             stop(sender)
         capture.kill()
-    import av
-
-    with av.open(str(out)) as container:
-        frames = list(container.decode(video=0))
+    frames = decoded(out)
     assert len(frames) >= 10 and frames[0].width == 160
 
 
