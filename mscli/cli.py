@@ -295,14 +295,26 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def _load_devices(args, explain: bool = False):
-    """explain: say on stderr why the machine lists no input device at all."""
+def _load_devices(args, explain: bool = False, probe=None, keep: bool = False):
+    """explain: say on stderr why the machine lists no input device at all. probe: the
+    constraints whose track kinds need the modes of network sources that declare none
+    (mscli/network/probe.py says when); keep: their streams stay open for the capture."""
     from mscli.catalog import absent_notes, load_devices
 
     devices = load_devices(args.devices_file, args.fake)
     for note in absent_notes(devices) if explain else ():
         _warn(note)
+    if probe is not None:
+        kinds = dict(probe.tracks())
+        _probe_streams([d for d in devices if d.track_kind in kinds], keep)
     return devices
+
+
+def _probe_streams(devices, keep: bool = False) -> None:
+    if any(isinstance(d.source, dict) and d.source.get("probe") for d in devices):
+        from mscli.network.probe import probe_sources
+
+        probe_sources(devices, keep)
 
 
 def _warn(message: str) -> None:
@@ -349,6 +361,7 @@ def cmd_caps(args) -> None:
             probe_speaker(chosen[0])
     else:
         chosen = [d for d in found if d.kind != AUDIO_OUTPUT]
+    _probe_streams(chosen)
     entries = []
     for d in chosen:
         entry = {"deviceId": d.device_id, "kind": d.kind, "label": d.label,
@@ -390,7 +403,7 @@ def cmd_resolve(args) -> None:
     from mscli.select import resolve_stream
 
     parsed = load_constraints(args.constraints)
-    selections = resolve_stream(parsed, _load_devices(args))
+    selections = resolve_stream(parsed, _load_devices(args, probe=parsed))
     result = {"tracks": [s.to_json() for s in selections]}
     if render.wants_json(args.json_out):
         render.print_json(result)
@@ -401,7 +414,8 @@ def cmd_resolve(args) -> None:
 def cmd_capture(args) -> None:
     from mscli.capture import capture
 
-    capture(args, load_constraints(args.constraints), _load_devices(args))
+    parsed = load_constraints(args.constraints)
+    capture(args, parsed, _load_devices(args, probe=parsed, keep=True))
 
 
 def cmd_schema(args) -> None:

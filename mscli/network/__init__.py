@@ -1,0 +1,1 @@
+"""Streams beyond one machine: network sources (probe.py) and outputs."""
