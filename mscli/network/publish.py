@@ -53,14 +53,17 @@ class Destination:
         pass
 
 
-def publish_error(url: str, error: Exception, what: str = "cannot publish to") -> AbortError:
+def publish_error(url: str, error: Exception, what: str = "cannot publish to",
+                  lost: bool = False) -> AbortError:
     """The recorder's error (`cannot record to URL: reason`, or the OSError of a connection
     that went away, e.g. BrokenPipeError, which must not pass for stdout's) in publishing
-    terms."""
+    terms; `lost`: the connection had been working."""
     if isinstance(error, AbortError):
         reason = error.message.split(f"{url}: ", 1)[-1]
     else:
-        reason = f"the connection was lost ({getattr(error, 'strerror', None) or error})"
+        reason = getattr(error, "strerror", None) or str(error)
+    if lost:
+        reason = f"the connection was lost ({reason})"
     return AbortError(f"{what} {url}: {reason}")
 
 
@@ -155,7 +158,7 @@ class PublishSink(Sink):
             try:
                 write_frame(self.recorder, frame)
             except (AbortError, OSError) as e:
-                if not self._lost(publish_error(self.plan.target, e)):
+                if not self._lost(publish_error(self.plan.target, e, lost=True)):
                     return
             self._progress = self._monotonic()
         try:

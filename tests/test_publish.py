@@ -1,0 +1,142 @@
+"""-o URL: ms publishes to a reader or a server on 127.0.0.1 (udp, tcp, rtp, rtmp through nginx,
+rtsp), and fails or reconnects as the contract says when the server refuses or goes away."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests._nginx import NginxRtmp, available, free_port, wait_until
+from tests._receivers import Publisher, receiver_for
+from tests.conftest import one_error_line
+from tests.media_check import decode_audio, decode_video
+
+RATE = 30
+FAKE = ["--fake", "-c", json.dumps({"video": {"width": 320, "height": 240, "frameRate": RATE},
+                                    "audio": True})]
+needs_nginx = pytest.mark.skipif(available() is not None, reason=str(available()))
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    with NginxRtmp(tmp_path) as server:
+        yield server
+
+
+def _publish(protocol, tmp_path, env, seconds, server=None):
+    receiver, url = receiver_for(protocol, tmp_path, server)
+    receiver.start()
+    publisher = Publisher(["capture", *FAKE, "-t", str(seconds), "-o", url, "--stats", "0.25"],
+                          env)
+    assert publisher.wait() == 0, publisher.lines
+    return publisher, receiver.result()
+
+
+def _check_stream(got, seconds: float, tail: int = 0):
+    """Every frame from the first keyframe the reader decoded to the last one sent (but
+    `tail`), and the audio of (nearly) the whole run."""
+    numbers = got.decoded()
+    assert got.consecutive(), numbers
+    assert seconds * RATE - 1 - tail <= numbers[-1] <= seconds * RATE - 1, numbers[-3:]
+    assert numbers[0] < 2 * RATE, numbers[:3]  # a keyframe at least every 2 s
+    assert got.audio_samples >= 48000 * (seconds - 0.2), got.audio_samples
+
+
+def _published_for(publisher, seconds: float) -> bool:
+    return any(e["event"] == "stats" and e["time"] >= seconds for e in publisher.events)
+
+
+def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
+    _, got = _publish("tcp", tmp_path, ms_env, 1)
+    _check_stream(got, 1)
+    assert got.decoded()[0] == 0  # a listening reader has the stream from its start
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["udp", "tcp", "rtp", "rtsp",
+                                      pytest.param("rtmp", marks=needs_nginx)])
+def test_publish_three_seconds(protocol, tmp_path, ms_env, request):
+    server = request.getfixturevalue("nginx") if protocol == "rtmp" else None
+    publisher, got = _publish(protocol, tmp_path, ms_env, 3, server)
+    # FFmpeg's RTP reader, which ends only by timing out, never hands over the last frame or
+    # two it holds (ffmpeg -f rtp_mpegts sending the same clip loses them too).
+    _check_stream(got, 3, tail=2 if protocol == "rtp" else 0)
+    # Live settings: no lookahead, so a frame arrives within a few frame intervals of its
+    # capture (x264's defaults hold ~1.1 s; the bound leaves room for a loaded machine).
+    latencies = sorted(at - (publisher.anchor + n / RATE)
+                       for n, at in zip(got.numbers, got.arrivals) if n is not None)
+    assert latencies[len(latencies) // 2] < 0.5, latencies
+
+
+def test_a_refused_connection_is_one_line_and_leaves_no_file(tmp_path, ms):
+    local = tmp_path / "local.mkv"
+    url = f"rtmp://127.0.0.1:{free_port()}/live/s"  # nothing listens there
+    result = ms("capture", *FAKE, "-t", "1", "-o", str(local), "-o", url)
+    assert result.code == 1
+    line = one_error_line(result)
+    assert line.startswith(f"ms: AbortError: cannot publish to {url}: "), line
+    assert "refused" in line
+    assert not local.exists()
+
+
+def test_srt_is_a_usage_error_saying_what_works(tmp_path, ms):
+    local = tmp_path / "local.mkv"
+    result = ms("capture", *FAKE, "-t", "1", "-o", str(local), "-o", "srt://127.0.0.1:9000")
+    assert result.code == 2
+    line = one_error_line(result)
+    assert "without SRT" in line and "rtmp://" in line, line
+    assert not local.exists()
+
+
+def test_an_unknown_scheme_lists_the_ones_that_work(ms):
+    result = ms("capture", *FAKE, "-t", "1", "-o", "gopher://127.0.0.1/x")
+    assert result.code == 2
+    assert "udp://, tcp://, rtp://, rtmp://, rtsp://" in one_error_line(result)
+
+
+@needs_nginx
+def test_a_server_killed_mid_stream_ends_the_run_and_keeps_the_local_file(tmp_path, ms_env,
+                                                                          nginx):
+    local = tmp_path / "local.mkv"
+    publisher = Publisher(["capture", *FAKE, "-t", "30", "-o", str(local),
+                           "-o", nginx.url("s"), "--stats", "0.25"], ms_env)
+    wait_until(lambda: _published_for(publisher, 1.0), 20, "a second of publishing")
+    nginx.kill()
+    assert publisher.wait(30) == 1, publisher.lines
+    errors = publisher.errors()
+    assert len(errors) == 1 and errors[0].startswith(
+        f"ms: AbortError: cannot publish to {nginx.url('s')}: the connection was lost"), errors
+    # The local recording is finalised: every frame up to the end of the run decodes.
+    numbers = [f["number"] for f in decode_video(local)]
+    assert len(numbers) >= RATE * 0.9 and numbers == list(range(len(numbers))), numbers
+    samples, _, _ = decode_audio(local)
+    assert len(samples) >= 48000 * (len(numbers) / RATE - 0.5)
+
+
+@pytest.mark.slow
+@needs_nginx
+def test_reconnect_comes_back_when_the_server_does(tmp_path, ms_env, nginx):
+    local = tmp_path / "local.mkv"
+    publisher = Publisher(["capture", *FAKE, "-t", "8", "-o", str(local),
+                           "-o", nginx.url("s"), "--stats", "0.25", "--reconnect"], ms_env)
+    wait_until(lambda: _published_for(publisher, 1.0), 20, "a second of publishing")
+    nginx.kill()
+    wait_until(lambda: any(e["event"] == "removetrack" for e in publisher.events), 20,
+               "removetrack")
+    nginx.start()
+    receiver, _ = receiver_for("rtmp", tmp_path, nginx)
+    receiver.ready = lambda: nginx.count("play", "s") > 0
+    receiver.url = nginx.url("s")
+    receiver.start()
+    assert publisher.wait(60) == 0, publisher.lines
+    names = [(e["event"], e["target"]) for e in publisher.events
+             if e["event"] in ("removetrack", "addtrack")]
+    assert names == [("removetrack", "output"), ("addtrack", "output")], publisher.events
+    added = next(e for e in publisher.events if e["event"] == "addtrack")
+    assert added["detail"]["output"] == nginx.url("s")
+    got = receiver.result()
+    numbers = got.decoded()
+    assert got.consecutive() and numbers[-1] == 8 * RATE - 1, numbers
+    local_numbers = [f["number"] for f in decode_video(local)]  # it went on meanwhile
+    assert local_numbers == list(range(8 * RATE))
