@@ -4,6 +4,8 @@ rtsp), and fails or reconnects as the contract says when the server refuses or g
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import pytest
 
@@ -140,3 +142,27 @@ def test_reconnect_comes_back_when_the_server_does(tmp_path, ms_env, nginx):
     assert got.consecutive() and numbers[-1] == 8 * RATE - 1, numbers
     local_numbers = [f["number"] for f in decode_video(local)]  # it went on meanwhile
     assert local_numbers == list(range(8 * RATE))
+
+
+def test_a_server_that_says_no_is_an_abort_not_a_usage_error(tmp_path, ms):
+    """An RTSP server answering ANNOUNCE with garbage: FFmpeg's InvalidDataError is also a
+    ValueError, which for a file means a bad combination (usage); for a URL it is the
+    server's answer."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/live"
+
+        def answer():
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"nonsense\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = ms("capture", *FAKE, "-t", "1", "-o", str(tmp_path / "l.mkv"), "-o", url)
+        thread.join(10)
+    assert result.code == 1, result.err
+    assert one_error_line(result).startswith(f"ms: AbortError: cannot publish to {url}: ")
+    assert not (tmp_path / "l.mkv").exists()

@@ -285,6 +285,10 @@ class Recorder:
                         self.audio_stream = self._add_audio(acodec, audio, abit)
                     self.container.start_encoding()
                 except ValueError as e:  # PyAV's own checks (codec not in this container...)
+                    if hasattr(self.output, "url") and isinstance(e, av.FFmpegError):
+                        # FFmpeg's EINVAL or bad data while connecting: the server's answer
+                        raise self._write_failure(e, f"cannot record to {self.name}", logs) \
+                            from None
                     raise UsageError(f"cannot record {fmt} to {self.name}: {e}") from None
                 except (av.FFmpegError, OSError) as e:
                     raise self._write_failure(e, f"cannot record to {self.name}", logs) \
