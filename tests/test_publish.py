@@ -58,17 +58,18 @@ def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["udp", "tcp", "rtp", "rtsp",
                                       pytest.param("rtmp", marks=needs_nginx)])
-def test_publish_three_seconds(protocol, tmp_path, ms_env, request):
+def test_publish_three_seconds(protocol, tmp_path, ms_env, request, lateness):
     server = request.getfixturevalue("nginx") if protocol == "rtmp" else None
     publisher, got = _publish(protocol, tmp_path, ms_env, 3, server)
     # FFmpeg's RTP reader, which ends only by timing out, never hands over the last frame or
     # two it holds (ffmpeg -f rtp_mpegts sending the same clip loses them too).
     _check_stream(got, 3, tail=2 if protocol == "rtp" else 0)
     # Live settings: no lookahead, so a frame arrives within a few frame intervals of its
-    # capture (x264's defaults hold ~1.1 s; the bound leaves room for a loaded machine).
+    # capture (~0.1-0.15 s here; x264's defaults hold ~1.1 s): 0.5 s, plus what the machine's
+    # load made late in this test.
     latencies = sorted(at - (publisher.anchor + n / RATE)
                        for n, at in zip(got.numbers, got.arrivals) if n is not None)
-    assert latencies[len(latencies) // 2] < 0.5, latencies
+    assert latencies[len(latencies) // 2] < 0.5 + lateness.margin(), latencies
 
 
 def test_a_refused_connection_is_one_line_and_leaves_no_file(tmp_path, ms):
