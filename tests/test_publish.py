@@ -7,10 +7,12 @@ import json
 import socket
 import threading
 
+import av
 import pytest
 
 from tests._nginx import NginxRtmp, available, free_port, wait_until
 from tests._receivers import Publisher, receiver_for
+from tests._media import video_frames
 from tests.conftest import one_error_line
 from tests.media_check import decode_audio, decode_video
 
@@ -167,3 +169,23 @@ def test_a_server_that_says_no_is_an_abort_not_a_usage_error(tmp_path, ms):
     assert result.code == 1, result.err
     assert one_error_line(result).startswith(f"ms: AbortError: cannot publish to {url}: ")
     assert not (tmp_path / "l.mkv").exists()
+
+
+def test_stream_copy_to_a_url_is_checked_in_its_protocols_container(tmp_path, ms):
+    """FLV cannot carry MJPEG: said before anything connects, naming the container."""
+    clip = tmp_path / "clip.mkv"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("mjpeg", rate=RATE)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for frame in video_frames(64, 48, RATE, 10):
+            picture = av.VideoFrame.from_ndarray(frame.data.reshape(-1, 64), format="yuv420p")
+            container.mux(stream.encode(picture.reformat(format="yuvj420p")))
+        container.mux(stream.encode(None))
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "clip",
+                                                "source": {"file": str(clip)}}]}))
+    url = f"rtmp://127.0.0.1:{free_port()}/live/s"
+    result = ms("capture", "--devices", str(devices), "-c", '{"video": true}', "-t", "1",
+                "--video-codec", "copy", "-o", url)
+    assert result.code == 2
+    assert f"{url} (flv) cannot take the file's stream" in one_error_line(result)
