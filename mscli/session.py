@@ -170,6 +170,9 @@ class CaptureSession:
         speakers = self._speakers()
         if speakers:
             detail["speakers"] = [s.report() for s in speakers]
+        published = [o.sink.report() for o in self.outputs if o.sink.plan.format == "url"]
+        if published:  # -o URL: frames sent, dropped, reconnections (network/publish.py)
+            detail["outputs"] = published
         if reason != "ended":
             self.events.emit("stopped", target="stream", detail=detail,
                              at=self.stop_time if reason == "signal" else None)

@@ -34,7 +34,7 @@ def _publish(protocol, tmp_path, env, seconds, server=None):
     publisher = Publisher(["capture", *FAKE, "-t", str(seconds), "-o", url, "--stats", "0.25"],
                           env)
     assert publisher.wait() == 0, publisher.lines
-    return publisher, receiver.result()
+    return publisher, receiver.result(), url
 
 
 def _check_stream(got, seconds: float, tail: int = 0):
@@ -52,9 +52,12 @@ def _published_for(publisher, seconds: float) -> bool:
 
 
 def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
-    _, got = _publish("tcp", tmp_path, ms_env, 1)
+    publisher, got, url = _publish("tcp", tmp_path, ms_env, 1)
     _check_stream(got, 1)
     assert got.decoded()[0] == 0  # a listening reader has the stream from its start
+    stopped = next(e for e in publisher.events if e["event"] == "stopped")
+    assert stopped["detail"]["outputs"] == [{"output": url, "frames": RATE + 100,
+                                             "dropped": 0, "reconnects": 0}]
 
 
 @pytest.mark.slow
@@ -62,7 +65,7 @@ def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
                                       pytest.param("rtmp", marks=needs_nginx)])
 def test_publish_three_seconds(protocol, tmp_path, ms_env, request, lateness):
     server = request.getfixturevalue("nginx") if protocol == "rtmp" else None
-    publisher, got = _publish(protocol, tmp_path, ms_env, 3, server)
+    publisher, got, _ = _publish(protocol, tmp_path, ms_env, 3, server)
     # FFmpeg's RTP reader, which ends only by timing out, never hands over the last frame or
     # two it holds (ffmpeg -f rtp_mpegts sending the same clip loses them too).
     _check_stream(got, 3, tail=2 if protocol == "rtp" else 0)
@@ -143,6 +146,9 @@ def test_reconnect_comes_back_when_the_server_does(tmp_path, ms_env, nginx):
     got = receiver.result()
     numbers = got.decoded()
     assert got.consecutive() and numbers[-1] == 8 * RATE - 1, numbers
+    stopped = next(e for e in publisher.events if e["event"] == "stopped")
+    assert stopped["detail"]["outputs"][0]["reconnects"] == 1
+    assert stopped["detail"]["outputs"][0]["dropped"] > 0  # what was captured while away
     local_numbers = [f["number"] for f in decode_video(local)]  # it went on meanwhile
     assert local_numbers == list(range(8 * RATE))
 

@@ -83,7 +83,8 @@ class PublishSink(Sink):
         self._error: AbortError | None = None  # the worker's, raised on the writer's thread
         self._progress = monotonic()  # when the worker last finished a frame
         self._waiting = self._progress  # when the queue last went from empty to not
-        self.dropped = 0  # frames not sent: the queue was full, or the server away
+        self.sent = 0  # frames and audio chunks handed to the connection
+        self.dropped = 0  # those not sent: the queue was full, or the server away
         self.reconnects = 0
         self.recorder = self._connect()
         for note in self.recorder.notes:
@@ -132,8 +133,13 @@ class PublishSink(Sink):
         if self.dropped:
             messages.warn(f"{self.plan.target}: {self.dropped} frames and audio chunks not "
                           "sent (the server was slow or away)")
-        if self._error is not None and not self.failed:
+        if self._error is not None:
             raise self._error
+
+    def report(self) -> dict:
+        """For the `stopped` event: what became of the publication."""
+        return {"output": self.plan.target, "frames": self.sent, "dropped": self.dropped,
+                "reconnects": self.reconnects}
 
     # -- the worker's side ------------------------------------------------------------------
 
@@ -157,6 +163,7 @@ class PublishSink(Sink):
                 break
             try:
                 write_frame(self.recorder, frame)
+                self.sent += 1
             except (AbortError, OSError) as e:
                 if not self._lost(publish_error(self.plan.target, e, lost=True)):
                     return
