@@ -121,7 +121,8 @@ class FfmpegSender:
         self.process = subprocess.Popen(
             ["ffmpeg", *FFMPEG_QUIET, "-re", "-i", clip, *LIVE_X264, "-c:a", "aac",
              "-t", str(seconds), "-progress", "pipe:1", "-stats_period", "0.1",
-             *options, "-f", muxer, url], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+             *options, "-f", muxer, url],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         self._anchors: list[float] = []
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -152,7 +153,7 @@ def bench_latency(args, folder: str) -> dict:
         for protocol in args.protocols.split(","):
             row = {}
             for sender in ("ms", "ffmpeg", "ffmpeg-lowdelay"):
-                receiver, url = receiver_for(protocol, Path(folder), server)
+                receiver, url = receiver_for(protocol, server)
                 receiver.start()
                 if sender == "ms":
                     publisher = Publisher(["capture", "--fake", "-c", pattern, "-t",

@@ -2,10 +2,10 @@
 
 `Receiver(url, ...)` reads a stream on a thread with PyAV, decoding every frame: the burned-in
 pattern number of each video frame (mscli.media.pattern.read_frame_number), when it arrived
-(time.monotonic), and the audio samples. `receiver_for(protocol, tmp_path, server)` makes the
+(time.monotonic), and the audio samples. `receiver_for(protocol, server)` makes the
 reader of each protocol ms publishes and returns it with the URL ms publishes to:
 
-    receiver, url = receiver_for("tcp", tmp_path)
+    receiver, url = receiver_for("tcp")
     receiver.start()            # returns once it listens (or, for rtmp, plays)
     ... ms capture ... -o url
     got = receiver.result()     # Received: numbers, arrivals, audio
@@ -96,11 +96,12 @@ def _listening(port: int, table: str) -> bool:
     return False
 
 
-def receiver_for(protocol: str, directory: Path, server=None) -> tuple[Receiver, str]:
+def receiver_for(protocol: str, server=None, name: str | None = None) -> tuple[Receiver, str]:
     """The reader for `protocol` and the URL ms publishes to; rtmp goes through `server`
-    (a tests._nginx.NginxRtmp) and plays the stream before ms publishes it."""
+    (a tests._nginx.NginxRtmp) and plays stream `name` (default: a new one), ready once the
+    server has the player."""
     if protocol == "rtmp":
-        name = f"s{free_port()}"
+        name = name or f"s{free_port()}"
         url = server.url(name)
         return Receiver(url, ready=lambda: server.count("play", name) > 0), url
     if protocol in ("udp", "rtp"):

@@ -28,8 +28,8 @@ def nginx(tmp_path):
         yield server
 
 
-def _publish(protocol, tmp_path, env, seconds, server=None):
-    receiver, url = receiver_for(protocol, tmp_path, server)
+def _publish(protocol, env, seconds, server=None):
+    receiver, url = receiver_for(protocol, server)
     receiver.start()
     publisher = Publisher(["capture", *FAKE, "-t", str(seconds), "-o", url, "--stats", "0.25"],
                           env)
@@ -51,8 +51,8 @@ def _published_for(publisher, seconds: float) -> bool:
     return any(e["event"] == "stats" and e["time"] >= seconds for e in publisher.events)
 
 
-def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
-    publisher, got, url = _publish("tcp", tmp_path, ms_env, 1)
+def test_publish_over_tcp_gives_every_frame_and_the_audio(ms_env):
+    publisher, got, url = _publish("tcp", ms_env, 1)
     _check_stream(got, 1)
     assert got.decoded()[0] == 0  # a listening reader has the stream from its start
     stopped = next(e for e in publisher.events if e["event"] == "stopped")
@@ -63,9 +63,9 @@ def test_publish_over_tcp_gives_every_frame_and_the_audio(tmp_path, ms_env):
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["udp", "tcp", "rtp", "rtsp",
                                       pytest.param("rtmp", marks=needs_nginx)])
-def test_publish_three_seconds(protocol, tmp_path, ms_env, request, lateness):
+def test_publish_three_seconds(protocol, ms_env, request, lateness):
     server = request.getfixturevalue("nginx") if protocol == "rtmp" else None
-    publisher, got, _ = _publish(protocol, tmp_path, ms_env, 3, server)
+    publisher, got, _ = _publish(protocol, ms_env, 3, server)
     # FFmpeg's RTP reader, which ends only by timing out, never hands over the last frame or
     # two it holds (ffmpeg -f rtp_mpegts sending the same clip loses them too).
     _check_stream(got, 3, tail=2 if protocol == "rtp" else 0)
@@ -133,9 +133,7 @@ def test_reconnect_comes_back_when_the_server_does(tmp_path, ms_env, nginx):
     wait_until(lambda: any(e["event"] == "removetrack" for e in publisher.events), 20,
                "removetrack")
     nginx.start()
-    receiver, _ = receiver_for("rtmp", tmp_path, nginx)
-    receiver.ready = lambda: nginx.count("play", "s") > 0
-    receiver.url = nginx.url("s")
+    receiver, _ = receiver_for("rtmp", nginx, "s")
     receiver.start()
     assert publisher.wait(60) == 0, publisher.lines
     names = [(e["event"], e["target"]) for e in publisher.events
