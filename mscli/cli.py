@@ -140,14 +140,19 @@ def build_parser() -> Parser:
         "ms capture --fake -c '{\"video\": true}' -t 3 -o null --expect 'video.fps >= 24' "
         "--junit checks.xml",
         "ms capture -c '{\"audio\": true}' -t 10 -o talk.wav -o speaker   # record and listen",
-        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav")
+        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav",
+        "ms capture -c '{\"video\": true, \"audio\": true}' -o rec.mkv "
+        "-o rtmp://127.0.0.1/live/cam --reconnect   # record and publish",
+        "ms capture --fake -c '{\"video\": true}' -t 10 -o 'udp://239.0.0.1:1234?pkt_size=1316'")
     _add_constraints_option(capture)
     _add_device_options(capture)
     out = capture.add_argument_group("outputs")
     out.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
                      help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
-                          "speaker or speaker:DEVICE to play the audio track, "
+                          "speaker or speaker:DEVICE to play the audio track, a URL to "
+                          "publish (udp:// tcp:// rtp:// MPEG-TS, rtmp:// FLV, rtsp:// "
+                          "RECORD; protocol options in its query), "
                           "or KIND=OUT to send one track kind (video=, audio=); repeatable")
     _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",
@@ -182,7 +187,9 @@ def build_parser() -> Parser:
                           "tracks (applyConstraints)")
     run.add_argument("--reconnect", action="store_true",
                      help="when a device goes away and comes back, go on recording from it "
-                          "(removetrack, then addtrack; one output, one timeline)")
+                          "(removetrack, then addtrack; one output, one timeline); when a "
+                          "URL output's server goes away, retry it with backoff (0.5, 1, 2, "
+                          "4, then every 8 s) while the other outputs go on")
     _add_content_options(capture)
     _add_check_options(capture)
     capture.set_defaults(run=cmd_capture)

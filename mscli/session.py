@@ -137,7 +137,8 @@ class CaptureSession:
         try:
             for plan in self.plans:
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
-                                 recorder, self.options.overwrite, self.playback, self.clock)
+                                 recorder, self.options.overwrite, self.playback, self.clock,
+                                 self.events, self.options.reconnect)
                 self.outputs.append(OpenOutput(sink, plan.kinds))
             if self.options.play is not None:
                 from mscli.speakers.player import FilePlayer
@@ -172,6 +173,9 @@ class CaptureSession:
         speakers = self._speakers()
         if speakers:
             detail["speakers"] = [s.report() for s in speakers]
+        published = [o.sink.report() for o in self.outputs if o.sink.plan.format == "url"]
+        if published:  # -o URL: frames sent, dropped, reconnections (network/publish.py)
+            detail["outputs"] = published
         if reason != "ended":
             self.events.emit("stopped", target="stream", detail=detail,
                              at=self.stop_time if reason == "signal" else None)

@@ -1,1 +1,2 @@
-"""Streams beyond one machine: network sources (probe.py) and outputs."""
+"""Streams beyond one machine: publishing to servers (-o URL: urls.py, publish.py), network
+sources (spec.py, probe.py, timeline.py, latency.py, reconnect.py), WebRTC."""
