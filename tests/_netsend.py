@@ -35,14 +35,15 @@ def ffmpeg_sender(url: str, seconds: float, muxer=("-f", "mpegts")) -> subproces
         stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def pattern_sender(url: str, seconds: float, devices: str, env: dict) -> subprocess.Popen:
+def pattern_sender(url: str, seconds: float, devices: str, env: dict,
+                   muxer=("-f", "mpegts")) -> subprocess.Popen:
     """ms capturing its pattern (device file `devices`, e.g. epoch-numbered) as raw video
-    with timestamps (NUT), which ffmpeg encodes live and sends as MPEG-TS to `url`: a
-    process group, so stop() ends both."""
+    with timestamps (NUT), which ffmpeg encodes live and sends, muxed by `muxer` (MPEG-TS
+    unless told), to `url`: a process group, so stop() ends both."""
     ms = (f"{sys.executable} -m mscli capture --devices {devices} -c '{{\"video\": true}}' "
           f"-f nut --video-codec rawvideo -o - -t {seconds} 2>/dev/null")
     ffmpeg = ("ffmpeg -hide_banner -loglevel error -nostdin -f nut -i - "
-              + " ".join(X264_LIVE) + f" -f mpegts '{url}'")
+              + " ".join([*X264_LIVE, *muxer]) + f" '{url}'")
     return subprocess.Popen(["bash", "-c", f"{ms} | {ffmpeg}"], env=env,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 

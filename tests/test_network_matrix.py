@@ -1,0 +1,148 @@
+"""ms -> ms on 127.0.0.1 over udp, tcp, rtmp (through nginx-rtmp) and rtsp (the receiver
+listening): issue 14's matrix. A sending `ms capture` of the pattern camera and the tone
+microphone publishes with -o URL; a receiving `ms capture --devices net.json` records what
+arrives to mkv, read back here: the burned-in frame numbers, the audio, the flashes against the
+clicks. How each protocol is wired, and why tcp and rtsp carry video only: tests/_matrix.py.
+
+Each protocol's run is made once (a module fixture) and checked by several tests, so that one
+failing check does not hide the others. Latency: a second run per protocol with the sender's
+pattern numbered from the epoch, the receiver's glassToGlass, beside ffmpeg encoding and
+sending the same pattern to the same receiver (bench/publish.py matrix prints the table).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import REPO
+from tests._matrix import PROTOCOLS, RATE, Link, run_pair
+from tests._nginx import NginxRtmp, available
+from tests.media_check import decode_audio, decode_video, sync_offsets
+
+SECONDS = 3
+SHORT_SECONDS = 1.5  # the default lane's run
+SYNC_SECONDS = 0.020  # the issue's bound on the A/V offset in the receiver's recording
+needs_nginx = pytest.mark.skipif(available() is not None, reason=str(available()))
+
+# What the receiving ms loses today, found by this matrix (see the report of issue 14): it
+# decodes every frame, but dates some of them less than a frame interval apart, and the
+# recorder keeps one frame per interval:
+# - the backlog read while the receiver probed and started (~0.6 s of stream decoded ~5 ms
+#   apart) is taken as paced as soon as two frames came a frame interval apart
+#   (network/timeline.py _paced), and then each frame is dated at its arrival;
+# - a frame that comes earlier than the timeline's anchor (the receiver catching up after
+#   lagging, at the end of the stream) is dated at its arrival, right after the one before.
+# And the probe that finds a stream's modes decodes its first frame and does not hand it on.
+LOSES_BURSTS = pytest.mark.xfail(strict=True, reason="bursts from the sender are squeezed "
+                                 "into one frame interval by the receiver and decimated")
+
+
+def protocol_param(protocol: str):
+    return pytest.param(protocol, marks=needs_nginx) if protocol == "rtmp" else protocol
+
+
+MATRIX = [protocol_param(p) for p in PROTOCOLS]
+WITH_AUDIO = [protocol_param(p) for p in PROTOCOLS if p in ("udp", "rtmp")]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MS_")}
+    env["MS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if available() is not None:
+        yield None
+        return
+    with NginxRtmp(tmp_path_factory.mktemp("nginx")) as nginx:
+        yield nginx
+
+
+@pytest.fixture(scope="module")
+def runs(env, server, tmp_path_factory):
+    """protocol -> its pair of runs (pattern + tone; epoch pattern), made on first use."""
+    made: dict = {}
+    folder = tmp_path_factory.mktemp("matrix")
+
+    def run(protocol: str, epoch: bool = False, sender: str = "ms", seconds: float = SECONDS):
+        key = (protocol, epoch, sender, seconds)
+        if key not in made:
+            link = Link.make(protocol, server, audio=not epoch)
+            made[key] = run_pair(link, env, folder / str(len(made)), seconds, epoch=epoch,
+                                 sender=sender)
+        return made[key]
+
+    return run
+
+
+def numbers(pair) -> list[int]:
+    return [f["number"] for f in decode_video(pair.recording)]
+
+
+def test_tcp_frames_arrive_in_order_up_to_the_end(runs):
+    """The default lane's case: ms -> ms over tcp, what holds today. Every frame recorded
+    carries its number, in the order sent, up to the last half second sent; the sender sent
+    every frame and the stream's end ends the receiver's track. (Not yet every frame:
+    LOSES_BURSTS, checked in the slow lane.)"""
+    pair = runs("tcp", seconds=SHORT_SECONDS)
+    got = numbers(pair)
+    assert None not in got and got == sorted(set(got)), got
+    last = round(SHORT_SECONDS * RATE) - 1
+    assert last - RATE // 2 <= got[-1] <= last, got[-5:]
+    assert len(got) >= RATE // 2, got  # a half of what was sent, at least
+    ended = [e for e in pair.events if e["event"] == "ended"]
+    assert [e["detail"]["reason"] for e in ended] == ["end-of-stream"]
+    assert pair.sent["outputs"][0]["dropped"] == 0
+
+
+@pytest.mark.slow
+@LOSES_BURSTS
+@pytest.mark.parametrize("protocol", MATRIX)
+def test_every_frame_arrives(runs, protocol):
+    got = numbers(runs(protocol))
+    assert None not in got
+    # consecutive from the first frame recorded (a keyframe) to the last one sent
+    assert got == list(range(got[0], SECONDS * RATE)), got
+    assert got[0] < 2 * RATE  # a keyframe at least every 2 s
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", WITH_AUDIO)
+def test_the_audio_arrives(runs, protocol):
+    pair = runs(protocol)
+    samples, rate, _ = decode_audio(pair.recording)
+    # from the first audio the receiver decoded (after its probe) to the end of the run: a
+    # receiver that opens its devices one after the other joins up to a second late
+    assert len(samples) >= rate * (SECONDS - 1.0), len(samples) / rate
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", [
+    pytest.param("udp", marks=pytest.mark.xfail(strict=True, reason=(
+        "two connections (one per device), each anchored on its own arrivals: 25-50 ms"))),
+    protocol_param("rtmp")])
+def test_audio_and_video_in_sync(runs, protocol):
+    offsets = sync_offsets(runs(protocol).recording)
+    print(f"{protocol}: flash -> click {[round(o * 1000, 1) for o in offsets]} ms")
+    assert offsets and all(abs(o) <= SYNC_SECONDS for o in offsets), offsets
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", MATRIX)
+def test_glass_to_glass_latency_beside_ffmpeg(runs, protocol):
+    """The receiver's glassToGlass, from ms sending its epoch pattern and from ffmpeg
+    encoding and sending the same pattern (ms's raw frames piped to it) on the same path:
+    plausible bounds only, the figures printed."""
+    figures = {}
+    for sender in ("ms", "ffmpeg"):
+        glass = runs(protocol, epoch=True, sender=sender).glass()
+        assert glass is not None and glass["frames"] >= RATE, (sender, glass)
+        assert 0 < glass["p50"] < 1000 and glass["p50"] <= glass["p99"], (sender, glass)
+        figures[sender] = glass
+    print(f"{protocol}: glass-to-glass {figures}")
