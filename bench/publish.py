@@ -3,6 +3,7 @@ publish latency of each protocol for ms and ffmpeg on the same path (issue 14).
 
     python bench/publish.py cpu [--runs 3] [--seconds 10]
     python bench/publish.py latency [--seconds 4] [--protocols udp,tcp,rtp,rtsp,rtmp]
+    python bench/publish.py matrix [--runs 3] [--seconds 3] [--protocols udp,tcp,rtmp,rtsp]
 
 cpu: a 1280x720 30 fps clip with a stereo tone (made once with ffmpeg: testsrc2 in x264
 veryfast, AAC) is played, paced in real time, as a file-backed device by ms and by
@@ -21,6 +22,15 @@ its `-progress` lines (out_time, the time of what it has muxed), so ffmpeg's fig
 its own encoding delay: a lower bound. ffmpeg runs twice: as is, and with -muxdelay 0
 -muxpreload 0 -flush_packets 1 (its CLI's mux delay off, as ms has it). p50 and p90 over the
 frames after the first second.
+
+matrix: ms -> ms (tests/_matrix.py: a sending `ms capture -o URL`, a receiving `ms capture`
+of a device file naming the URL, recording to mkv; udp and rtmp with the camera and the
+microphone, tcp and rtsp video only, the receiver listening). Per protocol and run: the video
+frames sent (the sender's -t) and recorded by the receiver (their burned-in numbers: how many,
+how many missing between the first and the last sent), the A/V offset in the recording (flash
+to click, median; + is audio late), and the receiver's glassToGlass p50/p99 for ms sending its epoch-numbered
+pattern and for ffmpeg encoding the same pattern (ms's raw frames piped to it, x264
+ultrafast zerolatency, -g 15) on the same path to the same receiver. Medians of --runs.
 """
 
 from __future__ import annotations
@@ -42,7 +52,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests._nginx import NginxRtmp, available  # noqa: E402
+from tests._matrix import Link, run_pair  # noqa: E402
 from tests._receivers import Publisher, receiver_for  # noqa: E402
+from tests.media_check import decode_video, sync_offsets  # noqa: E402
 
 RATE = 30
 # What ffmpeg's CLI holds back by default in a muxer (0.7 s of mux delay and preload), off.
@@ -171,12 +183,62 @@ def bench_latency(args, folder: str) -> dict:
             "load": round(os.getloadavg()[0], 2)}
 
 
+# --------------------------------------------------------------------------------------------
+# ms -> ms
+
+
+def _matrix_run(protocol: str, server, env: dict, folder: str, seconds: float) -> dict:
+    run = Path(tempfile.mkdtemp(dir=folder))
+    link = Link.make(protocol, server)
+    pair = run_pair(link, env, run, seconds)
+    numbers = [f["number"] for f in decode_video(pair.recording) if f["number"] is not None]
+    sent = round(seconds * RATE)
+    # missing: from the first frame recorded to the last one sent
+    row = {"sent": sent, "received": len(numbers), "missing": sent - numbers[0] - len(numbers)}
+    if link.audio:
+        row["av_ms"] = round(1000 * statistics.median(sync_offsets(pair.recording)), 1)
+    for sender in ("ms", "ffmpeg"):
+        glass = run_pair(Link.make(protocol, server, audio=False), env, run, seconds,
+                         epoch=True, sender=sender).glass() or {}
+        row[f"{sender}_p50"], row[f"{sender}_p99"] = glass.get("p50"), glass.get("p99")
+    return row
+
+
+def bench_matrix(args, folder: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    rows = {}
+    print(f"  {'':5s} {'sent':>5s} {'recv':>5s} {'miss':>5s} {'A/V ms':>7s}   "
+          "glass-to-glass ms: ms p50/p99 | ffmpeg p50/p99")
+    with NginxRtmp(Path(folder)) as server:
+        for protocol in args.protocols.split(","):
+            runs = [_matrix_run(protocol, server, env, folder, args.seconds)
+                    for _ in range(args.runs)]
+            row = {k: _median([r.get(k) for r in runs]) for k in runs[0]}
+            rows[protocol] = row
+            print(f"  {protocol:5s} {row['sent']:5.0f} {row['received']:5.0f} "
+                  f"{row['missing']:5.0f} {_shown(row.get('av_ms')):>7s}   "
+                  f"{_shown(row['ms_p50'])}/{_shown(row['ms_p99'])} | "
+                  f"{_shown(row['ffmpeg_p50'])}/{_shown(row['ffmpeg_p99'])}", flush=True)
+    return {"bench": "ms-to-ms", "seconds": args.seconds, "runs": args.runs,
+            "protocols": rows, "load": round(os.getloadavg()[0], 2)}
+
+
+def _median(values: list):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _shown(value) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=("cpu", "latency"))
+    parser.add_argument("which", choices=("cpu", "latency", "matrix"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--protocols", default="udp,tcp,rtp,rtsp,rtmp")
+    parser.add_argument("--protocols", default=None,
+                        help="default: udp,tcp,rtp,rtsp,rtmp (matrix: udp,tcp,rtmp,rtsp)")
     parser.add_argument("--ms", help="the ms command (default: this Python's, this checkout)")
     args = parser.parse_args()
     if available() is not None:
@@ -185,9 +247,14 @@ def main() -> None:
         if args.which == "cpu":
             args.seconds = args.seconds or 10.0
             result = bench_cpu(args, folder)
-        else:
+        elif args.which == "latency":
             args.seconds = args.seconds or 4.0
+            args.protocols = args.protocols or "udp,tcp,rtp,rtsp,rtmp"
             result = bench_latency(args, folder)
+        else:
+            args.seconds = args.seconds or 3.0
+            args.protocols = args.protocols or "udp,tcp,rtmp,rtsp"
+            result = bench_matrix(args, folder)
     print(json.dumps(result))
 
 
