@@ -27,10 +27,11 @@ matrix: ms -> ms (tests/_matrix.py: a sending `ms capture -o URL`, a receiving `
 of a device file naming the URL, recording to mkv; udp and rtmp with the camera and the
 microphone, tcp and rtsp video only, the receiver listening). Per protocol and run: the video
 frames sent (the sender's -t) and recorded by the receiver (their burned-in numbers: how many,
-how many missing between the first and the last sent), the A/V offset in the recording (flash
-to click, median; + is audio late), and the receiver's glassToGlass p50/p99 for ms sending its epoch-numbered
-pattern and for ffmpeg encoding the same pattern (ms's raw frames piped to it, x264
-ultrafast zerolatency, -g 15) on the same path to the same receiver. Medians of --runs.
+how many missing between the first recorded and the last sent), the A/V offset in the
+recording (flash to click, median; + is audio late), and the receiver's glassToGlass p50/p99
+for ms sending its epoch-numbered pattern and for ffmpeg encoding the same pattern (ms's raw
+frames piped to it, x264 ultrafast zerolatency, -g 15) on the same path to the same receiver.
+Medians of --runs.
 """
 
 from __future__ import annotations

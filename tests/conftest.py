@@ -34,13 +34,23 @@ class Result:
         return json.loads(self.out)
 
 
-@pytest.fixture
-def ms_env(tmp_path):
+def _ms_env(state) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MS_")}
-    env["MS_STATE_DIR"] = str(tmp_path / "state")
+    env["MS_STATE_DIR"] = str(state)
     env["PYTHONPATH"] = str(REPO)
     env.pop("NO_COLOR", None)
     return env
+
+
+@pytest.fixture
+def ms_env(tmp_path):
+    return _ms_env(tmp_path / "state")
+
+
+@pytest.fixture(scope="module")
+def ms_module_env(tmp_path_factory):
+    """ms_env for a module's fixtures: one state directory for the whole module."""
+    return _ms_env(tmp_path_factory.mktemp("state"))
 
 
 @pytest.fixture

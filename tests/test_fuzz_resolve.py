@@ -254,16 +254,6 @@ def wall_bound(ms_module_env):
     return 2.0 + 10 * sorted(times)[1]
 
 
-@pytest.fixture(scope="module")
-def ms_module_env(tmp_path_factory):
-    from conftest import REPO
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MS_")}
-    env["MS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
 def subprocess_lane(examples: int):
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))

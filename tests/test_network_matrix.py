@@ -12,11 +12,8 @@ sending the same pattern to the same receiver (bench/publish.py matrix prints th
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from conftest import REPO
 from tests._matrix import PROTOCOLS, RATE, Link, run_pair
 from tests._nginx import NginxRtmp, available
 from tests.media_check import decode_audio, decode_video, sync_offsets
@@ -48,14 +45,6 @@ WITH_AUDIO = [protocol_param(p) for p in PROTOCOLS if p in ("udp", "rtmp")]
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MS_")}
-    env["MS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if available() is not None:
         yield None
@@ -65,7 +54,7 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(env, server, tmp_path_factory):
+def runs(ms_module_env, server, tmp_path_factory):
     """protocol -> its pair of runs (pattern + tone; epoch pattern), made on first use."""
     made: dict = {}
     folder = tmp_path_factory.mktemp("matrix")
@@ -74,8 +63,8 @@ def runs(env, server, tmp_path_factory):
         key = (protocol, epoch, sender, seconds)
         if key not in made:
             link = Link.make(protocol, server, audio=not epoch)
-            made[key] = run_pair(link, env, folder / str(len(made)), seconds, epoch=epoch,
-                                 sender=sender)
+            made[key] = run_pair(link, ms_module_env, folder / str(len(made)), seconds,
+                                 epoch=epoch, sender=sender)
         return made[key]
 
     return run
