@@ -1,6 +1,6 @@
 """Where the tracks go: `-o PATH`, `-o -` (stdout), `-o KIND=PATH` and `-o speaker[:DEVICE]`,
 checked before anything is opened, then opened as one sink each (y4m, WAV, image, a PyAV
-recording, or a speaker: mscli/speakers)."""
+recording, a speaker: mscli/speakers, or a WebRTC publication: mscli/network/whip.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ KINDS = ("audio", "video")
 class OutputPlan:
     target: str  # a path or "-"
     kinds: tuple[str, ...]  # which tracks it takes
-    format: str  # a name from mscli.sinks.formats.FORMATS, or "speaker"
+    format: str  # a name from mscli.sinks.formats.FORMATS, "speaker", or "whip"
     device: object = None  # a speaker's Device
 
 
@@ -30,6 +30,7 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
     and the reports; - is stdout), against the tracks and each other before anything opens;
     UsageError says why not. `devices`: where -o speaker:DEVICE looks; `play`: --play's
     speakers.plan.PlayPlan, whose speaker no -o may take."""
+    from mscli.network.whip import check_whip, is_whip
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
@@ -48,6 +49,9 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         kinds = (kind,) if kind else tuple(k for k in KINDS if k in track_kinds)
         if target == "null":
             plans.append(OutputPlan(target, kinds, "null"))
+        elif is_whip(target):
+            check_whip(spec, target)
+            plans.append(OutputPlan(target, kinds, "whip"))
         else:
             fmt = check_output(target, set(kinds), format_override, overwrite=overwrite)
             plans.append(OutputPlan(target, kinds, fmt))
@@ -318,6 +322,10 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
         return SpeakerSink(plan, settings, playback, clock, overwrite)
     if plan.format == "null":
         return NullSink(plan, settings)
+    if plan.format == "whip":
+        from mscli.network.whip_sink import WhipSink
+
+        return WhipSink(plan, settings)
     if plan.format == "y4m":
         return Y4MSink(plan, settings, overwrite)
     if plan.format == "wav":

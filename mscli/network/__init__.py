@@ -1,0 +1,1 @@
+"""Streams beyond one machine: publishing to servers (-o URL), network sources, WebRTC."""
