@@ -56,6 +56,40 @@ class Received:
     def numbers(self) -> list[int]:
         return [f["number"] for f in self.video if f["number"] is not None]
 
+    def latencies(self, capture_time) -> list[float]:
+        """Seconds from capture to arrival of each numbered video frame; `capture_time(n)`:
+        when the sender captured frame n, on CLOCK_MONOTONIC."""
+        return [f["arrival"] - capture_time(f["number"]) for f in self.video
+                if f["number"] is not None and f["arrival"] is not None]
+
+    def click_timestamps(self) -> list[int]:
+        """The RTP timestamps of the tone's clicks in the received audio."""
+        from mscli.media.tone import find_clicks
+
+        starts = np.cumsum([0] + [f["samples"] for f in self.audio_frames])
+        stamps = []
+        for onset in find_clicks(self.audio, self.audio_rate):
+            sample = round(onset * self.audio_rate)
+            i = int(np.searchsorted(starts, sample, "right")) - 1
+            stamps.append((self.audio_frames[i]["rtp"] + sample - int(starts[i])) % 2 ** 32)
+        return stamps
+
+    def sender_time(self, kind: str, rtp: int, rate: int) -> float:
+        """The sender's wall-clock time of an RTP timestamp, through its last sender report
+        (what a receiver synchronises audio and video with)."""
+        report = self.reports[kind][-1]
+        delta = (rtp - report["rtp"] + 2 ** 31) % 2 ** 32 - 2 ** 31
+        return report["ntp"] + delta / rate
+
+    def av_offsets(self) -> list[float]:
+        """Seconds the video is late (negative: early) on the audio, per flash and its click
+        (the pattern flashes and the tone clicks at the same capture instants), each placed
+        on the sender's clock through the sender reports."""
+        flashes = [f["rtp"] for f in self.video if f["flash"]]
+        return [self.sender_time("video", v, 90000) - self.sender_time("audio", a,
+                                                                       self.audio_rate)
+                for v, a in zip(flashes, self.click_timestamps())]
+
 
 class WhipEndpoint:
     def __init__(self, directory: Path, refuse: int | None = None):
@@ -230,6 +264,7 @@ async def serve(directory: Path, refuse: int | None) -> None:
         name = uuid.uuid4().hex
         sessions[name] = pc
         recorder.sessions += 1
+        print(f"session {name}", file=sys.stderr, flush=True)  # for tests that wait for one
         return web.Response(status=201, text=pc.localDescription.sdp,
                             content_type="application/sdp",
                             headers={"Location": f"/whip/{name}"})

@@ -138,6 +138,7 @@ class WhipClient:
         self._thread.start()
         self.buffers = {k: _Buffer(self._loop, BUFFERED[k]) for k in kinds}
         self._pc = None
+        self._watcher = None  # the _watch task, a concurrent Future
         try:
             self._connect()
         except BaseException:
@@ -173,7 +174,7 @@ class WhipClient:
         offer = self._call(self._offer(), HTTP_SECONDS)
         answer = self._post(offer)
         self._call(self._answer(answer), CONNECT_SECONDS + 1)
-        asyncio.run_coroutine_threadsafe(self._watch(), self._loop)
+        self._watcher = asyncio.run_coroutine_threadsafe(self._watch(), self._loop)
 
     async def _offer(self) -> str:
         from aiortc import RTCConfiguration, RTCPeerConnection
@@ -267,6 +268,8 @@ class WhipClient:
         """DELETE the session (if there is one and the endpoint is there), close the peer
         connection, stop the loop. Never raises: the stop goes on."""
         self._closing = True
+        if self._watcher is not None:
+            self._watcher.cancel()
         if self.location is not None and self.error is None:
             request = urllib.request.Request(self.location, method="DELETE")
             with contextlib.suppress(OSError, urllib.error.URLError):

@@ -1,0 +1,196 @@
+"""-o whip+http://…: ms publishes over WebRTC to a WHIP endpoint (tests/_whip_endpoint.py,
+aiohttp + aiortc in a process of its own on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from _whip_endpoint import WhipEndpoint
+from conftest import REPO
+
+FAKE = ["--fake", "-c", '{"video": {"width": 320, "height": 240}, "audio": true}']
+RATE = 30
+SECONDS = 3
+
+
+def publish(ms_env, url, *args, timeout=60):
+    """ms capture as a subprocess whose stderr events are read as they come; returns
+    (exit code, [(CLOCK_MONOTONIC arrival, event)], [other stderr lines])."""
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *FAKE, "-o", url,
+                             *args], env=ms_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    events, lines = [], []
+
+    def read():
+        for line in proc.stderr:
+            if line.startswith("{"):
+                events.append((time.monotonic(), json.loads(line)))
+            else:
+                lines.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    code = proc.wait(timeout)
+    reader.join(timeout)
+    return code, events, lines
+
+
+def capture_epoch(events) -> float:
+    """ms's capture time 0 on CLOCK_MONOTONIC: each event is read after ms wrote it at its
+    "time" (capture seconds, rounded to 1 ms), so the smallest (read - time) bounds it from
+    above, within the pipe's delay (~0.1 ms) and the rounding (0.5 ms)."""
+    return min(read - event["time"] for read, event in events)
+
+
+def test_publishes_every_frame_and_the_audio_in_sync(ms_env, tmp_path):
+    with WhipEndpoint(tmp_path) as endpoint:
+        code, events, lines = publish(ms_env, endpoint.url, "-t", str(SECONDS),
+                                      "--stats", "0.1")
+        got = endpoint.stop()
+    assert code == 0 and lines == [], lines  # stderr: events only
+    assert got.sessions == 1 and got.deleted == 1  # DELETE on the Location at the stop
+
+    # Every frame, in order, from frame 0 (the first keyframe): the i-th decoded picture is
+    # frame i wherever its number reads (VP8 at aiortc's 500 kbps blurs the code of an odd
+    # frame: 88 of 89 read), and the RTP timestamps step by one frame interval (3000 at
+    # 90 kHz, +-1 for rounding), so none is missing or repeated. aiortc's receiver decodes a
+    # frame when the next one starts: the last frame sent stays in its jitter buffer.
+    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
+    assert all(number == i for i, number in read), read
+    assert len(read) >= 0.9 * len(got.video)
+    steps = np.diff([f["rtp"] for f in got.video]) % 2 ** 32
+    assert set(steps.tolist()) <= {2999, 3000, 3001}
+    assert len(got.video) >= SECONDS * RATE - 2
+
+    # The audio: its RTP timestamps step by one Opus packet (20 ms) with no gap, and the
+    # tone's clicks (one a second) are a second apart on them.
+    steps = np.diff([f["rtp"] for f in got.audio_frames]) % 2 ** 32
+    assert set(steps.tolist()) == {got.audio_rate // 50}
+    assert len(got.audio) >= (SECONDS - 0.2) * got.audio_rate
+    clicks = got.click_timestamps()
+    assert len(clicks) == SECONDS - 1
+    assert (clicks[1] - clicks[0]) % 2 ** 32 == got.audio_rate
+
+    # A/V on the sender's clock through its RTCP sender reports (as a receiver syncs them):
+    # flash k against click k. aiortc pairs an RTP timestamp with the time the packet was
+    # sent, and an Opus packet goes out when its 20 ms are in (video within a few ms), so
+    # audio maps up to one packet late; beyond that, within 20 ms.
+    offsets = got.av_offsets()
+    assert len(offsets) == SECONDS - 1
+    assert all(-0.020 - 0.020 < o < 0.020 for o in offsets), offsets
+
+    # Capture (ms's clock, frame n at n / 30 s) to the last packet's arrival at the endpoint.
+    epoch = capture_epoch(events)
+    latencies = got.latencies(lambda n: epoch + n / RATE)
+    assert 0 < np.median(latencies) < 0.5, latencies
+    print(f"frames {len(got.video)}/{SECONDS * RATE} ({len(read)} read), audio {len(got.audio)} samples, "
+          f"A/V {[round(o * 1000, 1) for o in offsets]} ms, "
+          f"latency p50 {np.median(latencies) * 1000:.1f} ms")
+
+
+def test_refused_session_is_one_line_before_recording(ms, tmp_path):
+    local = tmp_path / "local.mkv"
+    with WhipEndpoint(tmp_path, refuse=503) as endpoint:
+        r = ms("capture", *FAKE, "-t", "1", "-o", endpoint.url, "-o", str(local))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        f"ms: AbortError: -o {endpoint.url}: the WHIP endpoint refused the session: "
+        "HTTP 503 Service Unavailable"]
+    assert not local.exists()  # nothing was recorded beside it
+
+
+def test_no_endpoint_is_one_line(ms, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"whip+http://127.0.0.1:{port}/whip"
+    r = ms("capture", *FAKE, "-t", "1", "-o", url)
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        f"ms: AbortError: -o {url}: cannot reach the WHIP endpoint: Connection refused"]
+
+
+def test_without_aiortc_a_usage_error_names_the_extra(ms, tmp_path):
+    blocked = tmp_path / "blocked"
+    (blocked / "aiortc").mkdir(parents=True)
+    (blocked / "aiortc" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'aiortc'\", name='aiortc')\n")
+    local = tmp_path / "local.mkv"
+    r = ms("capture", *FAKE, "-t", "1", "-o", "whip+http://127.0.0.1:9/whip",
+           "-o", str(local), env={"PYTHONPATH": f"{blocked}:{REPO}"})
+    assert r.code == 2
+    assert r.err.strip().splitlines() == [
+        "ms: UsageError: -o whip+http://127.0.0.1:9/whip: publishing over WebRTC needs "
+        "aiortc: pip install 'mscli[webrtc]'"]
+    assert not local.exists()
+
+
+@pytest.mark.slow  # waits for the loss to show: LOST_SECONDS of silence
+def test_endpoint_killed_mid_stream_is_one_line_and_the_file_beside_is_whole(ms_env,
+                                                                            tmp_path):
+    from _media import decode
+
+    from mscli.network.whip import LOST_SECONDS
+
+    local = tmp_path / "local.mkv"
+    with WhipEndpoint(tmp_path) as endpoint:
+        proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *FAKE, "-t", "60",
+                                 "-o", endpoint.url, "-o", str(local), "--events", "none"],
+                                env=ms_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _wait_for_session(endpoint, deadline=time.monotonic() + 30)
+        time.sleep(1.0)  # publishing for a while
+        endpoint.kill()
+        killed = time.monotonic()
+        err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"ms: AbortError: -o {endpoint.url}: the WebRTC connection was lost"), err
+    assert time.monotonic() - killed < LOST_SECONDS + 10
+    decoded = decode(local)  # finalised: it decodes to the end, every frame in order
+    assert len(decoded["numbers"]) >= RATE
+    assert decoded["numbers"] == list(range(len(decoded["numbers"])))
+
+
+def _wait_for_session(endpoint, deadline: float) -> None:
+    """Until the endpoint's log says a session was answered."""
+    while time.monotonic() < deadline:
+        if "session " in (endpoint.directory / "endpoint.log").read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError("ms never reached the endpoint")
+
+
+def test_buffer_never_blocks_the_writer_and_drops_the_oldest():
+    from mscli.network.whip import _Buffer
+
+    async def scenario():
+        buffer = _Buffer(asyncio.get_running_loop(), 3)
+        for i in range(5):  # the writer runs ahead of the network
+            buffer.put(i)
+        buffer.close()
+        return [await buffer.get() for _ in range(4)], buffer.dropped
+
+    taken, dropped = asyncio.run(scenario())
+    assert taken == [2, 3, 4, None] and dropped == 2
+
+
+def test_ice_gathers_the_address_that_reaches_the_url_host():
+    import aioice.ice
+
+    from mscli.network.whip import allow_route_to, route_address
+
+    assert route_address("127.0.0.1", 9) == "127.0.0.1"
+    allow_route_to("127.0.0.1", 9)
+    assert "127.0.0.1" in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
