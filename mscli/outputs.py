@@ -313,9 +313,11 @@ class RecorderSink(Sink):
 
 
 def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
-              overwrite: bool, playback=None, clock=None) -> Sink:
+              overwrite: bool, playback=None, clock=None, events=None,
+              reconnect: bool = False) -> Sink:
     """settings: the settings of each track kind the output takes. A speaker adds what it
-    plays to `playback` (the session's) at times on `clock`."""
+    plays to `playback` (the session's) at times on `clock`. A URL output reports on `events`
+    and, with `reconnect`, comes back after its server went away."""
     if plan.format == "speaker":
         from mscli.speakers.sink import SpeakerSink
 
@@ -325,7 +327,7 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
     if plan.format == "whip":
         from mscli.network.whip_sink import WhipSink
 
-        return WhipSink(plan, settings)
+        return WhipSink(plan, settings, events, reconnect)
     if plan.format == "y4m":
         return Y4MSink(plan, settings, overwrite)
     if plan.format == "wav":

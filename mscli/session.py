@@ -134,7 +134,8 @@ class CaptureSession:
         try:
             for plan in self.plans:
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
-                                 recorder, self.options.overwrite, self.playback, self.clock)
+                                 recorder, self.options.overwrite, self.playback, self.clock,
+                                 self.events, self.options.reconnect)
                 self.outputs.append(OpenOutput(sink, plan.kinds))
             if self.options.play is not None:
                 from mscli.speakers.player import FilePlayer

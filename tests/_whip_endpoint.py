@@ -92,9 +92,9 @@ class Received:
 
 
 class WhipEndpoint:
-    def __init__(self, directory: Path, refuse: int | None = None):
+    def __init__(self, directory: Path, refuse: int | None = None, port: int = 0):
         self.directory = Path(directory)
-        command = [sys.executable, __file__, str(self.directory)]
+        command = [sys.executable, __file__, str(self.directory), "--port", str(port)]
         if refuse is not None:
             command += ["--refuse", str(refuse)]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
@@ -235,7 +235,7 @@ def widen_host_addresses() -> None:
     aioice.ice.get_host_addresses = with_loopback
 
 
-async def serve(directory: Path, refuse: int | None) -> None:
+async def serve(directory: Path, refuse: int | None, port: int) -> None:
     import asyncio
     import uuid
 
@@ -281,7 +281,7 @@ async def serve(directory: Path, refuse: int | None) -> None:
     app.add_routes([web.post("/whip", post), web.delete("/whip/{name}", delete)])
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     print(f"http://127.0.0.1:{port}/whip", flush=True)
@@ -303,8 +303,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory", type=Path)
     parser.add_argument("--refuse", type=int)
+    parser.add_argument("--port", type=int, default=0)  # 0: a free one
     args = parser.parse_args()
-    asyncio.run(serve(args.directory, args.refuse))
+    asyncio.run(serve(args.directory, args.refuse, args.port))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -21,26 +22,46 @@ RATE = 30
 SECONDS = 3
 
 
-def publish(ms_env, url, *args, timeout=60):
-    """ms capture as a subprocess whose stderr events are read as they come; returns
-    (exit code, [(CLOCK_MONOTONIC arrival, event)], [other stderr lines])."""
-    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *FAKE, "-o", url,
-                             *args], env=ms_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    events, lines = [], []
+class Publisher:
+    """ms capture -o URL as a subprocess whose stderr is read as it comes: `events`, as
+    (CLOCK_MONOTONIC arrival, event), and the other `lines`."""
 
-    def read():
-        for line in proc.stderr:
+    def __init__(self, ms_env, url, *args):
+        self.proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *FAKE,
+                                      "-o", url, *args], env=ms_env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.events, self.lines = [], []
+        self.reader = threading.Thread(target=self._read)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
             if line.startswith("{"):
-                events.append((time.monotonic(), json.loads(line)))
+                self.events.append((time.monotonic(), json.loads(line)))
             else:
-                lines.append(line.rstrip("\n"))
+                self.lines.append(line.rstrip("\n"))
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    code = proc.wait(timeout)
-    reader.join(timeout)
-    return code, events, lines
+    def wait_for(self, name: str, seconds: float) -> dict:
+        """The first event `name`, waiting up to `seconds` for it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = [e for _, e in list(self.events) if e["event"] == name]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no {name} event in {seconds} s: {self.lines}")
+
+    def finish(self, timeout: float = 60) -> int:
+        code = self.proc.wait(timeout)
+        self.reader.join(timeout)
+        return code
+
+
+def publish(ms_env, url, *args):
+    """(exit code, events, other stderr lines) of a capture run to its end."""
+    publisher = Publisher(ms_env, url, *args)
+    return publisher.finish(), publisher.events, publisher.lines
 
 
 def capture_epoch(events) -> float:
@@ -194,3 +215,36 @@ def test_ice_gathers_the_address_that_reaches_the_url_host():
     assert route_address("127.0.0.1", 9) == "127.0.0.1"
     allow_route_to("127.0.0.1", 9)
     assert "127.0.0.1" in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+
+
+@pytest.mark.slow  # the loss shows after LOST_SECONDS, and a new endpoint is started
+def test_reconnect_publishes_again_to_an_endpoint_that_came_back(ms_env, tmp_path):
+    from mscli.network.whip import LOST_SECONDS
+
+    first = tmp_path / "first"
+    first.mkdir()
+    with WhipEndpoint(first) as endpoint:
+        publisher = Publisher(ms_env, endpoint.url, "-t", "60", "--reconnect")
+        _wait_for_session(endpoint, deadline=time.monotonic() + 30)
+        time.sleep(1.0)
+        endpoint.kill()
+    gone = publisher.wait_for("removetrack", LOST_SECONDS + 10)
+    assert gone["target"] == "output" and gone["detail"]["output"] == endpoint.url
+    assert gone["detail"]["reason"].startswith("the WebRTC connection was lost")
+    second = tmp_path / "second"
+    second.mkdir()
+    with WhipEndpoint(second, port=int(endpoint.url.rsplit(":", 1)[1].split("/")[0])) as back:
+        assert back.url == endpoint.url
+        again = publisher.wait_for("addtrack", 30)
+        assert again["detail"]["output"] == endpoint.url and again["detail"]["attempts"] >= 1
+        time.sleep(1.0)  # publishing to the new endpoint
+        publisher.proc.send_signal(signal.SIGTERM)  # the user's stop: finalise, exit 0
+        assert publisher.finish() == 0
+        got = back.stop()
+    assert got.sessions == 1 and got.deleted == 1
+    # The new session starts on a keyframe at the frame captured then, and goes on in order.
+    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
+    start = read[0][1] - read[0][0]
+    assert start > RATE  # after the first second: captured once it came back
+    assert all(number == start + i for i, number in read), read
+    assert len(got.video) >= RATE // 2

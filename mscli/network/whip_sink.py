@@ -3,42 +3,111 @@
 Frames become av frames stamped with their capture times: video at RTP's 90 kHz, audio in
 samples. H.264 codes even sizes only (sinks/geometry.py), so an odd picture is padded by a
 repeated edge whichever codec the endpoint picks.
+
+The session is made when the output opens, before the capture starts: a refused one is an
+AbortError and nothing is recorded. A connection lost mid-stream is an AbortError at the
+writer's next frame (the session then finalises the local files), or, with --reconnect, a
+`removetrack` event (target "output", detail.output the URL), new sessions tried on a thread
+of their own after BACKOFF seconds, and an `addtrack` event once one is up. Frames captured
+while it was away are not sent (counted in `dropped`).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from fractions import Fraction
 
+from mscli import messages
+from mscli.errors import AbortError
 from mscli.outputs import Sink
 
 VIDEO_CLOCK = 90000
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each new session; then every 8 s
 
 
 class WhipSink(Sink):
-    def __init__(self, plan, settings: dict[str, dict]):
+    def __init__(self, plan, settings: dict[str, dict], events=None, reconnect: bool = False):
+        super().__init__(plan, settings)
+        self._events = events
+        self._reconnect = reconnect
+        self._closing = threading.Event()
+        self._lock = threading.Lock()  # the client, between the writer and the retries
+        self._retry: threading.Thread | None = None
+        self.dropped = 0  # frames not sent while the endpoint was away
+        self.client = self._session()
+
+    def _session(self):
         from mscli.network.whip import WhipClient
 
-        super().__init__(plan, settings)
-        self.client = WhipClient(plan.target, plan.kinds, f"-o {plan.target}")
-        self._frames = 0
+        return WhipClient(self.plan.target, self.plan.kinds, f"-o {self.plan.target}")
 
     def _write(self, frame) -> None:
         from mscli.media.frames import VideoFrame
 
+        with self._lock:
+            client = self.client
+        if client is not None and client.error is not None:
+            if not self._reconnect:
+                raise client.error
+            self._lost(client)
+            client = None
+        if client is None:
+            self.dropped += 1
+            return
         if isinstance(frame, VideoFrame):
-            self.client.send("video", video_frame(frame))
+            client.send("video", video_frame(frame))
         else:
-            self.client.send("audio", audio_frame(frame))
-        self._frames += 1
+            client.send("audio", audio_frame(frame))
+
+    def _lost(self, client) -> None:
+        """--reconnect: says so, and tries new sessions until one is up or the stop."""
+        with self._lock:
+            self.client = None
+        client.close()
+        reason = client.error.message.split(f"{self.plan.target}: ", 1)[-1]
+        self._events.emit("removetrack", target="output",
+                          detail={"output": self.plan.target, "reason": reason})
+        self._retry = threading.Thread(target=self._come_back, name="whip reconnect",
+                                       daemon=True)
+        self._retry.start()
+
+    def _come_back(self) -> None:
+        lost_at, attempt = time.monotonic(), 0
+        while not self._closing.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)]):
+            attempt += 1
+            try:
+                client = self._session()
+            except AbortError:  # still away: wait longer
+                continue
+            with self._lock:
+                if not self._closing.is_set():
+                    self.client, client = client, None
+            if client is not None:  # up just as the capture stopped
+                client.close()
+                return
+            self._events.emit("addtrack", target="output",
+                              detail={"output": self.plan.target, "attempts": attempt,
+                                      "away": round(time.monotonic() - lost_at, 3)})
+            return
 
     def _close(self) -> None:
-        error = self.client.error
-        self.client.close()
-        if error is not None and not self.failed:
-            raise error
+        """Ends the session (a retry under way ends on its own: it sees the stop)."""
+        with self._lock:
+            self._closing.set()
+            client, self.client = self.client, None
+        if client is not None:
+            self.dropped += sum(client.dropped.values())
+            error = client.error
+            client.close()
+            if error is not None and not self.failed:
+                raise error
+        if self.dropped:
+            messages.warn(f"{self.plan.target}: {self.dropped} frames and audio chunks not "
+                          "sent (the endpoint was away or took them too slowly)")
 
     def discard(self) -> None:
-        self.client.close()
+        self._close()
 
 
 def video_frame(frame):
