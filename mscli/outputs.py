@@ -327,7 +327,7 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
     if plan.format == "whip":
         from mscli.network.whip_sink import WhipSink
 
-        return WhipSink(plan, settings, events, reconnect)
+        return WhipSink(plan, settings, clock, events, reconnect)
     if plan.format == "y4m":
         return Y4MSink(plan, settings, overwrite)
     if plan.format == "wav":

@@ -42,6 +42,8 @@ DRAIN_SECONDS = 1.0  # at the stop, for the frames still buffered to go out
 # Buffered frames per track before the oldest is dropped: ~0.25 s of 30 fps video, ~0.5 s of
 # audio in 10 ms chunks.
 BUFFERED = {"video": 8, "audio": 50}
+VIDEO_CLOCK = 90000  # RTP's video clock: frames' pts are in these units
+OPUS_CLOCK = 48000
 
 
 def is_whip(target: str) -> bool:
@@ -110,24 +112,36 @@ def _track_class(kind: str):
             super().__init__()
             self.kind = kind
             self.buffer = buffer
+            self.first: float | None = None  # the first frame's capture time
 
         async def recv(self):
             frame = await self.buffer.get()
             if frame is None:
                 self.stop()
                 raise MediaStreamError
+            if self.first is None:
+                self.first = float(frame.pts * frame.time_base)
             return frame
+
+        def timestamp(self, seconds: float) -> int | None:
+            """The RTP timestamp aiortc gives capture time `seconds`, before its origin:
+            video keeps the pts (90 kHz); Opus counts 48 kHz samples from the first frame."""
+            if kind == "video":
+                return round(seconds * VIDEO_CLOCK)
+            return None if self.first is None else round((seconds - self.first) * OPUS_CLOCK)
 
     return BufferedTrack
 
 
 class WhipClient:
     """One WHIP session: `kinds` ("video", "audio") tracks, sent from `send(kind, frame)` with
-    av frames. Raises AbortError (one line) when the endpoint refuses or the connection cannot
+    av frames whose pts are capture times (video at VIDEO_CLOCK). Raises AbortError (one line) when the endpoint refuses or the connection cannot
     be made; `error` holds the loss of an established connection."""
 
-    def __init__(self, target: str, kinds: tuple[str, ...], option: str):
+    def __init__(self, target: str, kinds: tuple[str, ...], option: str, capture_now=None):
         self.option = option  # "-o whip+http://…", for messages
+        # The capture clock (seconds): sender reports then place both tracks on it.
+        self._capture_now = capture_now
         self.url = http_url(target)
         self.location: str | None = None
         self.error: AbortError | None = None
@@ -177,11 +191,20 @@ class WhipClient:
         self._watcher = asyncio.run_coroutine_threadsafe(self._watch(), self._loop)
 
     async def _offer(self) -> str:
-        from aiortc import RTCConfiguration, RTCPeerConnection
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+
+        from mscli.network.whip_reports import CaptureReports
 
         self._pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         for kind, buffer in self.buffers.items():
-            pc.addTransceiver(_track_class(kind)(buffer), direction="sendonly")
+            track = _track_class(kind)(buffer)
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            if kind == "audio":  # WebRTC's mandatory codec; PCMU/PCMA would be 8 kHz
+                transceiver.setCodecPreferences(
+                    [c for c in RTCRtpSender.getCapabilities("audio").codecs
+                     if c.mimeType.lower() == "audio/opus"])
+            if self._capture_now is not None:
+                CaptureReports(transceiver.sender, self._capture_now, track.timestamp)
         await pc.setLocalDescription(await pc.createOffer())
         return pc.localDescription.sdp
 

@@ -22,13 +22,14 @@ from mscli import messages
 from mscli.errors import AbortError
 from mscli.outputs import Sink
 
-VIDEO_CLOCK = 90000
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each new session; then every 8 s
 
 
 class WhipSink(Sink):
-    def __init__(self, plan, settings: dict[str, dict], events=None, reconnect: bool = False):
+    def __init__(self, plan, settings: dict[str, dict], clock, events=None,
+                 reconnect: bool = False):
         super().__init__(plan, settings)
+        self._clock = clock
         self._events = events
         self._reconnect = reconnect
         self._closing = threading.Event()
@@ -40,7 +41,8 @@ class WhipSink(Sink):
     def _session(self):
         from mscli.network.whip import WhipClient
 
-        return WhipClient(self.plan.target, self.plan.kinds, f"-o {self.plan.target}")
+        return WhipClient(self.plan.target, self.plan.kinds, f"-o {self.plan.target}",
+                          self._clock.now)
 
     def _write(self, frame) -> None:
         from mscli.media.frames import VideoFrame
@@ -112,6 +114,7 @@ class WhipSink(Sink):
 
 def video_frame(frame):
     """An av.VideoFrame of `frame` (even size), pts its capture time at 90 kHz."""
+    from mscli.network.whip import VIDEO_CLOCK
     from mscli.sinks.geometry import to_av_frame
 
     out = to_av_frame(frame, frame.width + frame.width % 2, frame.height + frame.height % 2)
