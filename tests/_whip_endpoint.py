@@ -8,7 +8,7 @@ Run as a process of its own, so that a test can kill it mid-stream:
 
 POST /whip takes an SDP offer (application/sdp) and answers 201 Created with the answer and a
 Location (/whip/ID); DELETE on that Location ends the session. `refuse=STATUS` answers every
-POST with that status instead.
+POST with that status instead; `video_codec="h264"` (or "vp8") makes it answer with that one.
 
 What it records, on CLOCK_MONOTONIC (shared by every process of the machine, so a test can
 put it beside a sender's capture times) and on the wall clock (RTCP sender reports' NTP):
@@ -51,6 +51,7 @@ class Received:
     reports: dict[str, list[dict]]  # kind -> [{"ntp": unix seconds, "rtp": timestamp}]
     sessions: int
     deleted: int
+    video_codec: str | None  # the one the answer chose (mime type)
 
     @property
     def numbers(self) -> list[int]:
@@ -92,9 +93,12 @@ class Received:
 
 
 class WhipEndpoint:
-    def __init__(self, directory: Path, refuse: int | None = None, port: int = 0):
+    def __init__(self, directory: Path, refuse: int | None = None, port: int = 0,
+                 video_codec: str | None = None):
         self.directory = Path(directory)
         command = [sys.executable, __file__, str(self.directory), "--port", str(port)]
+        if video_codec is not None:  # "h264" or "vp8": the one the answer picks
+            command += ["--video-codec", video_codec]
         if refuse is not None:
             command += ["--refuse", str(refuse)]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
@@ -143,7 +147,8 @@ def load(directory: Path) -> Received:
     record = json.loads((directory / "record.json").read_text())
     audio = np.load(directory / "audio.npy")
     return Received(record["video"], record["audio_frames"], audio, record["audio_rate"],
-                    record["reports"], record["sessions"], record["deleted"])
+                    record["reports"], record["sessions"], record["deleted"],
+                    record["video_codec"])
 
 
 # --- the endpoint process ---------------------------------------------------------------------
@@ -160,6 +165,7 @@ class Recorder:
         self.origins: dict[str, object] = {}  # kind -> the receiver (its RTP origin)
         self.sessions = 0
         self.deleted = 0
+        self.video_codec = None
 
     def watch(self, receiver) -> None:
         """Records the receiver's RTP arrivals and sender reports as they come."""
@@ -199,7 +205,7 @@ class Recorder:
                 plane = frame.planes[0]
                 y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
                 self.video.append({"pts": frame.pts, "number": read_frame_number(y),
-                                   "flash": is_flash(y)})
+                                   "flash": is_flash(y), "size": [w, h]})
             else:
                 data = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
                 self.audio_rate = frame.sample_rate
@@ -216,7 +222,8 @@ class Recorder:
                 f["arrival"] = self.packets[kind].get(f["rtp"])
         record = {"video": self.video, "audio_frames": self.audio_frames,
                   "audio_rate": self.audio_rate, "reports": self.reports,
-                  "sessions": self.sessions, "deleted": self.deleted}
+                  "sessions": self.sessions, "deleted": self.deleted,
+                  "video_codec": self.video_codec}
         audio = np.concatenate(self.audio) if self.audio else np.zeros((0, 2), np.int16)
         np.save(directory / "audio.npy", audio)
         (directory / "record.json.tmp").write_text(json.dumps(record))
@@ -235,12 +242,14 @@ def widen_host_addresses() -> None:
     aioice.ice.get_host_addresses = with_loopback
 
 
-async def serve(directory: Path, refuse: int | None, port: int) -> None:
+async def serve(directory: Path, refuse: int | None, port: int,
+                video_codec: str | None) -> None:
     import asyncio
     import uuid
 
     from aiohttp import web
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc import (RTCConfiguration, RTCPeerConnection, RTCRtpReceiver,
+                        RTCSessionDescription)
 
     widen_host_addresses()
     recorder, sessions, tasks = Recorder(), {}, set()
@@ -257,9 +266,15 @@ async def serve(directory: Path, refuse: int | None, port: int) -> None:
             task = asyncio.ensure_future(recorder.consume(track))
             tasks.add(task)
 
+        if video_codec is not None:  # a transceiver of its own, whose preference the answer takes
+            pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
+                [c for c in RTCRtpReceiver.getCapabilities("video").codecs
+                 if c.mimeType.lower() == f"video/{video_codec}"])
         await pc.setRemoteDescription(RTCSessionDescription(await request.text(), "offer"))
         for transceiver in pc.getTransceivers():
             recorder.watch(transceiver.receiver)
+            if transceiver.kind == "video":
+                recorder.video_codec = transceiver._codecs[0].mimeType
         await pc.setLocalDescription(await pc.createAnswer())
         name = uuid.uuid4().hex
         sessions[name] = pc
@@ -304,8 +319,9 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--refuse", type=int)
     parser.add_argument("--port", type=int, default=0)  # 0: a free one
+    parser.add_argument("--video-codec", choices=["h264", "vp8"])
     args = parser.parse_args()
-    asyncio.run(serve(args.directory, args.refuse, args.port))
+    asyncio.run(serve(args.directory, args.refuse, args.port, args.video_codec))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import pytest
 from _whip_endpoint import WhipEndpoint
 from conftest import REPO
 
-FAKE = ["--fake", "-c", '{"video": {"width": 320, "height": 240}, "audio": true}']
+CONSTRAINTS = '{"video": {"width": 320, "height": 240}, "audio": true}'
+FAKE = ["--fake", "-c", CONSTRAINTS]
 RATE = 30
 SECONDS = 3
 
@@ -26,9 +27,9 @@ class Publisher:
     """ms capture -o URL as a subprocess whose stderr is read as it comes: `events`, as
     (CLOCK_MONOTONIC arrival, event), and the other `lines`."""
 
-    def __init__(self, ms_env, url, *args):
-        self.proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", *FAKE,
-                                      "-o", url, *args], env=ms_env, stdin=subprocess.DEVNULL,
+    def __init__(self, ms_env, url, *args, constraints=CONSTRAINTS):
+        self.proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--fake",
+                                      "-c", constraints, "-o", url, *args], env=ms_env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
         self.events, self.lines = [], []
@@ -58,9 +59,9 @@ class Publisher:
         return code
 
 
-def publish(ms_env, url, *args):
+def publish(ms_env, url, *args, constraints=CONSTRAINTS):
     """(exit code, events, other stderr lines) of a capture run to its end."""
-    publisher = Publisher(ms_env, url, *args)
+    publisher = Publisher(ms_env, url, *args, constraints=constraints)
     return publisher.finish(), publisher.events, publisher.lines
 
 
@@ -115,6 +116,22 @@ def test_publishes_every_frame_and_the_audio_in_sync(ms_env, tmp_path):
     print(f"frames {len(got.video)}/{SECONDS * RATE} ({len(read)} read), audio {len(got.audio)} samples, "
           f"A/V {[round(o * 1000, 1) for o in offsets]} ms, "
           f"latency p50 {np.median(latencies) * 1000:.1f} ms")
+
+
+@pytest.mark.parametrize("codec", ["h264", "vp8"])
+def test_an_odd_size_goes_as_the_codec_the_endpoint_chose(ms_env, tmp_path, codec):
+    """H.264 codes even sizes only: 321x241 goes padded to 322x242 (VP8 too: one path)."""
+    with WhipEndpoint(tmp_path, video_codec=codec) as endpoint:
+        code, _, lines = publish(ms_env, endpoint.url, "-t", "1", "--events", "none",
+                                 constraints='{"video": {"width": {"exact": 321}, '
+                                             '"height": {"exact": 241}}}')
+        got = endpoint.stop()
+    assert code == 0 and lines == [], lines
+    assert got.video_codec.lower() == f"video/{codec}"
+    assert {tuple(f["size"]) for f in got.video} == {(322, 242)}
+    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
+    assert read and all(number == i for i, number in read), read
+    assert len(got.video) >= RATE - 2
 
 
 def test_refused_session_is_one_line_before_recording(ms, tmp_path):
