@@ -147,7 +147,7 @@ complete -c ms -n '__ms_in capture' -l traceback -d 'show the Python traceback o
 complete -c ms -n '__ms_in capture' -s c -l constraints -r -F -d 'MediaStreamConstraints: a JSON file, - for stdin, or inline JSON starting with {'
 complete -c ms -n '__ms_in capture' -l fake -d 'use the built-in virtual devices (a camera, a microphone, a speaker); also MS_FAKE=1'
 complete -c ms -n '__ms_in capture' -l devices -r -F -d 'use the virtual devices described in FILE (JSON); also MS_DEVICES=FILE'
-complete -c ms -n '__ms_in capture' -s o -l output -r -F -a 'speaker' -d 'PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m .wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, speaker or speaker:DEVICE to play the audio track, or KIND=OUT to send one track kind (video=, audio=); repeatable'
+complete -c ms -n '__ms_in capture' -s o -l output -r -F -a 'speaker' -d 'PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m .wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, speaker or speaker:DEVICE to play the audio track, whip+http(s)://HOST:PORT/PATH to publish over WebRTC (the webrtc extra), or KIND=OUT to send one track kind (video=, audio=); repeatable'
 complete -c ms -n '__ms_in capture' -l play -r -F -d 'play FILE\'s audio on the default speaker (or --speaker) in real time while capturing: the far end of an echo or latency test'
 complete -c ms -n '__ms_in capture' -l speaker -r -f -d 'the speaker --play plays on: a deviceId, label:TEXT or index:N'
 complete -c ms -n '__ms_in capture' -s f -l format -r -f -a 'matroska webm mp4 mov nut y4m wav ogg opus flac png jpg' -d 'container for -o - (matroska, nut, y4m, wav, ...) or to override an extension'

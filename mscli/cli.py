@@ -148,7 +148,9 @@ def build_parser() -> Parser:
                      help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
                           "speaker or speaker:DEVICE to play the audio track, "
-                          "or KIND=OUT to send one track kind (video=, audio=); repeatable")
+                          "whip+http(s)://HOST:PORT/PATH to publish over WebRTC (the webrtc "
+                          "extra), or KIND=OUT to send one track kind (video=, audio=); "
+                          "repeatable")
     _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",
                      help="container for -o - (matroska, nut, y4m, wav, ...) or to override "
