@@ -8,7 +8,8 @@ Run as a process of its own, so that a test can kill it mid-stream:
 
 POST /whip takes an SDP offer (application/sdp) and answers 201 Created with the answer and a
 Location (/whip/ID); DELETE on that Location ends the session. `refuse=STATUS` answers every
-POST with that status instead; `video_codec="h264"` (or "vp8") makes it answer with that one.
+POST with that status instead; `video_codec="h264"` (or "vp8") makes it answer with that one;
+`candidates=False` leaves the ICE candidates out of its answers.
 
 What it records, on CLOCK_MONOTONIC (shared by every process of the machine, so a test can
 put it beside a sender's capture times) and on the wall clock (RTCP sender reports' NTP):
@@ -94,9 +95,11 @@ class Received:
 
 class WhipEndpoint:
     def __init__(self, directory: Path, refuse: int | None = None, port: int = 0,
-                 video_codec: str | None = None):
+                 video_codec: str | None = None, candidates: bool = True):
         self.directory = Path(directory)
         command = [sys.executable, __file__, str(self.directory), "--port", str(port)]
+        if not candidates:  # an answer with no ICE candidate: no connection can be made
+            command.append("--no-candidates")
         if video_codec is not None:  # "h264" or "vp8": the one the answer picks
             command += ["--video-codec", video_codec]
         if refuse is not None:
@@ -243,7 +246,7 @@ def widen_host_addresses() -> None:
 
 
 async def serve(directory: Path, refuse: int | None, port: int,
-                video_codec: str | None) -> None:
+                video_codec: str | None, candidates: bool) -> None:
     import asyncio
     import uuid
 
@@ -280,7 +283,11 @@ async def serve(directory: Path, refuse: int | None, port: int,
         sessions[name] = pc
         recorder.sessions += 1
         print(f"session {name}", file=sys.stderr, flush=True)  # for tests that wait for one
-        return web.Response(status=201, text=pc.localDescription.sdp,
+        answer = pc.localDescription.sdp
+        if not candidates:
+            answer = "".join(line for line in answer.splitlines(keepends=True)
+                             if not line.startswith("a=candidate:"))
+        return web.Response(status=201, text=answer,
                             content_type="application/sdp",
                             headers={"Location": f"/whip/{name}"})
 
@@ -320,8 +327,10 @@ def main() -> None:
     parser.add_argument("--refuse", type=int)
     parser.add_argument("--port", type=int, default=0)  # 0: a free one
     parser.add_argument("--video-codec", choices=["h264", "vp8"])
+    parser.add_argument("--no-candidates", dest="candidates", action="store_false")
     args = parser.parse_args()
-    asyncio.run(serve(args.directory, args.refuse, args.port, args.video_codec))
+    asyncio.run(serve(args.directory, args.refuse, args.port, args.video_codec,
+                      args.candidates))
 
 
 if __name__ == "__main__":

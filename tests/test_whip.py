@@ -158,6 +158,22 @@ def test_no_endpoint_is_one_line(ms, tmp_path):
         f"ms: AbortError: -o {url}: cannot reach the WHIP endpoint: Connection refused"]
 
 
+def test_no_ice_connection_is_one_line_before_recording(ms, tmp_path):
+    """An answer with no candidate ms can reach: the connection fails (ICE), one line."""
+    from mscli.network.whip import CONNECT_SECONDS
+
+    local = tmp_path / "local.mkv"
+    with WhipEndpoint(tmp_path, candidates=False) as endpoint:
+        started = time.monotonic()
+        r = ms("capture", *FAKE, "-t", "1", "-o", endpoint.url, "-o", str(local))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        f"ms: AbortError: -o {endpoint.url}: the WebRTC connection failed (ICE/DTLS with the "
+        "endpoint's candidates)"]
+    assert time.monotonic() - started < CONNECT_SECONDS + 10
+    assert not local.exists()
+
+
 def test_without_aiortc_a_usage_error_names_the_extra(ms, tmp_path):
     blocked = tmp_path / "blocked"
     (blocked / "aiortc").mkdir(parents=True)
