@@ -38,6 +38,7 @@ CONNECT_SECONDS = 10.0  # ICE + DTLS after the answer: a failure within this bou
 # pion: 1 s); none for this long, and the endpoint is gone (ICE consent would take 30 s).
 LOST_SECONDS = 4.0
 WATCH_SECONDS = 0.25
+LOST_DELETE_SECONDS = 2.0
 DRAIN_SECONDS = 1.0  # at the stop, for the frames still buffered to go out
 # Buffered frames per track before the oldest is dropped: ~0.25 s of 30 fps video, ~0.5 s of
 # audio in 10 ms chunks.
@@ -288,15 +289,18 @@ class WhipClient:
     # --- shutting down --------------------------------------------------------------------
 
     def _shutdown(self) -> None:
-        """DELETE the session (if there is one and the endpoint is there), close the peer
-        connection, stop the loop. Never raises: the stop goes on."""
+        """DELETE the session (if there is one), close the peer connection, stop the loop.
+        Never raises: the stop goes on."""
         self._closing = True
         if self._watcher is not None:
             self._watcher.cancel()
-        if self.location is not None and self.error is None:
+        if self.location is not None:
+            # After a loss too: a server that only went quiet frees the session; one that is
+            # gone refuses at once, or the short wait bounds an unreachable host.
             request = urllib.request.Request(self.location, method="DELETE")
             with contextlib.suppress(OSError, urllib.error.URLError):
-                urllib.request.urlopen(request, timeout=HTTP_SECONDS).close()
+                urllib.request.urlopen(request, timeout=HTTP_SECONDS if self.error is None
+                                       else LOST_DELETE_SECONDS).close()
         if self._pc is not None:
             with contextlib.suppress(Exception):
                 self._call(self._pc.close(), 5.0)
