@@ -174,6 +174,16 @@ def test_no_ice_connection_is_one_line_before_recording(ms, tmp_path):
     assert not local.exists()
 
 
+@pytest.mark.parametrize("url", ["whip+http:///whip", "whip+http://127.0.0.1:port/whip",
+                                 "whip+http://127.0.0.1:70000/whip"])
+def test_a_url_without_a_usable_host_or_port_is_a_usage_error(ms, url):
+    r = ms("capture", *FAKE, "-t", "1", "-o", url)
+    assert r.code == 2
+    assert r.err.strip().splitlines() == [
+        f"ms: UsageError: -o {url}: not a URL with a host and a port ms can use (e.g. "
+        "whip+http://127.0.0.1:8889/cam/whip)"]
+
+
 def test_without_aiortc_a_usage_error_names_the_extra(ms, tmp_path):
     blocked = tmp_path / "blocked"
     (blocked / "aiortc").mkdir(parents=True)

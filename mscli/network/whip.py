@@ -59,8 +59,13 @@ def http_url(target: str) -> str:
 def check_whip(spec: str, target: str) -> None:
     """Before anything opens: a URL with a host, and aiortc installed."""
     parts = urllib.parse.urlsplit(http_url(target))
-    if not parts.hostname:
-        raise UsageError(f"-o {spec}: no host in the URL (e.g. whip+http://127.0.0.1:8889/cam/whip)")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number in 0-65535)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.hostname:
+        raise UsageError(f"-o {spec}: not a URL with a host and a port ms can use (e.g. "
+                         "whip+http://127.0.0.1:8889/cam/whip)")
     try:
         import aiortc  # noqa: F401  (imports PyAV: only a capture with a WHIP output gets here)
     except ImportError:
@@ -136,8 +141,9 @@ def _track_class(kind: str):
 
 class WhipClient:
     """One WHIP session: `kinds` ("video", "audio") tracks, sent from `send(kind, frame)` with
-    av frames whose pts are capture times (video at VIDEO_CLOCK). Raises AbortError (one line) when the endpoint refuses or the connection cannot
-    be made; `error` holds the loss of an established connection."""
+    av frames whose pts are capture times (video at VIDEO_CLOCK). Raises AbortError (one
+    line) when the endpoint refuses or the connection cannot be made; `error` holds the loss
+    of an established connection."""
 
     def __init__(self, target: str, kinds: tuple[str, ...], option: str, capture_now=None):
         self.option = option  # "-o whip+http://…", for messages
