@@ -53,6 +53,13 @@ class Received:
     sessions: int
     deleted: int
     video_codec: str | None  # the one the answer chose (mime type)
+    timestamps: dict[str, list[int]]  # kind -> the RTP timestamps packets came with, in order
+
+    @property
+    def frames_arrived(self) -> int:
+        """Video frames whose packets arrived, decoded or not (an endpoint closed by the
+        DELETE drops what its decoder had not done yet)."""
+        return len(self.timestamps["video"])
 
     @property
     def numbers(self) -> list[int]:
@@ -151,7 +158,7 @@ def load(directory: Path) -> Received:
     audio = np.load(directory / "audio.npy")
     return Received(record["video"], record["audio_frames"], audio, record["audio_rate"],
                     record["reports"], record["sessions"], record["deleted"],
-                    record["video_codec"])
+                    record["video_codec"], record["timestamps"])
 
 
 # --- the endpoint process ---------------------------------------------------------------------
@@ -159,7 +166,8 @@ def load(directory: Path) -> Received:
 
 class Recorder:
     def __init__(self):
-        self.packets: dict[str, dict[int, float]] = {"video": {}, "audio": {}}  # ts -> last
+        # kind -> {RTP timestamp: its last packet's arrival}, in the order they came
+        self.packets: dict[str, dict[int, float]] = {"video": {}, "audio": {}}
         self.video: list[dict] = []
         self.audio_frames: list[dict] = []
         self.audio: list[np.ndarray] = []
@@ -169,6 +177,16 @@ class Recorder:
         self.sessions = 0
         self.deleted = 0
         self.video_codec = None
+        self.last_packet = 0.0  # CLOCK_MONOTONIC
+
+    async def quiet(self, seconds: float, most: float) -> None:
+        """Until no packet came for `seconds` (at most `most`): a DELETE can be read before
+        the last packets a starved endpoint has not read yet, and closing drops them."""
+        import asyncio
+
+        deadline = time.monotonic() + most
+        while time.monotonic() - self.last_packet < seconds and time.monotonic() < deadline:
+            await asyncio.sleep(seconds / 4)
 
     def watch(self, receiver) -> None:
         """Records the receiver's RTP arrivals and sender reports as they come."""
@@ -180,7 +198,7 @@ class Recorder:
         handle_rtp, handle_rtcp = receiver._handle_rtp_packet, receiver._handle_rtcp_packet
 
         async def on_rtp(packet, arrival_time_ms):
-            arrivals[packet.timestamp] = time.monotonic()
+            arrivals[packet.timestamp] = self.last_packet = time.monotonic()
             await handle_rtp(packet, arrival_time_ms)
 
         async def on_rtcp(packet):
@@ -226,7 +244,8 @@ class Recorder:
         record = {"video": self.video, "audio_frames": self.audio_frames,
                   "audio_rate": self.audio_rate, "reports": self.reports,
                   "sessions": self.sessions, "deleted": self.deleted,
-                  "video_codec": self.video_codec}
+                  "video_codec": self.video_codec,
+                  "timestamps": {k: list(v) for k, v in self.packets.items()}}
         audio = np.concatenate(self.audio) if self.audio else np.zeros((0, 2), np.int16)
         np.save(directory / "audio.npy", audio)
         (directory / "record.json.tmp").write_text(json.dumps(record))
@@ -296,6 +315,7 @@ async def serve(directory: Path, refuse: int | None, port: int,
         if pc is None:
             return web.Response(status=404)
         recorder.deleted += 1
+        await recorder.quiet(0.3, most=5.0)
         await pc.close()
         return web.Response(status=200)
 

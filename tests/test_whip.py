@@ -65,6 +65,22 @@ def publish(ms_env, url, *args, constraints=CONSTRAINTS):
     return publisher.finish(), publisher.events, publisher.lines
 
 
+def every_frame_in_order(got, sent: int) -> None:
+    """Every frame arrived: one RTP timestamp each (all but the last of the `sent`, which
+    the stop may cut), one frame interval apart (3000 at 90 kHz, +-1 for rounding), so none
+    is missing or repeated. In order from frame 0 (the first keyframe): the i-th decoded
+    picture is frame i wherever its number reads (VP8 at aiortc's 500 kbps blurs the code of
+    an odd frame: 88 of 89 read). The endpoint decodes what it can before the DELETE closes
+    it (aiortc's receiver decodes a frame once the next one starts)."""
+    stamps = got.timestamps["video"]
+    assert len(stamps) >= sent - 1
+    assert set((np.diff(stamps) % 2 ** 32).tolist()) <= {2999, 3000, 3001}
+    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
+    assert read and read[0] == (0, 0)
+    assert all(number == i for i, number in read), read
+    assert len(read) >= 0.9 * len(got.video) >= 0.9 * len(stamps) / 2
+
+
 def capture_epoch(events) -> float:
     """ms's capture time 0 on CLOCK_MONOTONIC: each event is read after ms wrote it at its
     "time" (capture seconds, rounded to 1 ms), so the smallest (read - time) bounds it from
@@ -80,17 +96,7 @@ def test_publishes_every_frame_and_the_audio_in_sync(ms_env, tmp_path):
     assert code == 0 and lines == [], lines  # stderr: events only
     assert got.sessions == 1 and got.deleted == 1  # DELETE on the Location at the stop
 
-    # Every frame, in order, from frame 0 (the first keyframe): the i-th decoded picture is
-    # frame i wherever its number reads (VP8 at aiortc's 500 kbps blurs the code of an odd
-    # frame: 88 of 89 read), and the RTP timestamps step by one frame interval (3000 at
-    # 90 kHz, +-1 for rounding), so none is missing or repeated. aiortc's receiver decodes a
-    # frame when the next one starts: the last frame sent stays in its jitter buffer.
-    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
-    assert all(number == i for i, number in read), read
-    assert len(read) >= 0.9 * len(got.video)
-    steps = np.diff([f["rtp"] for f in got.video]) % 2 ** 32
-    assert set(steps.tolist()) <= {2999, 3000, 3001}
-    assert len(got.video) >= SECONDS * RATE - 2
+    every_frame_in_order(got, SECONDS * RATE)
 
     # The audio: its RTP timestamps step by one Opus packet (20 ms) with no gap, and the
     # tone's clicks (one a second) are a second apart on them.
@@ -112,8 +118,12 @@ def test_publishes_every_frame_and_the_audio_in_sync(ms_env, tmp_path):
     # Capture (ms's clock, frame n at n / 30 s) to the last packet's arrival at the endpoint.
     epoch = capture_epoch(events)
     latencies = got.latencies(lambda n: epoch + n / RATE)
-    assert 0 < np.median(latencies) < 0.5, latencies
-    print(f"frames {len(got.video)}/{SECONDS * RATE} ({len(read)} read), audio {len(got.audio)} samples, "
+    # Positive (else the capture times are wrong), and below what the client's buffer can
+    # hold back (a second) plus a second for encoding on a loaded machine: 4-80 ms here, 340
+    # ms with two busy loops beside it on two cores.
+    assert 0 < np.median(latencies) < 2.0, latencies
+    print(f"frames {got.frames_arrived}/{SECONDS * RATE} ({len(got.numbers)} numbers read), "
+          f"audio {len(got.audio)} samples, "
           f"A/V {[round(o * 1000, 1) for o in offsets]} ms, "
           f"latency p50 {np.median(latencies) * 1000:.1f} ms")
 
@@ -129,9 +139,7 @@ def test_an_odd_size_goes_as_the_codec_the_endpoint_chose(ms_env, tmp_path, code
     assert code == 0 and lines == [], lines
     assert got.video_codec.lower() == f"video/{codec}"
     assert {tuple(f["size"]) for f in got.video} == {(322, 242)}
-    read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]
-    assert read and all(number == i for i, number in read), read
-    assert len(got.video) >= RATE - 2
+    every_frame_in_order(got, RATE)
 
 
 def test_refused_session_is_one_line_before_recording(ms, tmp_path):

@@ -39,10 +39,12 @@ CONNECT_SECONDS = 10.0  # ICE + DTLS after the answer: a failure within this bou
 LOST_SECONDS = 4.0
 WATCH_SECONDS = 0.25
 LOST_DELETE_SECONDS = 2.0
-DRAIN_SECONDS = 1.0  # at the stop, for the frames still buffered to go out
-# Buffered frames per track before the oldest is dropped: ~0.25 s of 30 fps video, ~0.5 s of
-# audio in 10 ms chunks.
-BUFFERED = {"video": 8, "audio": 50}
+# At the stop, for the frames still buffered to be encoded and sent (a loaded machine's
+# encoder can be a second or more behind).
+DRAIN_SECONDS = 5.0
+# Buffered frames per track before the oldest is dropped: ~1 s of 30 fps video and of audio
+# in 10 ms chunks (a loaded machine's first encoder takes a while to open).
+BUFFERED = {"video": 30, "audio": 100}
 VIDEO_CLOCK = 90000  # RTP's video clock: frames' pts are in these units
 OPUS_CLOCK = 48000
 
@@ -159,6 +161,7 @@ class WhipClient:
         self._thread.start()
         self.buffers = {k: _Buffer(self._loop, BUFFERED[k]) for k in kinds}
         self._pc = None
+        self._tracks = []  # the BufferedTracks
         self._watcher = None  # the _watch task, a concurrent Future
         try:
             self._connect()
@@ -205,6 +208,7 @@ class WhipClient:
         self._pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         for kind, buffer in self.buffers.items():
             track = _track_class(kind)(buffer)
+            self._tracks.append(track)
             transceiver = pc.addTransceiver(track, direction="sendonly")
             if kind == "audio":  # WebRTC's mandatory codec; PCMU/PCMA would be 8 kHz
                 transceiver.setCodecPreferences(
@@ -286,10 +290,12 @@ class WhipClient:
                 return
 
     async def _drain(self) -> None:
+        """Until every track's sender has sent its last frame and met the end."""
         for buffer in self.buffers.values():
             buffer.close()
         deadline = self._loop.time() + DRAIN_SECONDS
-        while any(len(b) for b in self.buffers.values()) and self._loop.time() < deadline:
+        while any(t.readyState == "live" for t in self._tracks) and \
+                self._loop.time() < deadline:
             await asyncio.sleep(0.02)
 
     # --- shutting down --------------------------------------------------------------------
