@@ -140,17 +140,21 @@ def build_parser() -> Parser:
         "ms capture --fake -c '{\"video\": true}' -t 3 -o null --expect 'video.fps >= 24' "
         "--junit checks.xml",
         "ms capture -c '{\"audio\": true}' -t 10 -o talk.wav -o speaker   # record and listen",
-        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav")
+        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav",
+        "ms capture -c '{\"video\": true, \"audio\": true}' -o rec.mkv "
+        "-o rtmp://127.0.0.1/live/cam --reconnect   # record and publish",
+        "ms capture --fake -c '{\"video\": true}' -t 10 -o 'udp://239.0.0.1:1234?pkt_size=1316'")
     _add_constraints_option(capture)
     _add_device_options(capture)
     out = capture.add_argument_group("outputs")
     out.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
                      help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
-                          "speaker or speaker:DEVICE to play the audio track, "
-                          "whip+http(s)://HOST:PORT/PATH to publish over WebRTC (the webrtc "
-                          "extra), or KIND=OUT to send one track kind (video=, audio=); "
-                          "repeatable")
+                          "speaker or speaker:DEVICE to play the audio track, a URL to "
+                          "publish (udp:// tcp:// rtp:// MPEG-TS, rtmp:// FLV, rtsp:// "
+                          "RECORD; protocol options in its query; whip+http(s):// WebRTC, "
+                          "the webrtc extra), "
+                          "or KIND=OUT to send one track kind (video=, audio=); repeatable")
     _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",
                      help="container for -o - (matroska, nut, y4m, wav, ...) or to override "
@@ -184,7 +188,9 @@ def build_parser() -> Parser:
                           "tracks (applyConstraints)")
     run.add_argument("--reconnect", action="store_true",
                      help="when a device goes away and comes back, go on recording from it "
-                          "(removetrack, then addtrack; one output, one timeline)")
+                          "(removetrack, then addtrack; one output, one timeline); when a "
+                          "URL output's server goes away, retry it with backoff (0.5, 1, 2, "
+                          "4, then every 8 s) while the other outputs go on")
     _add_content_options(capture)
     _add_check_options(capture)
     capture.set_defaults(run=cmd_capture)
@@ -297,14 +303,26 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def _load_devices(args, explain: bool = False):
-    """explain: say on stderr why the machine lists no input device at all."""
+def _load_devices(args, explain: bool = False, probe=None, keep: bool = False):
+    """explain: say on stderr why the machine lists no input device at all. probe: the
+    constraints whose track kinds need the modes of network sources that declare none
+    (mscli/network/probe.py says when); keep: their streams stay open for the capture."""
     from mscli.catalog import absent_notes, load_devices
 
     devices = load_devices(args.devices_file, args.fake)
     for note in absent_notes(devices) if explain else ():
         _warn(note)
+    if probe is not None:
+        kinds = dict(probe.tracks())
+        _probe_streams([d for d in devices if d.track_kind in kinds], keep)
     return devices
+
+
+def _probe_streams(devices, keep: bool = False) -> None:
+    if any(isinstance(d.source, dict) and d.source.get("probe") for d in devices):
+        from mscli.network.probe import probe_sources
+
+        probe_sources(devices, keep)
 
 
 def _warn(message: str) -> None:
@@ -351,6 +369,7 @@ def cmd_caps(args) -> None:
             probe_speaker(chosen[0])
     else:
         chosen = [d for d in found if d.kind != AUDIO_OUTPUT]
+    _probe_streams(chosen)
     entries = []
     for d in chosen:
         entry = {"deviceId": d.device_id, "kind": d.kind, "label": d.label,
@@ -392,7 +411,7 @@ def cmd_resolve(args) -> None:
     from mscli.select import resolve_stream
 
     parsed = load_constraints(args.constraints)
-    selections = resolve_stream(parsed, _load_devices(args))
+    selections = resolve_stream(parsed, _load_devices(args, probe=parsed))
     result = {"tracks": [s.to_json() for s in selections]}
     if render.wants_json(args.json_out):
         render.print_json(result)
@@ -403,7 +422,8 @@ def cmd_resolve(args) -> None:
 def cmd_capture(args) -> None:
     from mscli.capture import capture
 
-    capture(args, load_constraints(args.constraints), _load_devices(args))
+    parsed = load_constraints(args.constraints)
+    capture(args, parsed, _load_devices(args, probe=parsed, keep=True))
 
 
 def cmd_schema(args) -> None:

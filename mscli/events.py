@@ -37,6 +37,10 @@ class CaptureClock:
     def at(self, monotonic_time: float) -> float:
         return monotonic_time - self._start
 
+    def wall(self, t: float) -> float:
+        """Capture time t on the wall clock (Unix seconds), which other processes share."""
+        return time.time() - time.monotonic() + self._start + t
+
 
 class EventLog:
     """Thread-safe: sources, tracks and the session all emit into it."""

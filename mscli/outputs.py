@@ -1,6 +1,7 @@
-"""Where the tracks go: `-o PATH`, `-o -` (stdout), `-o KIND=PATH` and `-o speaker[:DEVICE]`,
-checked before anything is opened, then opened as one sink each (y4m, WAV, image, a PyAV
-recording, a speaker: mscli/speakers, or a WebRTC publication: mscli/network/whip.py)."""
+"""Where the tracks go: `-o PATH`, `-o -` (stdout), `-o KIND=PATH`, `-o speaker[:DEVICE]` and
+`-o URL`, checked before anything is opened, then opened as one sink each (y4m, WAV, image, a
+PyAV recording, a speaker: mscli/speakers, or a publication: mscli/network; WebRTC's
+whip+http(s):// in whip.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fractions import Fraction
 
 from mscli import messages
 from mscli.errors import AbortError, UsageError
+from mscli.network.urls import protocol_of, scheme
 from mscli.speakers.plan import is_speaker, refuse_shared, speaker_files
 
 KINDS = ("audio", "video")
@@ -19,8 +21,8 @@ KINDS = ("audio", "video")
 class OutputPlan:
     target: str  # a path or "-"
     kinds: tuple[str, ...]  # which tracks it takes
-    format: str  # a name from mscli.sinks.formats.FORMATS, "speaker", or "whip"
-    device: object = None  # a speaker's Device
+    format: str  # a name from mscli.sinks.formats.FORMATS, "speaker", "url" or "whip"
+    device: object = None  # a speaker's Device; a URL's protocol (network/urls.py)
 
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
@@ -49,9 +51,11 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         kinds = (kind,) if kind else tuple(k for k in KINDS if k in track_kinds)
         if target == "null":
             plans.append(OutputPlan(target, kinds, "null"))
-        elif is_whip(target):
+        elif is_whip(target):  # before the URLs: whip+http is no FFmpeg protocol
             check_whip(spec, target)
             plans.append(OutputPlan(target, kinds, "whip"))
+        elif scheme(target) is not None:
+            plans.append(OutputPlan(target, kinds, "url", protocol_of(spec, target)))
         else:
             fmt = check_output(target, set(kinds), format_override, overwrite=overwrite)
             plans.append(OutputPlan(target, kinds, fmt))
@@ -277,32 +281,17 @@ class ImageSink(Sink):
 class RecorderSink(Sink):
     def __init__(self, plan: OutputPlan, settings: dict[str, dict], options: dict,
                  overwrite: bool):
-        from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec
+        from mscli.sinks.recorder import Recorder
 
         super().__init__(plan, settings)
-        video = audio = None
-        if "video" in settings:
-            s = settings["video"]
-            video = VideoSpec(s["width"], s["height"],
-                              Fraction(s["frameRate"]).limit_denominator(1001))
-        if "audio" in settings:
-            s = settings["audio"]
-            audio = AudioSpec(s["sampleRate"], s["channelCount"])
-        self.recorder = Recorder(plan.target, plan.format, video, audio, overwrite=overwrite,
-                                 **options)
+        self.recorder = Recorder(plan.target, plan.format, *recorder_specs(settings),
+                                 overwrite=overwrite, **options)
         self.file = self.recorder.output
         for note in self.recorder.notes:
             messages.detail(note)
 
     def _write(self, frame) -> None:
-        from mscli.media.frames import EncodedPacket, VideoFrame
-
-        if isinstance(frame, EncodedPacket):
-            self.recorder.write_packet(frame)
-        elif isinstance(frame, VideoFrame):
-            self.recorder.write_video(frame)
-        else:
-            self.recorder.write_audio(frame)
+        write_frame(self.recorder, frame)
 
     def _close(self) -> None:
         self.recorder.close()
@@ -310,6 +299,33 @@ class RecorderSink(Sink):
     @property
     def bytes_written(self) -> int:
         return self.recorder.bytes_written
+
+
+def recorder_specs(settings: dict[str, dict]) -> tuple:
+    """The recorder's (VideoSpec, AudioSpec) for tracks with these settings (None: no track)."""
+    from mscli.sinks.recorder import AudioSpec, VideoSpec
+
+    video = audio = None
+    if "video" in settings:
+        s = settings["video"]
+        video = VideoSpec(s["width"], s["height"],
+                          Fraction(s["frameRate"]).limit_denominator(1001))
+    if "audio" in settings:
+        s = settings["audio"]
+        audio = AudioSpec(s["sampleRate"], s["channelCount"])
+    return video, audio
+
+
+def write_frame(recorder, frame) -> None:
+    """A frame (or a stored packet) of any kind to a sinks.recorder.Recorder."""
+    from mscli.media.frames import EncodedPacket, VideoFrame
+
+    if isinstance(frame, EncodedPacket):
+        recorder.write_packet(frame)
+    elif isinstance(frame, VideoFrame):
+        recorder.write_video(frame)
+    else:
+        recorder.write_audio(frame)
 
 
 def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
@@ -328,6 +344,10 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
         from mscli.network.whip_sink import WhipSink
 
         return WhipSink(plan, settings, clock, events, reconnect)
+    if plan.format == "url":
+        from mscli.network.publish import PublishSink
+
+        return PublishSink(plan, settings, options, events, reconnect)
     if plan.format == "y4m":
         return Y4MSink(plan, settings, overwrite)
     if plan.format == "wav":

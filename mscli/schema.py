@@ -97,7 +97,8 @@ def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
     from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
     from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, LASTING_FAULTS, MAX_TEXT
-    from mscli.virtual import MAX_ECHO_DELAY, MAX_ECHO_GAIN
+    from mscli.network.probe import LISTENING, SCHEMES, STALL_SECONDS, TRANSPORTS
+    from mscli.virtual import FRAME_NUMBERS, MAX_ECHO_DELAY, MAX_ECHO_GAIN
 
     positive = {"type": "number", "exclusiveMinimum": 0}
     frame_rate = {"type": "number", "minimum": MIN_FRAME_RATE,
@@ -128,6 +129,27 @@ def devices_schema() -> dict:
     file_source = {"type": "object", "additionalProperties": False, "required": ["file"],
                    "properties": {"file": {"type": "string", "minLength": 1},
                                   "loop": {"type": "boolean"}}}
+    network_source = {
+        "type": "object", "additionalProperties": False, "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "pattern": "^(" + "|".join(SCHEMES) + ")://[^/]",
+                    "description": "the stream read as the device; its modes come from it "
+                                   "unless declared"},
+            "transport": {"enum": list(TRANSPORTS), "description": "rtsp:// only"},
+            "timeout": {**positive, "maximum": 3600,
+                        "description": "seconds without a packet before the stream counts "
+                                       f"as lost (default {STALL_SECONDS:g})"},
+            "listen": {"type": "boolean",
+                       "description": "wait on the URL's port for a sender to push ("
+                                      + ", ".join(LISTENING) + ")"}}}
+    pattern_source = {
+        "type": "object", "additionalProperties": False, "required": ["pattern"],
+        "properties": {"pattern": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"frameNumbers": {
+                "enum": list(FRAME_NUMBERS),
+                "description": "epoch: burned-in numbers count frames since the Unix epoch "
+                               "(glass-to-glass latency)"}}}}}
     echo_source = {"type": "object", "additionalProperties": False, "required": ["echo"],
                    "properties": {
                        "echo": {"type": "object", "additionalProperties": False,
@@ -149,13 +171,15 @@ def devices_schema() -> dict:
                 "properties": {"width": {"type": "integer", "minimum": 1},
                                "height": {"type": "integer", "minimum": 1},
                                "frameRate": frame_rate, "pixelFormat": text}}},
-            "source": {"anyOf": [{"const": "pattern"}, file_source]},
+            "source": {"anyOf": [{"const": "pattern"}, file_source, network_source,
+                                 pattern_source]},
             "controls": _controls_schema(),
         },
         AUDIO_INPUT: {
             **{name: value_set for name in AudioCaps.NUMERIC},
             **{name: booleans for name in AudioCaps.BOOLEAN},
-            "source": {"anyOf": [{"const": "tone"}, file_source, echo_source]},
+            "source": {"anyOf": [{"const": "tone"}, file_source, echo_source,
+                                 network_source]},
         },
         AUDIO_OUTPUT: {
             "sampleRate": value_set, "channelCount": value_set,

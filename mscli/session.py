@@ -23,6 +23,7 @@ from mscli.events import CaptureClock, EventLog
 from mscli.liveview import REFRESH_SECONDS
 from mscli.media.frames import EncodedPacket
 from mscli.messages import warn
+from mscli.network.reconnect import NETWORK_ENDINGS, StreamReturns
 from mscli.outputs import OutputPlan, Sink, open_sink
 from mscli.streamcopy import copied_kinds, copy_sources
 from mscli.track import FrameTimes, MediaStreamTrack
@@ -88,6 +89,7 @@ class CaptureSession:
         self.playback = Playback()  # what ms plays: speakers' records, echo cancellation's far end
         self.tracks = [self._track(s, constraints) for s in selections]
         self._removed: set[str] = set()  # ids of tracks --reconnect has taken out
+        self.returns = None  # network streams --reconnect reopens (network/reconnect.py)
         self.plans = plans
         self.outputs: list[OpenOutput] = []
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
@@ -97,7 +99,8 @@ class CaptureSession:
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def _track(self, selection, constraints, start: float = 0.0) -> MediaStreamTrack:
+    def _track(self, selection, constraints, start: float = 0.0,
+               opened=None) -> MediaStreamTrack:
         track_constraints = dict(constraints.tracks())[selection.kind]
         is_file = isinstance(selection.device.source, dict) and "file" in selection.device.source
         frame_limit = self.options.frames if selection.kind == "video" else None
@@ -108,7 +111,7 @@ class CaptureSession:
                                  until=self.until, copy=selection.kind in self.options.copied)
         track.playback = self.playback
         track.source = open_source(track, self.clock, paced=self.options.paced,
-                                   until=self.until, start=start)
+                                   until=self.until, start=start, opened=opened)
         open_controls(track)
         if self.options.content is not None and not track.copy:  # packets stay undecoded
             from mscli.content.analysis import watch
@@ -170,6 +173,9 @@ class CaptureSession:
         speakers = self._speakers()
         if speakers:
             detail["speakers"] = [s.report() for s in speakers]
+        published = [o.sink.report() for o in self.outputs if o.sink.plan.format == "url"]
+        if published:  # -o URL: frames sent, dropped, reconnections (network/publish.py)
+            detail["outputs"] = published
         if reason != "ended":
             self.events.emit("stopped", target="stream", detail=detail,
                              at=self.stop_time if reason == "signal" else None)
@@ -197,7 +203,7 @@ class CaptureSession:
                 self.view.update(self)
             if self.stop_requested:  # before the tracks: a stop ends them too
                 return "signal"
-            if all(t.done for t in self.tracks):
+            if all(t.done for t in self.tracks) and not (self.returns and self.returns.pending):
                 # "ended" only if every track ended by itself; else -t/--frames stopped one.
                 return "ended" if all(t.ended_reason for t in self.tracks) else "limit"
             if self.outputs and all(output.sink.done for output in self.outputs):
@@ -234,28 +240,43 @@ class CaptureSession:
     def _reconnect(self) -> None:
         """A disconnected device leaves the stream (removetrack); when it comes back, a new
         track on it joins (addtrack) and the outputs go on with one timeline."""
-        from mscli.select import select_settings
         from mscli.sources.faults import returns_at
 
         for track in list(self.tracks):
-            if track.ended_reason != "device-disconnected" or track.id in self._removed:
+            if track.ended_reason not in RETURNING or track.id in self._removed:
                 continue
             self._removed.add(track.id)
             self.events.emit("removetrack", track=track, target="stream", at=track.ended_at,
                              detail={"reason": track.ended_reason})
-            back = returns_at(track.device, track.ended_at)
-            if back is None or (self.until is not None and back >= self.until):
+            if track.ended_reason in NETWORK_ENDINGS:
+                self.returns = self.returns or StreamReturns(self.wake)
+                self.returns.watch(track)
                 continue
-            selection = select_settings(dict(self.constraints.tracks())[track.kind],
-                                        [track.device], track.kind)
-            with self._starting:
-                if self.stop_requested:
-                    return
-                new = self._track(selection, self.constraints, start=back)
-                self.tracks.append(new)
-                self.events.emit("addtrack", track=new, target="stream", at=back,
-                                 detail={"replaces": track.id})
-                new.source.start()
+            back = returns_at(track.device, track.ended_at)
+            if back is not None:
+                self._add_track(track, back)
+        if self.returns is not None:
+            for track, container in self.returns.ready():
+                self._add_track(track, self.clock.now(), opened=container)
+
+    def _add_track(self, track, back: float, opened=None) -> None:
+        """A new track on the device of `track`, which came back at capture time `back`."""
+        from mscli.select import select_settings
+
+        if (self.until is not None and back >= self.until) or self.stop_requested:
+            if opened is not None:
+                opened.close()
+            return
+        selection = select_settings(dict(self.constraints.tracks())[track.kind],
+                                    [track.device], track.kind)
+        with self._starting:
+            if self.stop_requested:
+                return
+            new = self._track(selection, self.constraints, start=back, opened=opened)
+            self.tracks.append(new)
+            self.events.emit("addtrack", track=new, target="stream", at=back,
+                             detail={"replaces": track.id})
+            new.source.start()
 
     def _take_all(self) -> list:
         now = self.clock.now()
@@ -283,6 +304,8 @@ class CaptureSession:
                 track.latency.add(self.clock.now() - frame.time)
 
     def _stop_sources(self) -> None:
+        if self.returns is not None:
+            self.returns.stop()
         for track in self.tracks:
             track.stop()  # a source waiting on a full queue (unpaced) stops waiting too
         with self.wake:
@@ -336,6 +359,10 @@ class CaptureSession:
         reapply_constraints(self, self.options.constraints_source)
 
 
+# Why a track ended when --reconnect waits for its device: a virtual disconnect's scripted
+# return, or a network stream reopened (network/reconnect.py).
+RETURNING = ("device-disconnected", *NETWORK_ENDINGS)
+
 # backend -> the source class that captures its devices (imported when one is captured)
 REAL_SOURCES = {
     "v4l2": ("mscli.sources.camera", "CameraSource"),
@@ -346,8 +373,9 @@ REAL_SOURCES = {
 
 
 def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
-                start: float = 0.0):
-    """The reader for the track's device: virtual pattern/tone, a file, or a real backend."""
+                start: float = 0.0, opened=None):
+    """The reader for the track's device: virtual pattern/tone, a file, a network stream
+    (`opened`: its container, already open) or a real backend."""
     source = track.device.source
     timing = {"paced": paced, "until": until, "start": start}
     if isinstance(source, dict) and "echo" in source:
@@ -358,7 +386,13 @@ def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
         from mscli.sources.file import FileSource
 
         return FileSource(track, clock, **timing)
-    if source == "pattern":
+    if isinstance(source, dict) and "url" in source:
+        from mscli.sources.network import NetworkSource
+
+        network = NetworkSource(track, clock, opened=opened, **timing)
+        network.open()  # before the outputs and the clock: NotReadableError here
+        return network
+    if source == "pattern" or isinstance(source, dict) and "pattern" in source:
         from mscli.sources.synthetic import PatternSource
 
         return PatternSource(track, clock, **timing)

@@ -129,6 +129,10 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
                          f"{DECODED_FORMATS[plan.format]} writer, which takes decoded frames; "
                          "record to .mkv, .mp4 or .nut" +
                          (" (-f matroska for -o -)" if plan.target == "-" else ""))
+    if plan.format == "url":  # tried in the protocol's container, in memory, unconnected
+        from mscli.network.urls import format_info
+
+        plan = replace(plan, format=format_info(plan.device))
     try:
         sink = open_sink(replace(plan, target=io.BytesIO()),
                          {k: settings[k] for k in plan.kinds}, recorder, overwrite=False)
@@ -136,6 +140,7 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
         if not e.message.startswith("cannot record"):  # an option's own error (--crf...)
             raise
         reason = e.message.split(": ", 1)[1]  # FFmpeg's, without the in-memory target
-        raise UsageError(f"{option}: {shown} ({plan.format}) cannot take the file's stream: "
+        raise UsageError(f"{option}: {shown} ({getattr(plan.format, 'muxer', plan.format)}) "
+                         "cannot take the file's stream: "
                          f"{reason}") from None
     sink.discard()

@@ -254,10 +254,13 @@ class MediaStreamTrack:
     # --- internals --------------------------------------------------------------------------------
 
     def _mute_after(self) -> float:
+        # A source whose frames come in bursts (a network stream) says how long a silence
+        # must be to be a stall rather than its jitter.
+        floor = getattr(self.source, "mute_seconds", 0.0)
         if self.kind == "audio":
-            return AUDIO_MUTE_SECONDS
+            return max(floor, AUDIO_MUTE_SECONDS)
         rate = self._rate.measured() if self._rate else None
-        return MUTE_INTERVALS / (rate or self.mode.frame_rate)
+        return max(floor, MUTE_INTERVALS / (rate or self.mode.frame_rate))
 
     def _check_gap(self, frame) -> None:
         """An unpaced source skips a stall in no time: report it from the timestamps."""
@@ -307,6 +310,9 @@ class MediaStreamTrack:
             out["overflows"] = self.overflows
         if self.latency.count:
             out["latency"] = self.latency.summary()
+        glass = getattr(self.source, "glass", None)  # a network video source's
+        if glass is not None:
+            out["glassToGlass"] = glass.summary()
         out["stats"] = self.stats_snapshot()
         if self.content is not None:
             out["content"] = self.content.summary()

@@ -49,6 +49,10 @@ FAKE_AUDIO = AudioCaps(
 FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
                  for name in ("brightness", "contrast", "saturation")}
 SYNTHETIC = {VIDEO_INPUT: "pattern", AUDIO_INPUT: "tone"}
+# Keys of a source object, for naming an unknown one
+SOURCE_KEYS = {VIDEO_INPUT: ("file", "loop", "url", "transport", "timeout", "pattern"),
+               AUDIO_INPUT: ("file", "loop", "url", "transport", "timeout", "echo", "plus")}
+FRAME_NUMBERS = ("capture", "epoch")  # what a pattern's burned-in numbers count
 FACING_MODES = ("user", "environment", "left", "right")
 FAULT_EVENTS = ("mute", "end", "frameRate", "disconnect", "control", "black", "freeze",
                 "silence", "clip")
@@ -131,17 +135,32 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
         return _parse_speaker(entry, path, base, device)
     device.source = _parse_source(entry.get("source", SYNTHETIC[kind]), f"{path}.source",
                                   kind, base)
+    if isinstance(device.source, dict) and "url" in device.source:
+        for key in ("faults", "controls"):
+            if key in entry:
+                raise DeviceFileError(f"{path}.{key}: a network source has no scripted "
+                                      f"{key}: the stream's own are what ms sees")
     if kind == VIDEO_INPUT:
         device.facing_mode = _parse_facing(entry.get("facingMode"), f"{path}.facingMode")
-        # A file is probed even under declared modes: one FFmpeg cannot decode must fail
-        # here, before any output opens, not record an empty file.
-        from_file = _file_modes(device.source["file"], f"{path}.source.file") \
-            if isinstance(device.source, dict) else FAKE_MODES
-        device.modes = _parse_modes(entry["modes"], f"{path}.modes") if "modes" in entry \
-            else from_file
+        device.modes = _video_modes(entry, path, device.source)
     else:
         device.audio = _parse_audio(entry, path, device.source)
     return device
+
+
+def _video_modes(entry: dict, path: str, source) -> tuple[VideoMode, ...]:
+    """A camera's modes: declared, or a file's (probed even under declared modes: one FFmpeg
+    cannot decode must fail here, before any output opens, not record an empty file), or a
+    network stream's, probed later by the commands that need them (network/probe.py)."""
+    if isinstance(source, dict) and "url" in source:
+        if "modes" not in entry:
+            source["probe"] = ("modes",)
+            return ()
+    elif isinstance(source, dict) and "file" in source:
+        from_file = _file_modes(source["file"], f"{path}.source.file")
+        if "modes" not in entry:
+            return from_file
+    return _parse_modes(entry["modes"], f"{path}.modes") if "modes" in entry else FAKE_MODES
 
 
 def _parse_source(value: object, path: str, kind: str, base: Path):
@@ -149,14 +168,38 @@ def _parse_source(value: object, path: str, kind: str, base: Path):
         return _parse_echo(value, path, base)
     if isinstance(value, str):
         if value != SYNTHETIC[kind]:
-            raise DeviceFileError(f'{path}: a {kind} source is "{SYNTHETIC[kind]}" or '
-                                  f'{{"file": PATH}}, got {_show(value)}')
+            raise DeviceFileError(f'{path}: a {kind} source is "{SYNTHETIC[kind]}", '
+                                  f'{{"file": PATH}} or {{"url": URL}}, got {_show(value)}')
         return value
+    if isinstance(value, dict) and "url" in value:
+        from mscli.network.spec import parse_network
+
+        return parse_network(value, path)
+    if kind == VIDEO_INPUT and isinstance(value, dict) and "pattern" in value:
+        return _parse_pattern(value, path)
+    if not (isinstance(value, dict) and "file" in value):
+        _expect_object(value, path, SOURCE_KEYS[kind])  # an unknown key: named
+        raise DeviceFileError(f'{path}: a source object has "file" or "url"'
+                              + (' or "pattern"' if kind == VIDEO_INPUT else ""))
     _expect_object(value, path, ("file", "loop"), required=("file",))
     loop = value.get("loop", False)
     if not isinstance(loop, bool):
         raise DeviceFileError(f"{path}.loop: expected true or false, got {_show(loop)}")
     return {"file": _media_file(value["file"], base, f"{path}.file"), "loop": loop}
+
+
+def _parse_pattern(value: dict, path: str) -> dict:
+    """`{"pattern": {"frameNumbers": "capture" | "epoch"}}`: the pattern, its burned-in
+    numbers counting frames of the capture (default) or frames since the Unix epoch, so that
+    a receiving ms on this machine knows when each frame was captured (glass-to-glass)."""
+    _expect_object(value, path, ("pattern",), required=("pattern",))
+    where = f"{path}.pattern"
+    _expect_object(value["pattern"], where, ("frameNumbers",))
+    numbers = value["pattern"].get("frameNumbers", "capture")
+    if numbers not in FRAME_NUMBERS:
+        raise DeviceFileError(f"{where}.frameNumbers: expected one of "
+                              f"{', '.join(FRAME_NUMBERS)}, got {_show(numbers)}")
+    return {"pattern": {"frameNumbers": numbers}}
 
 
 def _media_file(file: object, base: Path, path: str) -> str:
@@ -226,6 +269,8 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
 
 def _parse_audio(entry: dict, path: str, source) -> AudioCaps:
     fields = {}
+    if isinstance(source, dict) and "url" in source:  # what is not declared: from the stream
+        source["probe"] = tuple(n for n in ("sampleRate", "channelCount") if n not in entry)
     file, where = _audio_file(source, f"{path}.source")
     from_file = _file_audio(file, where) if file else {}
     for name, attr in AudioCaps.NUMERIC.items():
@@ -297,7 +342,7 @@ def _parse_echo(value: dict, path: str, base: Path) -> dict:
                      most=MAX_ECHO_GAIN)
     plus = _parse_source(value["plus"], f"{path}.plus", AUDIO_INPUT, base) \
         if "plus" in value else None
-    if isinstance(plus, dict) and "echo" in plus:
+    if isinstance(plus, dict) and ("echo" in plus or "url" in plus):
         raise DeviceFileError(f"{path}.plus: the microphone's own source is "
                               f'"{SYNTHETIC[AUDIO_INPUT]}" or {{"file": PATH}}, not another echo')
     return {"echo": {"speaker": _text(echo["speaker"], f"{where}.speaker"),
@@ -328,7 +373,7 @@ def _audio_file(source, where: str) -> tuple[str | None, str]:
     JSON path."""
     if isinstance(source, dict) and "echo" in source:
         source, where = source["plus"], f"{where}.plus"
-    if isinstance(source, dict):
+    if isinstance(source, dict) and "file" in source:
         return source["file"], f"{where}.file"
     return None, where
 

@@ -45,19 +45,25 @@ def _first_frame(path: str, kind: str):
 
     try:
         with av.open(path) as container:
-            streams = getattr(container.streams, kind)
-            if not streams:
-                raise ValueError(f"has no {kind} stream")
-            stream = streams[0]
-            for count, packet in enumerate(container.demux(stream)):
-                for frame in packet.decode():
-                    return stream, frame
-                if count >= MAX_PACKETS:
-                    break
+            return first_decoded(container, kind)
     except av.FFmpegError as e:
         raise ValueError(f"FFmpeg cannot decode it ({e.strerror or type(e).__name__})") from None
     except (OSError, UnicodeError, MemoryError) as e:  # PyAV lets some failures through as-is
         raise ValueError(f"cannot read it ({getattr(e, 'strerror', None) or e})") from None
+
+
+def first_decoded(container, kind: str):
+    """(stream, first decoded frame) of an open container's first `kind` stream; ValueError
+    if it has none, or none within MAX_PACKETS packets. FFmpeg's errors pass through."""
+    streams = getattr(container.streams, kind)
+    if not streams:
+        raise ValueError(f"has no {kind} stream")
+    stream = streams[0]
+    for count, packet in enumerate(container.demux(stream)):
+        for frame in packet.decode():
+            return stream, frame
+        if count >= MAX_PACKETS:
+            break
     raise ValueError(f"its {kind} stream has no frame FFmpeg can decode")
 
 

@@ -187,9 +187,14 @@ class Recorder:
                  video_codec: str | None = None, audio_codec: str | None = None,
                  crf: int | float | None = None, bitrate: int | str | None = None,
                  audio_bitrate: int | str | None = None, overwrite: bool = False,
-                 copy_from: dict[str, str] | None = None):
-        fmt = resolve_format(container_format)
-        self.info = info = FORMATS[fmt]
+                 copy_from: dict[str, str] | None = None, live: bool = False):
+        if isinstance(container_format, FormatInfo):  # a network protocol's (mscli/network)
+            fmt, info = container_format.name, container_format
+        else:
+            fmt = resolve_format(container_format)
+            info = FORMATS[fmt]
+        self.info = info
+        self.live = live
         if info.muxer is None:
             raise UsageError(f"{fmt} is not written by the recorder (use its own writer)")
         if video is None and audio is None:
@@ -253,8 +258,11 @@ class Recorder:
         # Where it goes, opened once everything above is valid.
         if isinstance(target, os.PathLike):
             target = os.fspath(target)
-        self.output = open_target(target, overwrite) if isinstance(target, str) else \
-            OutputFile(target, owned=False)
+        if hasattr(target, "url"):  # a network destination: FFmpeg's protocol writes to it
+            self.output = target
+        else:
+            self.output = open_target(target, overwrite) if isinstance(target, str) else \
+                OutputFile(target, owned=False)
         self.name = self.output.name
         self.seekable = seekable = self.output.seekable()
         options = self._container_options(seekable)
@@ -263,7 +271,8 @@ class Recorder:
         try:
             with _ffmpeg_log() as logs:
                 try:
-                    self.container = av.open(self.output, "w", format=info.muxer,
+                    self.container = av.open(getattr(self.output, "url", self.output), "w",
+                                             format=info.muxer,
                                              container_options=options)
                     self.video_stream = self.audio_stream = None
                     if vcodec is COPY:
@@ -276,6 +285,10 @@ class Recorder:
                         self.audio_stream = self._add_audio(acodec, audio, abit)
                     self.container.start_encoding()
                 except ValueError as e:  # PyAV's own checks (codec not in this container...)
+                    if hasattr(self.output, "url") and isinstance(e, av.FFmpegError):
+                        # FFmpeg's EINVAL or bad data while connecting: the server's answer
+                        raise self._write_failure(e, f"cannot record to {self.name}", logs) \
+                            from None
                     raise UsageError(f"cannot record {fmt} to {self.name}: {e}") from None
                 except (av.FFmpegError, OSError) as e:
                     raise self._write_failure(e, f"cannot record to {self.name}", logs) \
@@ -299,6 +312,7 @@ class Recorder:
             options["movflags"] = "frag_keyframe+empty_moov+delay_moov+default_base_moof"
         if not seekable:
             options["flush_packets"] = "1"
+        options.update(getattr(self.output, "muxer_options", {}))  # a network destination's
         if self.video_spec is not None and self.audio_spec is not None:
             # Do not hold one stream's packets for long waiting for the other's.
             options["max_interleave_delta"] = "1000000"
@@ -310,6 +324,8 @@ class Recorder:
         name = codec.name
         if name in ("libx264", "libx265"):
             options["preset"] = "veryfast"
+            if self.live:
+                options["tune"] = "zerolatency"  # no lookahead, no B-frames, sliced threads
         elif name == "libvpx-vp9":
             options.update({"deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
             if crf is None and bitrate is None:
@@ -327,6 +343,11 @@ class Recorder:
                 os.environ.setdefault("SVT_LOG", "1")  # errors only; read when SVT starts
         if crf is not None:
             options["crf"] = str(crf)
+        if self.live:
+            # A receiver that joins (or rejoins) waits at most 2 s for a picture; no B-frames,
+            # which would hold frames back. Here only: x264 settings given in two places
+            # (these options and the codec context) overwrite each other.
+            options.update({"g": str(max(1, round(2 * float(rate)))), "bf": "0"})
         formats = [f.name for f in (codec.video_formats or ())]
         pix_fmt = PIXEL_FORMATS.get(name) or \
             ("yuv420p" if not formats or "yuv420p" in formats else formats[0])
@@ -344,7 +365,7 @@ class Recorder:
             stream.bit_rate = bitrate
         if name == "libvpx-vp9":
             stream.codec_context.thread_count = os.cpu_count() or 1
-        if name == "libx264":
+        if name == "libx264" and not self.live:  # live: zerolatency's slice threads
             # Frame threads, as the ffmpeg CLI does, rather than PyAV's default of slice
             # threads: ~10% less wall time for the same encode on two cores (bench/capture.py
             # b), for two frames more of encoder delay.

@@ -27,7 +27,7 @@ class FileSource(VirtualCameraSource):
         script = FaultScript(self.track.device.faults, self.start_time)
         content = ContentFaults(script)
         offset = self.start_time  # capture time of this pass's first frame (loops add up)
-        self._resampler = None
+        self._audio = S16Audio()
         self._shown = self._picture = None  # the control values the picture is made for
         index = 0
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
@@ -131,8 +131,16 @@ class FileSource(VirtualCameraSource):
             self._picture = adjust.plan(width, height, self.track.device.controls, values)
         return adjust.adjust_frame(self._picture, data, width, height)
 
-    def _audio(self, frame, t: float) -> AudioFrame:
-        """Decoded audio as interleaved s16 at the file's own rate and channel count."""
+
+
+class S16Audio:
+    """Decoded audio frames as AudioFrames of interleaved s16 at their own rate and channel
+    count (the track converts to its settings): for a file's audio, or a network stream's."""
+
+    def __init__(self):
+        self._resampler = None
+
+    def __call__(self, frame, t: float) -> AudioFrame:
         import av
         import numpy as np
 

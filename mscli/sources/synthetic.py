@@ -17,6 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.network.latency import epoch_number
 from mscli.sources import SourceThread
 from mscli.sources.faults import ContentFaults, FaultScript
 from mscli.sources.virtual_camera import VirtualCameraSource
@@ -37,6 +38,7 @@ class PatternSource(VirtualCameraSource):
         content = ContentFaults(script)
         mode = generator = shown = None
         t = self.start_time
+        epoch = self._epoch()
         while True:
             if self.track.mode != mode:
                 mode = self.track.mode
@@ -44,7 +46,7 @@ class PatternSource(VirtualCameraSource):
                 generator = PatternGenerator(mode.width, mode.height, native,
                                              controls=self.track.device.controls)
                 shown = None
-                t = self._align(t, native)
+                t = self._align(t, native, epoch or 0)
             if not self.still_running(script, t) or not self.wait_until(t):
                 return
             self.progress = t
@@ -53,17 +55,30 @@ class PatternSource(VirtualCameraSource):
                 shown = values
                 generator.set_controls(shown)
             if not script.muted(t):
-                index = round(t * native)  # the native frame slot: burned into the picture
+                index = round(t * native)  # the native frame slot
+                # burned into the picture: the slot, or the slot since the Unix epoch
+                number = index if epoch is None else epoch_number(epoch + t, native)
                 self.track.deliver(content.video(VideoFrame(
-                    generator.frame(index), mode.width, mode.height, index, 1 / native, t,
+                    generator.frame(number), mode.width, mode.height, index, 1 / native, t,
                     index)))
             t += 1.0 / script.rate(t, float(native))
 
+    def _epoch(self) -> Fraction | None:
+        """The wall-clock time of capture time 0 when the burned-in numbers count from the
+        Unix epoch (`"frameNumbers": "epoch"`, for glass-to-glass latency: network/latency.py),
+        else None."""
+        spec = self.track.device.source
+        if isinstance(spec, dict) and spec["pattern"]["frameNumbers"] == "epoch":
+            return Fraction(self.clock.wall(0.0))
+        return None
+
     @staticmethod
-    def _align(t: float, rate: Fraction) -> float:
-        """The first frame time on the rate's grid at or after t (exact nominal times)."""
-        slot = -(-Fraction(t).limit_denominator(1_000_000) * rate // 1)
-        return float(slot / rate)
+    def _align(t: float, rate: Fraction, epoch: Fraction = 0) -> float:
+        """The first frame time at or after t on the rate's grid (exact nominal times), a
+        grid that starts at the wall clock's epoch when the numbers count from it: each
+        frame's capture time is then exactly its number's."""
+        slot = -(-(Fraction(t).limit_denominator(1_000_000) + epoch) * rate // 1)
+        return float(slot / rate - epoch)
 
 
 class ToneSource(SourceThread):

@@ -1,0 +1,67 @@
+"""Which `-o` targets are URLs, and how each protocol is published, decided before anything
+opens. No PyAV here: planning the outputs costs no heavy import.
+
+FFmpeg's protocols carry one container each: MPEG-TS over udp, tcp and RTP (FFmpeg's
+rtp_mpegts), FLV over RTMP, and RTSP's own RTP streams announced with RECORD. Protocol options
+go in the URL's query (`udp://host:port?pkt_size=1316`): PyAV opens outputs without an options
+dict, and FFmpeg reads them from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mscli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Protocol:
+    muxer: str
+    video_codec: str
+    audio_codec: str  # one the container takes: AAC for FLV, MPEG-TS and RTSP alike
+    muxer_options: tuple[tuple[str, str], ...] = ()
+
+
+PROTOCOLS = {
+    "udp": Protocol("mpegts", "libx264", "aac"),
+    "tcp": Protocol("mpegts", "libx264", "aac"),
+    "rtp": Protocol("rtp_mpegts", "libx264", "aac"),
+    # FLV's header would be rewritten with the duration at the end: a stream cannot seek.
+    "rtmp": Protocol("flv", "libx264", "aac", (("flvflags", "no_duration_filesize"),)),
+    "rtsp": Protocol("rtsp", "libx264", "aac"),
+}
+# Schemes people publish to that this build cannot: what to say instead.
+UNSUPPORTED = {
+    "srt": "the FFmpeg inside PyAV is built without SRT: publish over rtmp:// or rtsp:// to a "
+           "server that serves SRT too (MediaMTX does), or pipe ms to an ffmpeg that has it: "
+           "ms capture ... -o - | ffmpeg -i - -c copy -f mpegts srt://HOST:PORT",
+    "rtmps": "rtmps:// is not supported yet: publish over rtmp:// (e.g. to a local relay)",
+}
+
+
+def format_info(protocol: str):
+    """The recorder's FormatInfo for publishing over `protocol` (a key of PROTOCOLS)."""
+    from mscli.sinks.formats import FormatInfo
+
+    p = PROTOCOLS[protocol]
+    return FormatInfo(protocol, p.muxer, frozenset({"video", "audio"}), (), p.video_codec,
+                      p.audio_codec, f"{p.muxer} over {protocol}")
+
+
+def scheme(target: str) -> str | None:
+    """The URL scheme of an -o target (lower case), or None for a path, -, null, speaker."""
+    head, sep, _ = target.partition("://")
+    if not sep or not head or not all(c.isalnum() or c in "+.-" for c in head):
+        return None
+    return head.lower()
+
+
+def protocol_of(spec: str, target: str) -> str:
+    """The protocol ms publishes `target` with, or a UsageError saying what would work."""
+    name = scheme(target)
+    if name in PROTOCOLS:
+        return name
+    if name in UNSUPPORTED:
+        raise UsageError(f"-o {spec}: {UNSUPPORTED[name]}")
+    raise UsageError(f"-o {spec}: ms cannot publish to {name}:// (it publishes to "
+                     f"{', '.join(s + '://' for s in PROTOCOLS)})")
