@@ -95,6 +95,10 @@ def test_publishes_every_frame_and_the_audio_in_sync(ms_env, tmp_path):
         got = endpoint.stop()
     assert code == 0 and lines == [], lines  # stderr: events only
     assert got.sessions == 1 and got.deleted == 1  # DELETE on the Location at the stop
+    stopped = next(e for _, e in events if e["event"] == "stopped")
+    [output] = stopped["detail"]["outputs"]  # as the other URL outputs report
+    assert output["output"] == endpoint.url and output["dropped"] == output["reconnects"] == 0
+    assert output["frames"] > SECONDS * RATE  # video frames and audio chunks
 
     every_frame_in_order(got, SECONDS * RATE)
 
@@ -292,6 +296,9 @@ def test_reconnect_publishes_again_to_an_endpoint_that_came_back(ms_env, tmp_pat
         publisher.proc.send_signal(signal.SIGTERM)  # the user's stop: finalise, exit 0
         assert publisher.finish() == 0
         got = back.stop()
+    stopped = next(e for _, e in publisher.events if e["event"] == "stopped")
+    [output] = stopped["detail"]["outputs"]
+    assert output["reconnects"] == 1 and output["dropped"] > 0  # what was captured meanwhile
     assert got.sessions == 1 and got.deleted == 1
     # The new session starts on a keyframe at the frame captured then, and goes on in order.
     read = [(i, f["number"]) for i, f in enumerate(got.video) if f["number"] is not None]

@@ -84,6 +84,7 @@ class _Buffer:
         self._frames: collections.deque = collections.deque(maxlen=size)
         self._ready = asyncio.Event()
         self.dropped = 0
+        self.taken = 0  # frames aiortc took to encode and send
         self.closed = False
 
     def put(self, item) -> None:  # writer thread
@@ -108,6 +109,7 @@ class _Buffer:
             if self._frames or self.closed:
                 continue
             await self._ready.wait()
+        self.taken += 1
         return self._frames.popleft()
 
 
@@ -177,8 +179,14 @@ class WhipClient:
         self.buffers[kind].put(frame)
 
     @property
-    def dropped(self) -> dict[str, int]:
-        return {k: b.dropped for k, b in self.buffers.items()}
+    def dropped(self) -> int:
+        """Frames and audio chunks the buffers dropped (the sender fell behind)."""
+        return sum(b.dropped for b in self.buffers.values())
+
+    @property
+    def sent(self) -> int:
+        """Frames and audio chunks handed to aiortc's senders."""
+        return sum(b.taken for b in self.buffers.values())
 
     def close(self) -> None:
         """Send what is buffered (up to DRAIN_SECONDS), DELETE the session, close."""

@@ -35,7 +35,9 @@ class WhipSink(Sink):
         self._closing = threading.Event()
         self._lock = threading.Lock()  # the client, between the writer and the retries
         self._retry: threading.Thread | None = None
-        self.dropped = 0  # frames not sent while the endpoint was away
+        self.dropped = 0  # frames and audio chunks not sent: the endpoint away, or slow
+        self.sent = 0  # by the sessions that ended
+        self.reconnects = 0
         self.client = self._session()
 
     def _session(self):
@@ -66,7 +68,7 @@ class WhipSink(Sink):
         """--reconnect: says so, and tries new sessions until one is up or the stop."""
         with self._lock:
             self.client = None
-        client.close()
+        self._retire(client)
         reason = client.error.message.split(f"{self.plan.target}: ", 1)[-1]
         self._events.emit("removetrack", target="output",
                           detail={"output": self.plan.target, "reason": reason})
@@ -88,6 +90,7 @@ class WhipSink(Sink):
             if client is not None:  # up just as the capture stopped
                 client.close()
                 return
+            self.reconnects += 1
             self._events.emit("addtrack", target="output",
                               detail={"output": self.plan.target, "attempts": attempt,
                                       "away": round(time.monotonic() - lost_at, 3)})
@@ -99,14 +102,26 @@ class WhipSink(Sink):
             self._closing.set()
             client, self.client = self.client, None
         if client is not None:
-            self.dropped += sum(client.dropped.values())
             error = client.error
-            client.close()
+            self._retire(client)
             if error is not None and not self.failed:
                 raise error
         if self.dropped:
             messages.warn(f"{self.plan.target}: {self.dropped} frames and audio chunks not "
                           "sent (the endpoint was away or took them too slowly)")
+
+    def _retire(self, client) -> None:
+        """Ends a session; its counts join the output's."""
+        client.close()
+        self.sent += client.sent
+        self.dropped += client.dropped
+
+    def report(self) -> dict:
+        """For the `stopped` event, as the other URL outputs (network/publish.py)."""
+        with self._lock:
+            live = self.client.sent if self.client is not None else 0
+        return {"output": self.plan.target, "frames": self.sent + live,
+                "dropped": self.dropped, "reconnects": self.reconnects}
 
     def discard(self) -> None:
         self._close()
