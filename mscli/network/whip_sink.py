@@ -20,9 +20,8 @@ from fractions import Fraction
 
 from mscli import messages
 from mscli.errors import AbortError
+from mscli.network.publish import BACKOFF  # the URL outputs' schedule: one for every -o URL
 from mscli.outputs import Sink
-
-BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each new session; then every 8 s
 
 
 class WhipSink(Sink):
