@@ -152,7 +152,8 @@ def build_parser() -> Parser:
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
                           "speaker or speaker:DEVICE to play the audio track, a URL to "
                           "publish (udp:// tcp:// rtp:// MPEG-TS, rtmp:// FLV, rtsp:// "
-                          "RECORD; protocol options in its query), "
+                          "RECORD; protocol options in its query; whip+http(s):// WebRTC, "
+                          "the webrtc extra), "
                           "or KIND=OUT to send one track kind (video=, audio=); repeatable")
     _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",

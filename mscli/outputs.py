@@ -1,6 +1,7 @@
 """Where the tracks go: `-o PATH`, `-o -` (stdout), `-o KIND=PATH`, `-o speaker[:DEVICE]` and
 `-o URL`, checked before anything is opened, then opened as one sink each (y4m, WAV, image, a
-PyAV recording, a speaker: mscli/speakers, or a publication: mscli/network)."""
+PyAV recording, a speaker: mscli/speakers, or a publication: mscli/network; WebRTC's
+whip+http(s):// in whip.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ KINDS = ("audio", "video")
 class OutputPlan:
     target: str  # a path or "-"
     kinds: tuple[str, ...]  # which tracks it takes
-    format: str  # a name from mscli.sinks.formats.FORMATS, "speaker", or "url"
+    format: str  # a name from mscli.sinks.formats.FORMATS, "speaker", "url" or "whip"
     device: object = None  # a speaker's Device; a URL's protocol (network/urls.py)
 
 
@@ -31,6 +32,7 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
     and the reports; - is stdout), against the tracks and each other before anything opens;
     UsageError says why not. `devices`: where -o speaker:DEVICE looks; `play`: --play's
     speakers.plan.PlayPlan, whose speaker no -o may take."""
+    from mscli.network.whip import check_whip, is_whip
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
@@ -49,6 +51,9 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         kinds = (kind,) if kind else tuple(k for k in KINDS if k in track_kinds)
         if target == "null":
             plans.append(OutputPlan(target, kinds, "null"))
+        elif is_whip(target):  # before the URLs: whip+http is no FFmpeg protocol
+            check_whip(spec, target)
+            plans.append(OutputPlan(target, kinds, "whip"))
         elif scheme(target) is not None:
             plans.append(OutputPlan(target, kinds, "url", protocol_of(spec, target)))
         else:
@@ -335,6 +340,10 @@ def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
         return SpeakerSink(plan, settings, playback, clock, overwrite)
     if plan.format == "null":
         return NullSink(plan, settings)
+    if plan.format == "whip":
+        from mscli.network.whip_sink import WhipSink
+
+        return WhipSink(plan, settings, clock, events, reconnect)
     if plan.format == "url":
         from mscli.network.publish import PublishSink
 

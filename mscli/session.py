@@ -173,7 +173,8 @@ class CaptureSession:
         speakers = self._speakers()
         if speakers:
             detail["speakers"] = [s.report() for s in speakers]
-        published = [o.sink.report() for o in self.outputs if o.sink.plan.format == "url"]
+        published = [o.sink.report() for o in self.outputs
+                     if o.sink.plan.format in ("url", "whip")]
         if published:  # -o URL: frames sent, dropped, reconnections (network/publish.py)
             detail["outputs"] = published
         if reason != "ended":
