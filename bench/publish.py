@@ -3,7 +3,7 @@ publish latency of each protocol for ms and ffmpeg on the same path (issue 14).
 
     python bench/publish.py cpu [--runs 3] [--seconds 10]
     python bench/publish.py latency [--seconds 4] [--protocols udp,tcp,rtp,rtsp,rtmp]
-    python bench/publish.py matrix [--runs 3] [--seconds 3] [--protocols udp,tcp,rtmp,rtsp]
+    python bench/publish.py matrix [--runs 3] [--seconds 3] [--protocols udp,tcp,rtmp,rtsp,whip]
 
 cpu: a 1280x720 30 fps clip with a stereo tone (made once with ffmpeg: testsrc2 in x264
 veryfast, AAC) is played, paced in real time, as a file-backed device by ms and by
@@ -31,7 +31,12 @@ how many missing between the first recorded and the last sent), the A/V offset i
 recording (flash to click, median; + is audio late), and the receiver's glassToGlass p50/p99
 for ms sending its epoch-numbered pattern and for ffmpeg encoding the same pattern (ms's raw
 frames piped to it, x264 ultrafast zerolatency, -g 15) on the same path to the same receiver.
-Medians of --runs.
+whip (in --protocols): ms publishing its pattern + tone to the aiortc endpoint of the tests
+(tests/_whip_endpoint.py), which is no ms: frames are those whose RTP packets arrived, the
+A/V offset is flash against click placed on the sender's clock through its RTCP sender
+reports, and the latency is capture (ms's clock, anchored by its stats events) to the arrival
+of each frame's last RTP packet, before any jitter buffer or decoding; no ffmpeg beside it
+(Debian's ffmpeg 5.1 has no WHIP muxer). Medians of --runs.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests._nginx import NginxRtmp, available  # noqa: E402
-from tests._matrix import Link, run_pair  # noqa: E402
+from tests._matrix import SIZE, Link, run_pair  # noqa: E402
 from tests._receivers import Publisher, receiver_for  # noqa: E402
 from tests.media_check import decode_video, sync_offsets  # noqa: E402
 
@@ -190,6 +195,8 @@ def bench_latency(args, folder: str) -> dict:
 
 def _matrix_run(protocol: str, server, env: dict, folder: str, seconds: float) -> dict:
     run = Path(tempfile.mkdtemp(dir=folder))
+    if protocol == "whip":
+        return _whip_run(env, run, seconds)
     link = Link.make(protocol, server)
     pair = run_pair(link, env, run, seconds)
     numbers = [f["number"] for f in decode_video(pair.recording) if f["number"] is not None]
@@ -205,11 +212,30 @@ def _matrix_run(protocol: str, server, env: dict, folder: str, seconds: float) -
     return row
 
 
+def _whip_run(env: dict, folder: Path, seconds: float) -> dict:
+    from tests._whip_endpoint import WhipEndpoint
+
+    with WhipEndpoint(folder) as endpoint:
+        constraints = json.dumps({"video": {k: SIZE[k] for k in ("width", "height")},
+                                  "audio": True})
+        publisher = Publisher(["capture", "--fake", "-c", constraints, "-t", str(seconds),
+                               "--stats", "0.1", "-o", endpoint.url], env)
+        publisher.wait()
+        got = endpoint.stop()
+    latencies = sorted(got.latencies(lambda n: publisher.anchor + n / RATE))
+    sent = round(seconds * RATE)
+    return {"sent": sent, "received": got.frames_arrived, "missing": sent - got.frames_arrived,
+            "av_ms": round(1000 * statistics.median(got.av_offsets()), 1),
+            "ms_p50": round(1000 * statistics.median(latencies), 1),
+            "ms_p99": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1),
+            "ffmpeg_p50": None, "ffmpeg_p99": None}
+
+
 def bench_matrix(args, folder: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     rows = {}
     print(f"  {'':5s} {'sent':>5s} {'recv':>5s} {'miss':>5s} {'A/V ms':>7s}   "
-          "glass-to-glass ms: ms p50/p99 | ffmpeg p50/p99")
+          "latency ms: ms p50/p99 | ffmpeg p50/p99")
     with NginxRtmp(Path(folder)) as server:
         for protocol in args.protocols.split(","):
             runs = [_matrix_run(protocol, server, env, folder, args.seconds)
@@ -239,7 +265,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--protocols", default=None,
-                        help="default: udp,tcp,rtp,rtsp,rtmp (matrix: udp,tcp,rtmp,rtsp)")
+                        help="default: udp,tcp,rtp,rtsp,rtmp (matrix: udp,tcp,rtmp,rtsp,whip)")
     parser.add_argument("--ms", help="the ms command (default: this Python's, this checkout)")
     args = parser.parse_args()
     if available() is not None:
@@ -254,7 +280,7 @@ def main() -> None:
             result = bench_latency(args, folder)
         else:
             args.seconds = args.seconds or 3.0
-            args.protocols = args.protocols or "udp,tcp,rtmp,rtsp"
+            args.protocols = args.protocols or "udp,tcp,rtmp,rtsp,whip"
             result = bench_matrix(args, folder)
     print(json.dumps(result))
 
