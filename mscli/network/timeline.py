@@ -10,8 +10,8 @@ timestamp that goes back (a restarted sender). Capture times only ever rise.
 The first frames are held until the stream runs at its own pace. Opening a stream reads
 ahead (probing its format), so a capture starts with a backlog that the decoder hands over
 all at once; dated by arrival, those frames would share an instant and be decimated away.
-Held, they are dated from the first frame that came at the stream's pace, and those that fall
-before the capture began (capture time < 0) are left out: a camera delivers nothing from
+Held, they are dated from the first frames that came at the stream's pace, and those that
+fall before the capture began (capture time < 0) are left out: a camera delivers nothing from
 before it was opened either.
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 # mute threshold (0.5 s): the frame that ends a mute is dated when it came, after the mute.
 REANCHOR_SECONDS = 0.25
 MIN_STEP = 1e-4  # seconds between two capture times, when timestamps repeat or go back
-# A frame that took at least this share of its timestamp step to come follows the stream's
-# pace: the backlog is drained.
+# Two frames in a row that each took at least this share of their timestamp step to come
+# follow the stream's pace: the backlog is drained.
 PACED_SHARE = 0.5
 HOLD_SECONDS = 2.0  # of stream held at most: a stream read faster than real time is let go
 HOLD_FRAMES = 120
@@ -60,10 +60,11 @@ class StreamTimeline:
         held = self._held
         if len(held) >= HOLD_FRAMES or held[-1][0] - held[0][0] >= HOLD_SECONDS:
             return True
-        if len(held) < 2:
-            return False
-        (s0, a0, _), (s1, a1, _) = held[-2], held[-1]
-        return s1 > s0 and a1 - a0 >= PACED_SHARE * (s1 - s0)
+        # Two steps at the pace, not one: a single slow frame in a backlog (the decoder
+        # starting, a busy moment) is not the end of it.
+        return len(held) >= 3 and all(
+            s1 > s0 and a1 - a0 >= PACED_SHARE * (s1 - s0)
+            for (s0, a0, _), (s1, a1, _) in zip(held[-3:], held[-2:]))
 
     def place(self, stamp: float | None, arrival: float) -> float:
         """The capture time of a frame with stream timestamp `stamp` (seconds; None when the
