@@ -9,6 +9,8 @@ WebRTC module's speech detectors look for. Noise is white, seeded. Levels are RM
 
 from __future__ import annotations
 
+import wave
+
 import numpy as np
 
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (300, 870, 2240),
@@ -65,3 +67,20 @@ def dbfs(x: np.ndarray) -> float:
 
 def to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16)
+
+
+def write_wav(path, samples: np.ndarray, rate: int = 48000) -> str:
+    """A mono 16-bit WAV of float samples (full scale 1.0); its path, for device files."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(to_int16(samples).tobytes())
+    return str(path)
+
+
+def read_wav(path, rate: int = 48000) -> np.ndarray:
+    """A mono 16-bit WAV ms recorded, as floats (full scale 1.0)."""
+    with wave.open(str(path), "rb") as w:
+        assert (w.getnchannels(), w.getframerate()) == (1, rate)
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16) / 32768

@@ -7,28 +7,12 @@ must differ from the raw one by the measured amounts."""
 from __future__ import annotations
 
 import json
-import wave
 
 import numpy as np
 
-from _voice import at_level, dbfs, noise, to_int16, voice
+from _voice import at_level, dbfs, noise, read_wav, to_int16, voice, write_wav
 
 RATE = 48000
-
-
-def write_wav(path, samples: np.ndarray, rate: int = RATE) -> str:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(to_int16(samples).tobytes())
-    return str(path)
-
-
-def read_wav(path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        assert (w.getnchannels(), w.getframerate()) == (1, RATE)
-        return np.frombuffer(w.readframes(w.getnframes()), np.int16) / 32768
 
 
 def record(ms, tmp_path, signal: np.ndarray, audio, name: str) -> np.ndarray:

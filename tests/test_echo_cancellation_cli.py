@@ -8,31 +8,15 @@ Real time (--play is paced), about 3.5 s a capture."""
 from __future__ import annotations
 
 import json
-import wave
 
 import numpy as np
 
-from _voice import at_level, dbfs, to_int16, voice
+from _voice import at_level, dbfs, read_wav, voice, write_wav
 
 RATE = 48000
 SECONDS = 3.5
 FAR_UNTIL = 2.5  # the far end talks until here, then is quiet while the near end talks
 NEAR_FROM = 2.6
-
-
-def write_wav(path, samples: np.ndarray) -> str:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(to_int16(samples).tobytes())
-    return str(path)
-
-
-def read_wav(path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        assert (w.getnchannels(), w.getframerate()) == (1, RATE)
-        return np.frombuffer(w.readframes(w.getnframes()), np.int16) / 32768
 
 
 def room(tmp_path) -> str:
