@@ -422,3 +422,21 @@ def test_the_track_plays_on_a_portaudio_speaker_resampled_to_what_it_takes(sd):
     report = sink.report()
     assert (report["sampleRate"], report["underruns"], report["seconds"]) == (48000, 0, 0.99)
     assert stream.aborted and playback.speaker(device.device_id).samples == 99 * 480
+
+
+def test_a_bursty_writer_plays_steadily_once_a_burst_and_a_half_is_buffered(sd):
+    """A microphone at a long latency hands over 100 ms (ten blocks) at a time, one burst
+    30 ms late: the speaker waits for 150 ms before it plays and never runs dry (playing
+    each burst as it came ran dry for the three blocks the late one missed)."""
+    speaker = PortAudioSpeaker(pa_speaker(), Playback(), CaptureClock(), 48000, 1, burst=0.1)
+    stream = sd.streams[0]
+    blocks = []
+    for burst, arrives_at, blocks_after in ((0, 0, 10), (1, 10, 13), (2, 23, 7), (3, 30, 10)):
+        assert len(blocks) == arrives_at
+        speaker.play(ramp(burst * 4800, 4800), arrives_at / 100)
+        blocks += [stream.block() for _ in range(blocks_after)]
+    played = np.concatenate(blocks)
+    assert not played[:4800].any()  # the first burst waits for half of the second
+    assert np.array_equal(played[4800:], ramp(0, len(played) - 4800))
+    assert speaker.underruns == 0 and speaker.dropped == 0
+    speaker.close()

@@ -10,13 +10,15 @@ from mscli.speakers import VIRTUAL_SPEAKER, speaker_format
 from mscli.speakers.feed import Feed
 
 
-def open_speaker(device, playback, clock, rate: int, channels: int, overwrite: bool):
+def open_speaker(device, playback, clock, rate: int, channels: int, overwrite: bool,
+                 burst: float = 0.0):
     """The speaker `device`, opened for audio of `rate` x `channels` (it may play another
-    format: the Feed converts). NotReadableError when a PortAudio speaker cannot open."""
+    format: the Feed converts), from a writer that may hand over `burst` seconds at once.
+    NotReadableError when a PortAudio speaker cannot open."""
     if device.backend == "portaudio":
         from mscli.speakers.portaudio import PortAudioSpeaker
 
-        return PortAudioSpeaker(device, playback, clock, rate, channels)
+        return PortAudioSpeaker(device, playback, clock, rate, channels, burst)
     from mscli.speakers.virtual import VirtualSpeaker
 
     return VirtualSpeaker(device, playback, *speaker_format(device.audio or VIRTUAL_SPEAKER,
@@ -27,9 +29,9 @@ class SpeakerOutput:
     """`via` says which option plays (for `stopped`): "-o speaker..." or "--play FILE"."""
 
     def __init__(self, device, via: str, playback, clock, rate: int, channels: int,
-                 overwrite: bool):
+                 overwrite: bool, burst: float = 0.0):
         self.via = via
-        self.speaker = open_speaker(device, playback, clock, rate, channels, overwrite)
+        self.speaker = open_speaker(device, playback, clock, rate, channels, overwrite, burst)
         self.feed = Feed(rate, channels, self.speaker.rate, self.speaker.channels)
 
     def write(self, data: np.ndarray, time: float) -> None:

@@ -7,6 +7,13 @@ fill while the writer still plays is an underrun: the rest of the block is silen
 too. A callback that has nothing at all before the first samples or after the writer finished
 is silence, not an underrun.
 
+A writer may come in bursts: a microphone opened with a long latency hands over its blocks a
+latency's worth at a time, give or take. So playing starts (and starts again after an
+underrun) once one and a half bursts are buffered, which leaves half a burst of slack for the
+next one to be late, and the buffer holds three: a steady stream, later by that much, where a
+buffer smaller than the bursts dropped most of them and ran dry between them (the hardware
+lab's relay at a 1 s microphone latency: 278 underruns, 5 s of samples dropped in 12 s).
+
 Each block goes to the session's Playback with the time its first sample leaves the speaker:
 PortAudio's outputBufferDacTime on the capture clock, with the stream clock's offset to
 time.monotonic() measured as the microphone source does (backends.portaudio.StreamClock).
@@ -63,7 +70,8 @@ class SampleBuffer:
 
 
 class PortAudioSpeaker:
-    def __init__(self, device, playback, clock, rate: int, channels: int):
+    def __init__(self, device, playback, clock, rate: int, channels: int, burst: float = 0.0):
+        """`burst`: the seconds of samples the writer may hand over at once."""
         self.device = device
         self.clock = clock
         self.played = playback.speaker(device.device_id)
@@ -75,10 +83,13 @@ class PortAudioSpeaker:
         self._finished = False  # the writer has nothing more
         self._stream_clock = portaudio.StreamClock(OFFSET_BLOCKS)
         self._stream = None
-        self._open(rate, channels)
-        self._buffer = SampleBuffer(round(self.rate * BUFFER_SECONDS), self.channels)
+        self._flowing = False  # playing from the buffer; False: filling it to `_prebuffer`
+        self._open(rate, channels, burst)
+        self._prebuffer = max(round(self.rate * 1.5 * burst), 1)
+        self._buffer = SampleBuffer(round(self.rate * max(BUFFER_SECONDS, 3 * burst)),
+                                    self.channels)
 
-    def _open(self, rate: int, channels: int) -> None:
+    def _open(self, rate: int, channels: int, burst: float) -> None:
         label = self.device.label
         with portaudio.quiet_stderr():  # ALSA's start-up noise
             try:
@@ -95,7 +106,8 @@ class PortAudioSpeaker:
             try:
                 self._stream = sd.OutputStream(
                     device=index, samplerate=self.rate, channels=self.channels, dtype="int16",
-                    blocksize=max(1, round(self.rate * BLOCK_SECONDS)), latency="low",
+                    blocksize=max(1, round(self.rate * BLOCK_SECONDS)),
+                    latency=burst if burst > 2 * BLOCK_SECONDS else "low",
                     callback=self._callback)
             except Exception as e:  # PortAudioError, ValueError: busy, unsupported settings
                 raise NotReadableError(f"speaker {label!r}: cannot open it: {e}") from None
@@ -120,11 +132,13 @@ class PortAudioSpeaker:
     def _callback(self, outdata, frames, time_info, status) -> None:
         try:
             now = time.monotonic()
-            got = self._buffer.take(outdata)
+            ready = self._flowing or self._finished or self._buffer.size >= self._prebuffer
+            got = self._buffer.take(outdata) if ready else 0
             outdata[got:] = 0
-            if getattr(status, "output_underflow", False) or (
-                    got < frames and self._begun and not self._finished):
+            ran_dry = ready and got < frames and self._begun and not self._finished
+            if getattr(status, "output_underflow", False) or ran_dry:
                 self.underruns += 1
+            self._flowing = ready and not ran_dry
             self._stream_clock.measure(time_info.currentTime, now)
             self.samples += got
             if got:

@@ -10,8 +10,10 @@ class SpeakerSink(Sink):
     def __init__(self, plan, settings: dict[str, dict], playback, clock, overwrite: bool):
         super().__init__(plan, settings)
         rate, channels = self.audio_format
+        # A microphone hands its blocks over a latency's worth at a time (at most).
+        burst = float(settings["audio"].get("latency") or 0.0)
         self.output = SpeakerOutput(plan.device, f"-o {plan.target}", playback, clock, rate,
-                                    channels, overwrite)
+                                    channels, overwrite, burst)
 
     def _write(self, frame) -> None:
         self.output.write(frame.data, frame.time)
