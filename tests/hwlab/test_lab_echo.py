@@ -1,0 +1,157 @@
+"""What ms plays, heard back through a real sound card (issue 13): snd-aloop's playback side
+is a speaker whose sound comes out, unchanged, on the capture side of the same card.
+
+- `--play` tone bursts on `Loopback: PCM (hw:0,0)` while ms records `hw:0,1`: the tone
+  arrives at its frequency and level (measured from the recording), and `stopped` reports the
+  delay from the speaker to the capture (echoDelay, `--expect 'audio.echo_delay ...'`).
+- `-o speaker:` plays a captured tone on the loopback card, and another ms hears it there.
+- `echoCancellation: true` with a voice played: the echo in the recording is attenuated,
+  measured against the same capture without it (echo return loss enhancement), while
+  echoDelay is still reported (it is measured before the processing).
+
+The guest runs the host's Python (hwlab/run.py binds the venv in), so it has the
+pywebrtc-audio that pyproject.toml installs; the first test says so if it does not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import wave
+
+import numpy as np
+from _echo_signals import speech_like, tone_bursts, write_wav
+from labtools import LAB, events_in, listed, run_ms
+from test_lab_capture import TonePlayer, loopback_input, tone_frequency
+
+pytestmark = LAB
+
+RATE = 48000
+TONE_HZ = 1230.0
+ERLE_DB = 20.0  # issue 13: what echo cancellation must take off a played file's echo
+SETTLED = 3.0  # seconds echo cancellation may take to find the echo before it is measured
+PLAYER_DB = 20 * np.log10(0.5 / np.sqrt(2))  # TonePlayer's sine, amplitude 0.5: -9.03 dBFS
+
+
+def loopback_speaker(n: int) -> dict:
+    [entry] = [d for d in listed()[0]
+               if d["kind"] == "audiooutput" and d["label"] == f"Loopback: PCM (hw:0,{n})"]
+    return entry
+
+
+def microphone(n: int, **extra) -> str:
+    """Constraints for the loopback's capture side n: 48 kHz mono at the largest latency
+    (the emulated guest cannot serve PortAudio at the lowest one without overruns)."""
+    return json.dumps({"audio": {"deviceId": {"exact": loopback_input(n)["deviceId"]},
+                                 "sampleRate": {"exact": RATE}, "channelCount": {"exact": 1},
+                                 "latency": 1.0, **extra}})
+
+
+def recorded(path) -> np.ndarray:
+    with wave.open(str(path)) as f:
+        assert (f.getframerate(), f.getnchannels()) == (RATE, 1)
+        return np.frombuffer(f.readframes(f.getnframes()), np.int16) / 32768.0
+
+
+def db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20)
+
+
+def bursts_in(x: np.ndarray) -> list[np.ndarray]:
+    """The stretches of x where the tone sounds (10 ms blocks above -40 dBFS), less a block
+    at either end (a burst's edge falls inside one)."""
+    blocks = len(x) // 480
+    loud = np.sqrt(np.mean(x[:blocks * 480].reshape(blocks, 480) ** 2, axis=1)) > 0.01
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(int), [0]))))
+    return [x[(a + 1) * 480:(b - 1) * 480] for a, b in zip(edges[::2], edges[1::2])
+            if b - a > 4]
+
+
+def capture(tmp_path, name: str, constraints: str, *args: str) -> tuple[int, dict, str]:
+    """`ms capture` to NAME.wav: (exit code, the audio track's stopped detail, stderr)."""
+    out, log = tmp_path / f"{name}.wav", tmp_path / f"{name}.ndjson"
+    done = run_ms("capture", "-c", constraints, "-o", str(out), "--events", str(log), *args,
+                  check=False)
+    stopped = [e for e in events_in(log) if e["event"] == "stopped"]
+    assert stopped, f"no stopped event (exit {done.returncode}):\n{done.stderr}"
+    return done.returncode, stopped[0]["detail"]["tracks"][0], done.stderr
+
+
+def test_the_guest_has_the_audio_processing_module():
+    assert importlib.util.find_spec("pywebrtc_audio") is not None, (
+        f"{sys.executable} has no pywebrtc-audio: install the project (pip install -e .) in "
+        "the venv the lab runs")
+    caps = json.loads(run_ms("caps", loopback_input(1)["deviceId"], "--json").stdout)
+    assert caps["echoCancellation"] == [True, False], caps
+
+
+def test_a_tone_played_with_play_arrives_at_its_frequency_and_level_and_its_delay_is_reported(
+        tmp_path):
+    played = tone_bursts(8.0, RATE, frequency=TONE_HZ)
+    write_wav(tmp_path / "bursts.wav", played, RATE)
+    code, track, stderr = capture(
+        tmp_path, "bursts", microphone(1), "-t", "8", "--play", str(tmp_path / "bursts.wav"),
+        "--speaker", loopback_speaker(0)["deviceId"], "--expect", "audio.echo_delay < 500")
+    x = recorded(tmp_path / "bursts.wav")
+    heard = bursts_in(x)
+    frequencies = [tone_frequency(b) for b in heard]
+    level, sent = db(np.concatenate(heard)), db(np.concatenate(bursts_in(played)))
+    print(f"\n--play {TONE_HZ} Hz bursts into hw:0,0, recorded from hw:0,1: {len(heard)} "
+          f"bursts, {min(frequencies):.2f}-{max(frequencies):.2f} Hz, level {level:.2f} dBFS "
+          f"(played {sent:.2f}), echoDelay {track['echoDelay']} ms, overflows "
+          f"{track.get('overflows')}, exit {code}")
+    assert code == 0, stderr
+    assert len(heard) >= 10
+    assert np.allclose(frequencies, TONE_HZ, rtol=0.01)
+    assert abs(level - sent) < 1.0  # the loopback passes samples unchanged
+    assert track["echoDelay"] is not None and 0 <= track["echoDelay"] < 500
+
+
+def test_a_tone_played_with_o_speaker_is_heard_on_the_card(tmp_path):
+    """ms records hw:0,1 (where a player's tone into hw:0,0 comes out) and plays what it
+    records on hw:0,1's playback side, which comes out at hw:0,0's capture side, where a
+    second ms records it."""
+    relay = [sys.executable, "-m", "mscli", "capture", "-c", microphone(1), "-t", "10",
+             "-o", f"speaker:{loopback_speaker(1)['deviceId']}", "--events", "none"]
+    with TonePlayer():
+        proc = subprocess.Popen(relay, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            code, track, stderr = capture(tmp_path, "relayed", microphone(0), "-t", "6")
+        finally:
+            relay_out, relay_err = proc.communicate(timeout=120)
+    x = recorded(tmp_path / "relayed.wav")
+    heard = x[np.flatnonzero(np.abs(x) > 0.05)[0]:] if np.abs(x).max() > 0.05 else x
+    body = heard[RATE // 10:-RATE // 10]
+    frequency = tone_frequency(body) if len(body) > RATE // 2 else float("nan")
+    print(f"\n-o speaker: the tone relayed through hw:0,1 to hw:0,0: {len(body) / RATE:.2f} s "
+          f"of it heard, {frequency:.2f} Hz, level {db(body):.2f} dBFS; relay exit "
+          f"{proc.returncode}, {relay_err.strip()[-300:]}")
+    assert proc.returncode == 0, relay_err
+    assert code == 0, stderr
+    assert len(body) > RATE  # more than a second of the tone came through
+    assert abs(frequency / TONE_HZ - 1) < 0.01
+    assert abs(db(body) - PLAYER_DB) < 1.0
+
+
+def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
+    voice = speech_like(10.0, RATE)
+    write_wav(tmp_path / "voice.wav", voice, RATE)
+    play = ("-t", "10", "--play", str(tmp_path / "voice.wav"), "--speaker",
+            loopback_speaker(0)["deviceId"])
+    levels, delays = {}, {}
+    for on in (False, True):
+        name = f"ec-{'on' if on else 'off'}"
+        code, track, stderr = capture(
+            tmp_path, name, microphone(1, echoCancellation={"exact": on}), *play)
+        assert code == 0, stderr
+        x = recorded(tmp_path / f"{name}.wav")
+        levels[on], delays[on] = db(x[round(SETTLED * RATE):]), track["echoDelay"]
+    erle = levels[False] - levels[True]
+    print(f"\necho cancellation over snd-aloop, a voice played into hw:0,0: echo "
+          f"{levels[False]:.1f} dBFS without, {levels[True]:.1f} dBFS with (ERLE {erle:.1f} dB "
+          f"after {SETTLED} s); echoDelay {delays[False]} / {delays[True]} ms")
+    assert delays[False] is not None and delays[True] is not None
+    assert erle >= ERLE_DB
