@@ -74,6 +74,17 @@ def test_the_delay_is_between_when_it_left_the_speaker_and_when_it_was_captured(
     assert measure(captured, played_record(played, start=1.0)) == pytest.approx(50, abs=0.05)
 
 
+def test_an_echo_the_times_put_before_its_sound_is_a_negative_delay():
+    """A device that reports 20 ms more latency than it has: the captured sound is stamped
+    20 ms before the played one. That is worth saying (it is the error echo cancellation
+    has to absorb); sound cannot be that early by more than MIN_DELAY."""
+    played = speech_like(5.0, RATE)
+    early = round(0.02 * RATE)
+    assert measure(0.5 * played[early:], played_record(played)) == -20.0
+    too_early = round(-roundtrip.MIN_DELAY * RATE) + early
+    assert measure(0.5 * played[too_early:], played_record(played)) is None
+
+
 # --- no number without a clear echo ------------------------------------------------------------
 
 

@@ -3,10 +3,10 @@ come back through the microphone (a room's or a device's audio latency).
 
 What was played (`Playback.mix`, on the capture clock, each sample at the time it leaves the
 speaker) is correlated with what the microphone captured, in windows of WINDOW seconds, at
-every delay from 0 to MAX_DELAY. The microphone's side is the frames its source delivers,
-before the track converts or processes them: echo cancellation exists to remove the very echo
-measured here, noise suppression and gain control reshape it, and the source's frames carry
-the capture time of their first sample, the other end of the interval measured.
+every delay from MIN_DELAY to MAX_DELAY. The microphone's side is the frames its source
+delivers, before the track converts or processes them: echo cancellation exists to remove
+the very echo measured here, noise suppression and gain control reshape it, and the source's
+frames carry the capture time of their first sample, the other end of the interval measured.
 
 Each window's estimate is the delay of the strongest normalised cross-correlation, kept only
 when the window is confident:
@@ -16,8 +16,8 @@ when the window is confident:
 - the peak is one: the correlation's envelope falls below half its peak within MAX_LOBE on
   either side (a pure tone correlates with itself at every period, so its envelope never
   falls: no delay can be told from a steady tone), and nowhere outside that lobe comes within
-  AMBIGUITY of the peak (a train of bursts repeating faster than MAX_DELAY matches as well one
-  period away).
+  AMBIGUITY of the peak (a train of bursts repeating within the delays searched matches as
+  well one period away).
 The track's delay is the median of its confident windows; none is None (nothing played, or
 nothing heard clearly). Correlation happens when a window fills (at most one every WINDOW
 seconds) and for the last partial window at the end, on the source's thread, never on
@@ -33,6 +33,10 @@ import numpy as np
 WINDOW = 2.0  # seconds of capture per estimate: a few words of speech, several bursts
 MIN_WINDOW = 0.5  # the last, partial window counts from this long
 MAX_DELAY = 1.0  # seconds: a Bluetooth speaker's 200-300 ms with room to spare
+# Sound cannot come back before it left, but the times can say so: a device that reports
+# more output or input latency than it has makes the echo early by the difference, which is
+# worth a number (it is the error echo cancellation has to absorb) rather than nothing.
+MIN_DELAY = -0.1
 # The echo explains at least 1 % (0.1 squared) of the captured power: an echo 15 dB below the
 # microphone's noise still counts (0.17), noise alone stays three times below.
 MIN_CORRELATION = 0.1
@@ -51,10 +55,9 @@ class EchoDelay:
     """The delay of one audio track's echo of what the capture plays; `observe` each frame
     the source delivers (the source's thread), `delay_ms` when the capture stopped."""
 
-    def __init__(self, playback, window: float = WINDOW, max_delay: float = MAX_DELAY):
+    def __init__(self, playback, window: float = WINDOW):
         self.playback = playback
         self.window = window
-        self.max_delay = max_delay
         self._lock = threading.Lock()
         self._chunks: list[np.ndarray] = []  # mono float32 captured since _start
         self._count = 0
@@ -91,37 +94,40 @@ class EchoDelay:
         """Estimate on the window's samples if it is at least `shortest` long; start anew."""
         if self._start is not None and self._count >= shortest * self._rate:
             captured = np.concatenate(self._chunks)
-            lag = round(self.max_delay * self._rate)
-            played = self.playback.mix(self._start - lag / self._rate,
-                                       len(captured) + lag, self._rate)
-            delay = estimate(captured, played, self._rate, lag)
+            lead, late = round(MAX_DELAY * self._rate), round(-MIN_DELAY * self._rate)
+            played = self.playback.mix(self._start - lead / self._rate,
+                                       lead + len(captured) + late, self._rate)
+            delay = estimate(captured, played, self._rate, lead)
             if delay is not None:
                 self.delays.append(delay)
         self._chunks, self._count, self._start = [], 0, None
 
 
 def estimate(captured: np.ndarray, played: np.ndarray, rate: int,
-             max_lag: int) -> float | None:
-    """The delay in seconds (0 to max_lag samples) at which `captured` best matches
-    `played`, which starts max_lag samples earlier and runs to the end of `captured`; None
-    when nothing was played or the match is not confident (module docstring)."""
+             lead: int) -> float | None:
+    """The delay in seconds at which `captured` best matches `played`, which starts `lead`
+    samples before it and may run on past its end (the delays from `lead` samples down to
+    minus what runs on); None when nothing was played or the match is not confident (module
+    docstring)."""
     captured_power = float(np.dot(captured, captured))
     if captured_power <= 0 or float(np.dot(played, played)) <= SILENT_POWER * len(played):
         return None
-    rho = correlation(captured, played, max_lag)
-    # captured[i] ~ played[i + m] for an echo delayed by d = (max_lag - m) / rate
+    rho = correlation(captured, played)
+    # captured[i] ~ played[i + m] for an echo delayed by d = (lead - m) / rate
     peak = int(np.argmax(np.abs(rho)))
     if abs(rho[peak]) < MIN_CORRELATION or not _single_peak(envelope(rho), peak, rate):
         return None
-    return (max_lag - peak) / rate
+    return (lead - peak) / rate
 
 
-def correlation(captured: np.ndarray, played: np.ndarray, max_lag: int) -> np.ndarray:
-    """rho[m] = <captured, played[m:m + n]> / (|captured| |played[m:m + n]|), m = 0..max_lag:
-    the share of the captured signal that played, m samples in, explains. A played stretch
+def correlation(captured: np.ndarray, played: np.ndarray) -> np.ndarray:
+    """rho[m] = <captured, played[m:m + n]> / (|captured| |played[m:m + n]|) for every m
+    that fits (n = len(captured)): the share of the captured signal that played, m samples
+    in, explains. A played stretch
     much quieter than the loudest is normalised as if it were a tenth as loud, so that a
     near-silent stretch's noise does not read as a match."""
     n = len(captured)
+    max_lag = len(played) - n
     size = 1 << (n + len(played) - 1).bit_length()
     spectrum = np.fft.rfft(played, size) * np.conj(np.fft.rfft(captured, size))
     cross = np.fft.irfft(spectrum, size)[:max_lag + 1]
