@@ -101,7 +101,9 @@ _ms_value() {
         resolve:--devices) _ms_files ;;
         capture:-c|capture:--constraints) _ms_files ;;
         capture:--devices) _ms_files ;;
-        capture:-o|capture:--output) _ms_output ;;
+        capture:-o|capture:--output) _ms_output; _ms_offer speaker ;;
+        capture:--play) _ms_files ;;
+        capture:--speaker) _ms_devices ;;
         capture:-f|capture:--format) _ms_offer matroska webm mp4 mov nut y4m wav ogg opus flac png jpg ;;
         capture:--video-codec) : ;;
         capture:--audio-codec) : ;;
@@ -159,7 +161,7 @@ _ms() {
         caps) options="-h --help -q --quiet -v --verbose --no-color --traceback --modes --fake --devices --json" valued="--devices" ;;
         supported) options="-h --help -q --quiet -v --verbose --no-color --traceback --json" valued="" ;;
         resolve) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices --json" valued="-c --constraints --devices" ;;
-        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --stats --reapply --reconnect --no-content --black-level --frozen-after --silence-below --silence-after --expect --report --junit" valued="-c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after --expect --report --junit" ;;
+        capture) options="-h --help -q --quiet -v --verbose --no-color --traceback -c --constraints --fake --devices -o --output --play --speaker -f --format -y --overwrite --video-codec --audio-codec --crf --bitrate -t --duration --frames --unpaced --events --stats --reapply --reconnect --no-content --black-level --frozen-after --silence-below --silence-after --expect --report --junit" valued="-c --constraints --devices -o --output --play --speaker -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after --expect --report --junit" ;;
         schema) options="-h --help -q --quiet -v --verbose --no-color --traceback" valued="" ;;
         *) return 0 ;;
     esac

@@ -72,7 +72,7 @@ function __ms_valued
         case resolve
             echo -c --constraints --devices
         case capture
-            echo -c --constraints --devices -o --output -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after --expect --report --junit
+            echo -c --constraints --devices -o --output --play --speaker -f --format --video-codec --audio-codec --crf --bitrate -t --duration --frames --events --stats --black-level --frozen-after --silence-below --silence-after --expect --report --junit
         case schema
             return
     end
@@ -88,7 +88,7 @@ complete -c ms -n '__ms_in' -s v -l verbose -d 'more detail on stderr (what ms c
 complete -c ms -n '__ms_in' -l no-color -d 'no colour in tables and the live view (also NO_COLOR=1)'
 complete -c ms -n '__ms_in' -l traceback -d 'show the Python traceback of an unexpected failure'
 complete -c ms -n __ms_in -a devices -d 'List cameras, microphones and speakers (enumerateDevices).'
-complete -c ms -n __ms_in -a caps -d 'Show what an input device can do (getCapabilities).'
+complete -c ms -n __ms_in -a caps -d 'Show what an input device can do (getCapabilities), or what a speaker takes.'
 complete -c ms -n __ms_in -a supported -d 'List the constraint names ms honours (getSupportedConstraints).'
 complete -c ms -n __ms_in -a resolve -d 'Choose devices and settings as getUserMedia would, without opening anything.'
 complete -c ms -n __ms_in -a capture -d 'Open the devices getUserMedia would choose and record or pipe their tracks; report events as they happen.'
@@ -147,7 +147,9 @@ complete -c ms -n '__ms_in capture' -l traceback -d 'show the Python traceback o
 complete -c ms -n '__ms_in capture' -s c -l constraints -r -F -d 'MediaStreamConstraints: a JSON file, - for stdin, or inline JSON starting with {'
 complete -c ms -n '__ms_in capture' -l fake -d 'use the built-in virtual devices (a camera, a microphone, a speaker); also MS_FAKE=1'
 complete -c ms -n '__ms_in capture' -l devices -r -F -d 'use the virtual devices described in FILE (JSON); also MS_DEVICES=FILE'
-complete -c ms -n '__ms_in capture' -s o -l output -r -F -d 'PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m .wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, or KIND=OUT to send one track kind (video=, audio=); repeatable'
+complete -c ms -n '__ms_in capture' -s o -l output -r -F -a 'speaker' -d 'PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m .wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, speaker or speaker:DEVICE to play the audio track, or KIND=OUT to send one track kind (video=, audio=); repeatable'
+complete -c ms -n '__ms_in capture' -l play -r -F -d 'play FILE\'s audio on the default speaker (or --speaker) in real time while capturing: the far end of an echo or latency test'
+complete -c ms -n '__ms_in capture' -l speaker -r -f -d 'the speaker --play plays on: a deviceId, label:TEXT or index:N'
 complete -c ms -n '__ms_in capture' -s f -l format -r -f -a 'matroska webm mp4 mov nut y4m wav ogg opus flac png jpg' -d 'container for -o - (matroska, nut, y4m, wav, ...) or to override an extension'
 complete -c ms -n '__ms_in capture' -s y -l overwrite -d 'replace existing output files'
 complete -c ms -n '__ms_in capture' -l video-codec -r -f -d 'e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed device\'s packets as they are (native settings only; no content checks; faults that change or drop frames refused)'

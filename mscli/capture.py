@@ -15,6 +15,7 @@ from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
+from mscli.speakers.plan import plan_play
 from mscli.stopping import StopSignals
 from mscli.streamcopy import check_copy
 
@@ -31,8 +32,9 @@ def capture(args, constraints, devices) -> None:
                            unpaced=args.unpaced, content=not args.no_content,
                            overwrite=args.overwrite)
     events_file = [("--events", args.events)] if args.events not in (None, "none") else []
+    play = plan_play(args.play, args.speaker, devices, paced=not args.unpaced)
     plans = plan_outputs(args.output, kinds, args.format, args.overwrite,
-                         files=events_file + checks.files())
+                         files=events_file + checks.files(), devices=devices, play=play)
     if messages.verbose:
         for s in selections:
             print(f"ms: {s.kind}: {s.device.label!r} {json.dumps(s.settings)}", file=sys.stderr)
@@ -43,7 +45,7 @@ def capture(args, constraints, devices) -> None:
         recorder={k: v for k, v in (("video_codec", args.video_codec),
                                     ("audio_codec", args.audio_codec),
                                     ("crf", args.crf), ("bitrate", args.bitrate))
-                  if v is not None})
+                  if v is not None}, play=play)
     check_copy(selections, plans, args, options.recorder)
     events = EventLog(CaptureClock())
     with contextlib.ExitStack() as stack:

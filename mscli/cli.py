@@ -97,12 +97,15 @@ def build_parser() -> Parser:
     devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
-    caps = command("caps", "Show what an input device can do (getCapabilities).",
+    caps = command("caps", "Show what an input device can do (getCapabilities), or what a "
+                           "speaker takes.",
                    "ms caps --fake",
                    "ms caps 'label:Fake Camera' --fake --modes",
-                   "ms caps index:0 --devices ci-devices.json --json")
+                   "ms caps index:0 --devices ci-devices.json --json",
+                   "ms caps 'label:Fake Speaker' --fake --modes   # rates and channels")
     caps.add_argument("device", nargs="?", metavar="DEVICE",
-                      help="a deviceId, label:TEXT or index:N (default: every input)")
+                      help="a deviceId, label:TEXT or index:N (default: every input; "
+                           "name a speaker to see what it takes)")
     caps.add_argument("--modes", action="store_true",
                       help="also show the native modes behind the ranges")
     _add_device_options(caps)
@@ -135,14 +138,18 @@ def build_parser() -> Parser:
         "ms capture --devices ci.json -c c.json -o video=v.y4m -o audio=a.wav -t 2",
         "ms capture --fake -c '{\"video\": true}' -o still.png",
         "ms capture --fake -c '{\"video\": true}' -t 3 -o null --expect 'video.fps >= 24' "
-        "--junit checks.xml")
+        "--junit checks.xml",
+        "ms capture -c '{\"audio\": true}' -t 10 -o talk.wav -o speaker   # record and listen",
+        "ms capture -c '{\"audio\": true}' -t 5 --play far.wav --speaker index:2 -o near.wav")
     _add_constraints_option(capture)
     _add_device_options(capture)
     out = capture.add_argument_group("outputs")
     out.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
                      help="PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m "
                           ".wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, "
+                          "speaker or speaker:DEVICE to play the audio track, "
                           "or KIND=OUT to send one track kind (video=, audio=); repeatable")
+    _add_speaker_options(out)
     out.add_argument("-f", "--format", metavar="FORMAT",
                      help="container for -o - (matroska, nut, y4m, wav, ...) or to override "
                           "an extension")
@@ -197,6 +204,14 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _add_speaker_options(group) -> None:
+    group.add_argument("--play", metavar="FILE",
+                       help="play FILE's audio on the default speaker (or --speaker) in real "
+                            "time while capturing: the far end of an echo or latency test")
+    group.add_argument("--speaker", metavar="DEVICE",
+                       help="the speaker --play plays on: a deviceId, label:TEXT or index:N")
 
 
 def _add_check_options(parser) -> None:
@@ -330,7 +345,9 @@ def cmd_caps(args) -> None:
     if args.device is not None:
         chosen = [find_device(found, args.device)]
         if chosen[0].kind == AUDIO_OUTPUT:
-            raise UsageError(f"{args.device!r} is a speaker; capabilities are for input devices")
+            from mscli.speakers import probe_speaker
+
+            probe_speaker(chosen[0])
     else:
         chosen = [d for d in found if d.kind != AUDIO_OUTPUT]
     entries = []

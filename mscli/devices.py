@@ -149,7 +149,7 @@ def capabilities(device: Device) -> dict:
     if device.kind == VIDEO_INPUT:
         caps.update(_video_capabilities(device))
         caps.update(control_capabilities(device.controls))
-    elif device.kind == AUDIO_INPUT and device.audio is not None:
+    elif device.audio is not None:  # a microphone, or what a speaker takes
         caps.update(_audio_capabilities(device.audio))
     return caps
 
@@ -188,7 +188,7 @@ def native_modes(device: Device) -> dict | list:
     """`ms caps --modes`: the native modes behind the capability ranges."""
     if device.kind == VIDEO_INPUT:
         return [m.to_json() for m in device.modes]
-    if device.kind == AUDIO_INPUT and device.audio is not None:
+    if device.audio is not None:
         return {name: device.audio.numeric(name).to_json()
                 for name in AudioCaps.NUMERIC if device.audio.numeric(name) is not None}
     return []

@@ -1,5 +1,6 @@
-"""Where the tracks go: `-o PATH`, `-o -` (stdout) and `-o KIND=PATH`, checked before anything
-is opened, then opened as one sink each (y4m, WAV, image, or a PyAV recording)."""
+"""Where the tracks go: `-o PATH`, `-o -` (stdout), `-o KIND=PATH` and `-o speaker[:DEVICE]`,
+checked before anything is opened, then opened as one sink each (y4m, WAV, image, a PyAV
+recording, or a speaker: mscli/speakers)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fractions import Fraction
 
 from mscli import messages
 from mscli.errors import AbortError, UsageError
+from mscli.speakers.plan import is_speaker, refuse_shared, speaker_files
 
 KINDS = ("audio", "video")
 
@@ -17,22 +19,29 @@ KINDS = ("audio", "video")
 class OutputPlan:
     target: str  # a path or "-"
     kinds: tuple[str, ...]  # which tracks it takes
-    format: str  # a name from mscli.sinks.formats.FORMATS
+    format: str  # a name from mscli.sinks.formats.FORMATS, or "speaker"
+    device: object = None  # a speaker's Device
 
 
 def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str | None,
-                 overwrite: bool, files: list[tuple[str, str]] = ()) -> list[OutputPlan]:
+                 overwrite: bool, files: list[tuple[str, str]] = (),
+                 devices=(), play=None) -> list[OutputPlan]:
     """Check every -o, and the other files ms writes (`files`: (option, path), e.g. --events
     and the reports; - is stdout), against the tracks and each other before anything opens;
-    UsageError says why not."""
+    UsageError says why not. `devices`: where -o speaker:DEVICE looks; `play`: --play's
+    speakers.plan.PlayPlan, whose speaker no -o may take."""
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 
     if not specs:
         raise UsageError("no output: give -o FILE (e.g. -o out.mkv), -o - for stdout, "
                          "or -o null to discard")
-    plans, routed = [], set()
+    plans, routed, named = [], set(), []
     for spec in specs:
+        if is_speaker(spec):
+            plans.append(_speaker_plan(spec, track_kinds, devices))
+            routed.add("audio")
+            continue
         kind, target = _split(spec)
         if kind is not None and kind not in track_kinds:
             raise UsageError(f"-o {spec}: the constraints request no {kind} track")
@@ -42,6 +51,7 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         else:
             fmt = check_output(target, set(kinds), format_override, overwrite=overwrite)
             plans.append(OutputPlan(target, kinds, fmt))
+            named.append((f"-o {spec}", target))
         routed.update(kinds)
     if sum(p.target == "-" for p in plans) > 1:
         raise UsageError("only one output can be stdout (-o -)")
@@ -49,14 +59,22 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
         if kind not in routed:
             raise UsageError(f"the {kind} track has no output: add -o {kind}=FILE "
                              f"or leave {kind} out of the constraints")
-    named = [(f"-o {spec}", plan.target) for spec, plan in zip(specs, plans)
-             if plan.target != "null"]
-    for option, path in files:
+    refuse_shared(plans, play)
+    for option, path in [*files, *speaker_files(plans, play)]:
         if path != "-":
             check_target(path, overwrite)
         named.append((f"{option} {path}", path))
     _refuse_one_file_twice(named)
     return plans
+
+
+def _speaker_plan(spec: str, track_kinds: list[str], devices) -> OutputPlan:
+    from mscli.speakers.plan import speaker_of
+
+    if "audio" not in track_kinds:
+        raise UsageError(f"-o {spec} plays the audio track and the constraints request none: "
+                         'add "audio": true to the constraints')
+    return OutputPlan(spec, ("audio",), "speaker", speaker_of(spec, devices))
 
 
 def _refuse_one_file_twice(named: list[tuple[str, str]]) -> None:
@@ -291,8 +309,13 @@ class RecorderSink(Sink):
 
 
 def open_sink(plan: OutputPlan, settings: dict[str, dict], options: dict,
-              overwrite: bool) -> Sink:
-    """settings: the settings of each track kind the output takes."""
+              overwrite: bool, playback=None, clock=None) -> Sink:
+    """settings: the settings of each track kind the output takes. A speaker adds what it
+    plays to `playback` (the session's) at times on `clock`."""
+    if plan.format == "speaker":
+        from mscli.speakers.sink import SpeakerSink
+
+        return SpeakerSink(plan, settings, playback, clock, overwrite)
     if plan.format == "null":
         return NullSink(plan, settings)
     if plan.format == "y4m":

@@ -97,6 +97,7 @@ def devices_schema() -> dict:
     from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, VIDEO_INPUT, AudioCaps
     from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE
     from mscli.virtual import FACING_MODES, FAULT_EVENTS, KEYS, LASTING_FAULTS, MAX_TEXT
+    from mscli.virtual import MAX_ECHO_DELAY, MAX_ECHO_GAIN
 
     positive = {"type": "number", "exclusiveMinimum": 0}
     frame_rate = {"type": "number", "minimum": MIN_FRAME_RATE,
@@ -127,6 +128,18 @@ def devices_schema() -> dict:
     file_source = {"type": "object", "additionalProperties": False, "required": ["file"],
                    "properties": {"file": {"type": "string", "minLength": 1},
                                   "loop": {"type": "boolean"}}}
+    echo_source = {"type": "object", "additionalProperties": False, "required": ["echo"],
+                   "properties": {
+                       "echo": {"type": "object", "additionalProperties": False,
+                                "required": ["speaker"],
+                                "properties": {"speaker": {**text, "minLength": 1,
+                                                           "description": "the label of a "
+                                                           "speaker in this file"},
+                                               "delay": {"type": "number", "minimum": 0,
+                                                         "maximum": MAX_ECHO_DELAY},
+                                               "gain": {"type": "number", "minimum": 0,
+                                                        "maximum": MAX_ECHO_GAIN}}},
+                       "plus": {"anyOf": [{"const": "tone"}, file_source]}}}
     specific = {
         VIDEO_INPUT: {
             "facingMode": {"enum": list(FACING_MODES)},
@@ -142,9 +155,14 @@ def devices_schema() -> dict:
         AUDIO_INPUT: {
             **{name: value_set for name in AudioCaps.NUMERIC},
             **{name: booleans for name in AudioCaps.BOOLEAN},
-            "source": {"anyOf": [{"const": "tone"}, file_source]},
+            "source": {"anyOf": [{"const": "tone"}, file_source, echo_source]},
         },
-        AUDIO_OUTPUT: {},
+        AUDIO_OUTPUT: {
+            "sampleRate": value_set, "channelCount": value_set,
+            "sink": {"type": "object", "additionalProperties": False, "required": ["file"],
+                     "properties": {"file": {"type": "string", "minLength": 1,
+                                             "description": "a WAV of what it plays"}}},
+        },
     }
     variants = []
     for kind, extra in specific.items():

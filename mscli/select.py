@@ -45,10 +45,13 @@ end, so an exact aspect ratio such as 1.3333 is met by 640x480.
 Microphones follow SelectSettingsAudioCapture (media_stream_constraints_util_audio.cc;
 tests/test_select_chromium_audio.py): the smallest distance, then the first device. Each
 setting is the ideal when allowed, else the allowed value nearest it by fitness distance
-(the first listed on a tie); with no ideal, AUDIO_DEFAULTS or the value nearest it, echo
-cancellation on, and autoGainControl and noiseSuppression as echoCancellation was chosen.
+(the first listed on a tie); with no ideal, AUDIO_DEFAULTS or the value nearest it.
 Chromium has no default sample rate or latency (it opens the device's own): ms's 48 kHz and
-20 ms are its own choice.
+20 ms are its own choice. The processing settings differ from Chromium on purpose: Chromium
+turns echoCancellation on by default and autoGainControl and noiseSuppression with it
+(UpdateDefaultValues); ms records raw audio unless asked, so each of the three is off without
+a constraint and on only where its own constraint asks (echoCancellation: true does not turn
+the others on). Chromium's "echo cancellation off turns the others off" holds trivially.
 """
 
 from __future__ import annotations
@@ -506,8 +509,7 @@ class AudioRegion(Region):
         for name in (*AudioCaps.NUMERIC, *AudioCaps.BOOLEAN):
             options = self._options(name, required, _ideal(basic, name))
             if options:
-                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic,
-                                                                          settings))
+                settings[name] = min(options, key=lambda v: self._value_key(name, v, basic))
         distance = fitness_distance(basic, settings, "audio")
         return (distance, self.order), Selection("audio", self.device, _ordered(settings))
 
@@ -515,19 +517,17 @@ class AudioRegion(Region):
         return (0.0, self.order)  # few regions: no bound worth computing
 
     @staticmethod
-    def _value_key(name, value, basic, chosen: dict) -> tuple:
+    def _value_key(name, value, basic) -> tuple:
         """Chromium's choice of one audio setting (media_stream_constraints_util_audio.cc):
         the ideal when allowed, else the allowed value nearest it by fitness distance, the
         first listed on a tie; with no ideal, the default or the value nearest it (by the
-        same distance): 48 kHz, 16 bit, mono, 20 ms latency, echo cancellation on, and
-        autoGainControl and noiseSuppression as echoCancellation was chosen (Chromium's
-        UpdateDefaultValues: echo cancellation off turns the other processing off unless
-        asked for). min() keeps the first of equal keys, the device's order."""
+        same distance): 48 kHz, 16 bit, mono, 20 ms latency, and no processing (ms's raw
+        audio, where Chromium's default is on: see the module's docstring). min() keeps the
+        first of equal keys, the device's order."""
         c = basic.get(name)
         distance = member_distance(c, value, "audio") if c else 0.0
         if isinstance(value, bool):
-            default = name == "echoCancellation" or chosen.get("echoCancellation") is True
-            return distance, value is not default
+            return distance, value
         if _ideal(basic, name) is not None:
             return distance, 0.0
         return distance, relative_distance(value, AUDIO_DEFAULTS[name])

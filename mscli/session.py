@@ -47,7 +47,7 @@ class CaptureOptions:
                  paced: bool = True, overwrite: bool = False, recorder: dict | None = None,
                  constraints_source: str | None = None, reapply: bool = False,
                  reconnect: bool = False, stats: float | None = None,
-                 content: ContentOptions | None = DEFAULTS):
+                 content: ContentOptions | None = DEFAULTS, play=None):
         self.duration = duration
         self.frames = frames
         self.paced = paced
@@ -60,6 +60,7 @@ class CaptureOptions:
         self.content = content  # the content conditions' thresholds; None: not watched
         # The track kinds whose stored packets are copied, not decoded (streamcopy.py).
         self.copied = copied_kinds(self.recorder)
+        self.play = play  # --play: a speakers.plan.PlayPlan, or None
 
 
 @dataclass
@@ -92,6 +93,7 @@ class CaptureSession:
         self.audio_level: float | None = None  # RMS of the last audio frame, full scale 1
         self.written_video = FrameTimes(WRITTEN_RATE_SECONDS)  # for the written frame rate
         self.stats_events = StatsEvents(options.stats, events) if options.stats else None
+        self.player = None  # --play (speakers/player.py), opened with the outputs
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -136,8 +138,13 @@ class CaptureSession:
         try:
             for plan in self.plans:
                 sink = open_sink(plan, {k: settings[k] for k in plan.kinds},
-                                 recorder, self.options.overwrite)
+                                 recorder, self.options.overwrite, self.playback, self.clock)
                 self.outputs.append(OpenOutput(sink, plan.kinds))
+            if self.options.play is not None:
+                from mscli.speakers.player import FilePlayer
+
+                self.player = FilePlayer(self.options.play, self.playback, self.clock,
+                                         self.options.overwrite)
         except BaseException:
             for output in self.outputs:
                 output.sink.discard()
@@ -155,12 +162,17 @@ class CaptureSession:
                 else:
                     for track in self.tracks:
                         track.source.start()
+                    if self.player is not None:
+                        self.player.start()
             reason = self._loop()
         finally:
             self._stop_sources()
         self._write(self._take_all())  # what the sources queued before they stopped
         self._close_outputs()
         detail = {"tracks": [t.stats() for t in self.tracks], "reason": reason}
+        speakers = self._speakers()
+        if speakers:
+            detail["speakers"] = [s.report() for s in speakers]
         if reason != "ended":
             self.events.emit("stopped", target="stream", detail=detail,
                              at=self.stop_time if reason == "signal" else None)
@@ -280,6 +292,8 @@ class CaptureSession:
             self.wake.notify_all()
         for track in self.tracks:
             track.source.join(JOIN_SECONDS)
+        if self.player is not None:
+            self.player.stop()
 
     def _close_outputs(self) -> None:
         """Close every output even if one fails; report the first failure. An output that
@@ -287,6 +301,11 @@ class CaptureSession:
         packet do not decode (Matroska, NUT, Ogg), and an empty file of the others would
         pass for a recording."""
         error = None
+        if self.player is not None:
+            try:
+                self.player.close()
+            except (MediaError, OSError) as e:
+                error = e
         for output in self.outputs:
             try:
                 output.sink.close()
@@ -301,11 +320,17 @@ class CaptureSession:
     def abort(self) -> None:
         """A write failed: stop the sources and finalise what can still be finalised."""
         self._stop_sources()
-        for output in self.outputs:
+        closing = [o.sink for o in self.outputs] + ([self.player] if self.player else [])
+        for closable in closing:
             try:
-                output.sink.close()
+                closable.close()
             except Exception:  # the first error is the one the user sees
                 pass
+
+    def _speakers(self) -> list:
+        """What played on a speaker (-o speaker, --play): each has report() for `stopped`."""
+        played = [o.sink for o in self.outputs if o.sink.plan.format == "speaker"]
+        return played + ([self.player] if self.player else [])
 
     def _reapply(self) -> None:
         """applyConstraints with the re-read constraints file, on each live track."""
@@ -328,6 +353,10 @@ def open_source(track, clock: CaptureClock, *, paced: bool, until: float | None,
     """The reader for the track's device: virtual pattern/tone, a file, or a real backend."""
     source = track.device.source
     timing = {"paced": paced, "until": until, "start": start}
+    if isinstance(source, dict) and "echo" in source:
+        from mscli.speakers.echo import open_echo_source
+
+        return open_echo_source(track, clock, timing)
     if isinstance(source, dict) and "file" in source:
         from mscli.sources.file import FileSource
 

@@ -7,8 +7,10 @@ refused before anything opens, naming the setting that prevents it: a track whos
 not the file stream's own (a crop, a scale, a decimated rate, a resampled or remixed audio
 track), device faults that alter or drop frames (black, freeze, control, frameRate, mute,
 silence, clip: an inter frame after a dropped one does not decode), a device with controls
-(they change the pixels), --reapply (it may change the settings mid-recording), an output that
-takes decoded frames (y4m, WAV, an image), and a container that does not take the codec.
+(they change the pixels), audio processing (echoCancellation, noiseSuppression,
+autoGainControl: they change the samples), --reapply (it may change the settings
+mid-recording), an output that takes decoded frames (y4m, WAV, an image), and a container that
+does not take the codec.
 Content conditions are not measured on a copied track (nothing is decoded), so an --expect on
 them is refused too; the track statistics are counted as usual.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 
+from mscli.audioproc import SETTINGS
 from mscli.checks.expectations import metric_of
 from mscli.errors import MediaError, UsageError, quoted
 
@@ -78,6 +81,11 @@ def _check_track(option: str, selection) -> None:
         raise UsageError(f"{option}: {device.label!r} has controls "
                          f"({', '.join(sorted(device.controls))}), which change the pixels of "
                          "stored packets; remove them from the device file or give an encoder")
+    processing = [name for name in SETTINGS if selection.settings.get(name) is True]
+    if processing:
+        raise UsageError(f"{option}: {device.label!r} has {processing[0]} on, which changes "
+                         "the samples that stored packets carry as they are; drop that "
+                         "constraint or give an encoder")
     why = _not_native(selection, source["file"])
     if why:
         raise UsageError(f"{option}: {why}")
@@ -113,6 +121,9 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
     shown = "-" if plan.target == "-" else plan.target
     if plan.format == "null":
         return
+    if plan.format == "speaker":
+        raise UsageError(f"{option}: -o {plan.target} plays decoded audio, and a copied track "
+                         "decodes nothing; give an encoder or drop the speaker")
     if plan.format in DECODED_FORMATS:
         raise UsageError(f"{option}: {shown} is written by ms's own "
                          f"{DECODED_FORMATS[plan.format]} writer, which takes decoded frames; "

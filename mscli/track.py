@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from mscli.audioproc.apm import Processing, wanted
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
@@ -396,12 +397,18 @@ class VideoProcessor:
 
 
 class AudioProcessor:
-    """Native chunks -> the settings' sample rate and channel count, pts in samples."""
+    """Native chunks -> the settings' sample rate and channel count, pts in samples, then the
+    processing the settings ask for (audioproc/apm.py: echo cancellation, noise suppression,
+    gain control), here on the source's thread."""
 
     def __init__(self, track: MediaStreamTrack):
         self.rate = track.settings["sampleRate"]
         self.channels = track.settings["channelCount"]
         self._converter = None
+        self._processing = None
+        if wanted(track.settings):
+            # track.playback is set by the session after the track is made: read when used.
+            self._processing = Processing(track.settings, lambda: track.playback)
         self._next_pts: int | None = None
         self._drift = round(AUDIO_DRIFT_SECONDS * self.rate)
         # The limit in samples of this timeline: the source's block times jitter around it, so
@@ -436,7 +443,11 @@ class AudioProcessor:
                 return
             frame = AudioFrame(frame.data[:self.end_pts - pts], frame.sample_rate, 0, frame.time)
         self._next_pts = pts + frame.samples
-        yield AudioFrame(frame.data, self.rate, pts, pts / self.rate)
+        out = AudioFrame(frame.data, self.rate, pts, pts / self.rate)
+        if self._processing is None:
+            yield out
+        else:
+            yield from self._processing.process(out)
 
     def _convert(self, frame: AudioFrame) -> AudioFrame | None:
         if self._converter is None:
@@ -451,6 +462,8 @@ class AudioProcessor:
             rest = self._converter.flush_frame()
             if rest is not None:
                 yield from self.process(rest)
+        if self._processing is not None:
+            yield from self._processing.flush()
 
 
 class FrameTimes:

@@ -10,6 +10,7 @@ import os
 import stat
 from pathlib import Path
 
+from mscli.audioproc import PACKAGE, processing_capabilities
 from mscli.controls import (
     BOOLEAN_CONTROLS,
     CONTROLS,
@@ -35,14 +36,14 @@ from mscli.devices import (
 from mscli.errors import DeviceFileError, did_you_mean, quoted
 from mscli.jsoninput import load_json
 from mscli.jsoninput import show_json as _show
+from mscli.speakers import VIRTUAL_SPEAKER
 
 FAKE_MODES = (VideoMode(320, 240, 30.0), VideoMode(640, 480, 30.0),
               VideoMode(1280, 720, 30.0), VideoMode(1920, 1080, 30.0))
+# The processing capabilities (echoCancellation...) are ms's own: audioproc's, added per run.
 FAKE_AUDIO = AudioCaps(
     sample_rate=ValueSet.of(48000), sample_size=ValueSet.of(16),
-    channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01),
-    echo_cancellation=(True, False), auto_gain_control=(True, False),
-    noise_suppression=(True, False))
+    channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.01))
 # vivid's picture controls (field.md): the kernel's own virtual camera, where ms's hardware
 # lab runs, so --fake and vivid answer `ms caps` and a brightness constraint alike.
 FAKE_CONTROLS = {name: NumericControl(0, 255, 1, 128)
@@ -62,19 +63,23 @@ COMMON_KEYS = ("kind", "label", "group", "faults")
 KEYS = {
     VIDEO_INPUT: COMMON_KEYS + ("facingMode", "modes", "source", "controls"),
     AUDIO_INPUT: COMMON_KEYS + ("source", *AudioCaps.NUMERIC, *AudioCaps.BOOLEAN),
-    AUDIO_OUTPUT: COMMON_KEYS,
+    AUDIO_OUTPUT: COMMON_KEYS + ("sink", "sampleRate", "channelCount"),
 }
+# An echo: what a virtual speaker played, heard by a virtual microphone.
+MAX_ECHO_DELAY = 10.0  # seconds: farend.HISTORY keeps 30 s of what played
+MAX_ECHO_GAIN = 10.0
 
 
 def fake_devices() -> list[Device]:
     """The built-in set: like a browser's fake-device flag."""
     return [
         Device(AUDIO_INPUT, "Fake Microphone", "fake:audioinput", "fake:desk", "virtual",
-               audio=FAKE_AUDIO, source="tone"),
+               audio=FAKE_AUDIO._replace(**processing_capabilities()), source="tone"),
         Device(VIDEO_INPUT, "Fake Camera", "fake:videoinput", "fake:desk", "virtual",
                facing_mode="user", modes=FAKE_MODES, source="pattern",
                controls=FAKE_CONTROLS),
-        Device(AUDIO_OUTPUT, "Fake Speaker", "fake:audiooutput", "fake:speaker", "virtual"),
+        Device(AUDIO_OUTPUT, "Fake Speaker", "fake:audiooutput", "fake:speaker", "virtual",
+               audio=VIRTUAL_SPEAKER),
     ]
 
 
@@ -100,6 +105,7 @@ def parse_device_file(value: object, base: Path) -> list[Device]:
         if not device.group_key:
             device.group_key = "virtual-own:" + device.key
         devices.append(device)
+    _find_echo_speakers(devices)
     return devices
 
 
@@ -122,7 +128,7 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
     device.faults = _parse_faults(entry.get("faults", []), f"{path}.faults", kind,
                                   device.controls)
     if kind == AUDIO_OUTPUT:
-        return device
+        return _parse_speaker(entry, path, base, device)
     device.source = _parse_source(entry.get("source", SYNTHETIC[kind]), f"{path}.source",
                                   kind, base)
     if kind == VIDEO_INPUT:
@@ -139,6 +145,8 @@ def _parse_device(entry: object, path: str, base: Path) -> Device:
 
 
 def _parse_source(value: object, path: str, kind: str, base: Path):
+    if kind == AUDIO_INPUT and isinstance(value, dict) and "echo" in value:
+        return _parse_echo(value, path, base)
     if isinstance(value, str):
         if value != SYNTHETIC[kind]:
             raise DeviceFileError(f'{path}: a {kind} source is "{SYNTHETIC[kind]}" or '
@@ -154,13 +162,7 @@ def _parse_source(value: object, path: str, kind: str, base: Path):
 def _media_file(file: object, base: Path, path: str) -> str:
     """The absolute path of a source file that exists and is a regular file: a directory,
     a FIFO (opening it would wait for a writer) or a device is not a media file."""
-    if not isinstance(file, str) or not file:
-        raise DeviceFileError(f"{path}: expected a path, got {_show(file)}")
-    if "\0" in file:
-        raise DeviceFileError(f"{path}: a path cannot contain a NUL character, "
-                              f"got {quoted(file)}")
-    _encodable(file, path)
-    full = os.path.abspath(os.path.join(base, os.path.expanduser(file)))
+    full = _absolute_path(file, base, path)
     try:
         info = os.stat(full)
     except FileNotFoundError:
@@ -224,8 +226,8 @@ def _parse_modes(value: object, path: str) -> tuple[VideoMode, ...]:
 
 def _parse_audio(entry: dict, path: str, source) -> AudioCaps:
     fields = {}
-    from_file = _file_audio(source["file"], f"{path}.source.file") \
-        if isinstance(source, dict) else {}
+    file, where = _audio_file(source, f"{path}.source")
+    from_file = _file_audio(file, where) if file else {}
     for name, attr in AudioCaps.NUMERIC.items():
         if name in from_file and name not in entry:
             fields[attr] = from_file[name]
@@ -234,14 +236,101 @@ def _parse_audio(entry: dict, path: str, source) -> AudioCaps:
                                             integer=name != "latency")
         else:
             fields[attr] = FAKE_AUDIO.numeric(name)
+    processing = processing_capabilities()
     for name, attr in AudioCaps.BOOLEAN.items():
-        value = entry.get(name, list(FAKE_AUDIO.boolean(name)))
+        value = entry.get(name, list(processing[attr]))
         if (not isinstance(value, list) or not value
                 or not all(isinstance(v, bool) for v in value)):
             raise DeviceFileError(f"{path}.{name}: expected a list like [true, false], "
                                   f"got {_show(value)}")
-        fields[attr] = tuple(dict.fromkeys(value))
+        fields[attr] = _processing_values(value, processing[attr], f"{path}.{name}")
     return AudioCaps(**fields)
+
+
+def _processing_values(value: list, runnable: tuple, path: str) -> tuple:
+    """What the file allows of what ms can run: true needs the processing installed."""
+    allowed = tuple(v for v in dict.fromkeys(value) if v in runnable)
+    if not allowed:
+        raise DeviceFileError(f"{path}: {_show(value)} needs ms's audio processing, which is "
+                              f"not installed (pip install {PACKAGE}), or say [false]")
+    return allowed
+
+
+# --- speakers and echo (mscli/speakers) ---------------------------------------------------
+
+
+def _parse_speaker(entry: dict, path: str, base: Path, device: Device) -> Device:
+    """A virtual speaker: the formats it takes, and the WAV it records what it plays into."""
+    caps = {name: _parse_value_set(entry[name], f"{path}.{name}", integer=True)
+            for name in ("sampleRate", "channelCount") if name in entry}
+    device.audio = VIRTUAL_SPEAKER._replace(
+        **{AudioCaps.NUMERIC[name]: values for name, values in caps.items()})
+    if "sink" in entry:
+        where = f"{path}.sink"
+        _expect_object(entry["sink"], where, ("file",), required=("file",))
+        device.source = {"sink": _absolute_path(entry["sink"]["file"], base, f"{where}.file")}
+    return device
+
+
+def _absolute_path(file: object, base: Path, path: str) -> str:
+    """A path given in the file, made absolute from the file's directory. A file ms will
+    write: whether it may be (exists, -y) is checked when a capture uses it, as for -o."""
+    if not isinstance(file, str) or not file:
+        raise DeviceFileError(f"{path}: expected a path, got {_show(file)}")
+    if "\0" in file:
+        raise DeviceFileError(f"{path}: a path cannot contain a NUL character, "
+                              f"got {quoted(file)}")
+    _encodable(file, path)
+    return os.path.abspath(os.path.join(base, os.path.expanduser(file)))
+
+
+def _parse_echo(value: dict, path: str, base: Path) -> dict:
+    """`{"echo": {"speaker": LABEL, "delay": S, "gain": G}, "plus": SOURCE}`: what a speaker
+    of this file played, `delay` seconds later and scaled by `gain`, mixed with the
+    microphone's own source (`plus`: "tone" or {"file": ...}; absent: the echo alone)."""
+    _expect_object(value, path, ("echo", "plus"), required=("echo",))
+    echo, where = value["echo"], f"{path}.echo"
+    _expect_object(echo, where, ("speaker", "delay", "gain"), required=("speaker",))
+    delay = _positive(echo.get("delay", 0.0), f"{where}.delay", integer=False, zero_ok=True,
+                      most=MAX_ECHO_DELAY)
+    gain = _positive(echo.get("gain", 1.0), f"{where}.gain", integer=False, zero_ok=True,
+                     most=MAX_ECHO_GAIN)
+    plus = _parse_source(value["plus"], f"{path}.plus", AUDIO_INPUT, base) \
+        if "plus" in value else None
+    if isinstance(plus, dict) and "echo" in plus:
+        raise DeviceFileError(f"{path}.plus: the microphone's own source is "
+                              f'"{SYNTHETIC[AUDIO_INPUT]}" or {{"file": PATH}}, not another echo')
+    return {"echo": {"speaker": _text(echo["speaker"], f"{where}.speaker"),
+                     "delay": float(delay), "gain": float(gain), "path": f"{where}.speaker"},
+            "plus": plus}
+
+
+def _find_echo_speakers(devices: list[Device]) -> None:
+    """Each echo's speaker, by label among this file's speakers (its Device, whose deviceId
+    is assigned later, is what the microphone listens to)."""
+    speakers = [d for d in devices if d.kind == AUDIO_OUTPUT]
+    for device in devices:
+        echo = device.source.get("echo") if isinstance(device.source, dict) else None
+        if echo is None:
+            continue
+        named = [d for d in speakers if d.label == echo["speaker"]]
+        if len(named) != 1:
+            labels = ", ".join(quoted(d.label, 40) for d in speakers) or "none"
+            what = "no speaker (audiooutput) is" if not named else \
+                f"{len(named)} speakers (audiooutput) are"
+            raise DeviceFileError(f"{echo['path']}: {what} labelled {quoted(echo['speaker'])} "
+                                  f"in this file (speakers: {labels})")
+        echo["device"] = named[0]
+
+
+def _audio_file(source, where: str) -> tuple[str | None, str]:
+    """The media file behind a microphone's source (its own, or an echo's `plus`), and its
+    JSON path."""
+    if isinstance(source, dict) and "echo" in source:
+        source, where = source["plus"], f"{where}.plus"
+    if isinstance(source, dict):
+        return source["file"], f"{where}.file"
+    return None, where
 
 
 def _parse_value_set(value: object, path: str, integer: bool) -> ValueSet:

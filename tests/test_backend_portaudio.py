@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from mscli import catalog
+from mscli import audioproc, catalog
 from mscli.backends import portaudio, v4l2
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, ValueSet
 from mscli.ids import IdHasher
@@ -115,11 +115,21 @@ def test_capabilities_come_from_probing(machine):
     assert mic.audio.channel_count == ValueSet.range(1, 2)
     assert mic.audio.sample_size == ValueSet.of(16, 24, 32)  # 32 through float32
     assert mic.audio.latency == ValueSet.range(0.0087, 0.0348)
-    assert mic.audio.echo_cancellation == (False,)
+    # ms's own processing (audioproc) runs on every microphone: on or off, where installed.
+    assert (mic.audio.echo_cancellation, mic.audio.auto_gain_control,
+            mic.audio.noise_suppression) == ((True, False),) * 3
     analog = by_label(portaudio.enumerate_devices(), AUDIO_INPUT)[
         "HDA Intel PCH: ALC3246 Analog (hw:0,0)"]
     assert analog.audio.channel_count == ValueSet.of(2)
     assert analog.audio.sample_rate == ValueSet.of(44100, 48000)
+    assert analog.audio.noise_suppression == (True, False)
+
+
+def test_without_the_processing_binding_only_off(machine, monkeypatch):
+    monkeypatch.setattr(audioproc, "installed", lambda: False)
+    mic = by_label(portaudio.enumerate_devices(), AUDIO_INPUT)[USB_MIC]
+    assert (mic.audio.echo_cancellation, mic.audio.auto_gain_control,
+            mic.audio.noise_suppression) == ((False,),) * 3
 
 
 def test_many_channels_are_a_range_without_probing_each(machine):

@@ -50,3 +50,11 @@ def test_the_mix_sums_every_speaker_and_says_whether_anything_plays():
     playback.speaker("b").add(np.full((480, 1), 8192, np.int16), 48000, 0.0)
     assert playback.playing
     assert np.allclose(playback.mix(0.0, 480, 48000), 0.5)
+
+
+def test_a_long_chunk_is_read_in_pieces_with_the_same_samples():
+    played = PlayedAudio()
+    second = (np.arange(48000) % 4000 * 8).astype(np.int16).reshape(-1, 1)
+    played.add(second, 48000, 0.0)
+    pieces = np.concatenate([played.read(i * 0.01, 480, 48000) for i in range(100)])
+    assert np.allclose(pieces, second[:, 0].astype(np.float32) / 32768, atol=1e-6)

@@ -224,3 +224,29 @@ def test_a_wrong_echo_delay_expectation_is_a_usage_error(ms, expect, says):
     result = ms("capture", "--fake", "-c", '{"audio": true, "video": true}', "-t", "1",
                 "-o", "null", "--expect", expect)
     assert result.code == 2 and says in result.err
+
+
+# --- end to end: --play to a virtual speaker, a virtual microphone that hears it ---------------
+
+
+@pytest.mark.parametrize("cancelled", [False, True], ids=["raw", "echoCancellation"])
+def test_play_heard_by_an_echo_microphone_reports_its_delay(ms, tmp_path, cancelled):
+    """The speaker plays a voice from capture time 0; the microphone hears it 80 ms later at
+    half its level: `stopped` says 80 ms and the expectation holds. With echo cancellation
+    on as well: the delay is measured before the processing that removes the echo."""
+    write_wav(tmp_path / "speech.wav", speech_like(2.0, RATE), RATE)
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [
+        {"kind": "audiooutput", "label": "Speaker"},
+        {"kind": "audioinput", "label": "Mic",
+         "source": {"echo": {"speaker": "Speaker", "delay": 0.08, "gain": 0.5}}}]}))
+    events = tmp_path / "events.ndjson"
+    constraints = json.dumps({"audio": {"echoCancellation": {"exact": cancelled}}})
+    result = ms("capture", "--devices", str(devices), "-c", constraints, "-t", "2",
+                "--play", str(tmp_path / "speech.wav"), "--speaker", "label:Speaker",
+                "-o", "null", "--events", str(events), "--expect", "audio.echo_delay < 100")
+    assert result.code == 0, result.err
+    [stopped] = [e for e in map(json.loads, events.read_text().splitlines())
+                 if e["event"] == "stopped"]
+    [track] = stopped["detail"]["tracks"]
+    assert track["echoDelay"] == pytest.approx(80, abs=2)

@@ -315,9 +315,10 @@ def test_select_step4_advanced_sets_filter_but_do_not_score():
     assert size(chosen) == (1280, 600)
 
 
-def test_select_step4_default_echo_cancellation_true():
-    chosen = pick(True, devices(mic("M", echo_cancellation=(False, True))), "audio")
-    assert chosen.settings["echoCancellation"] is True
+def test_select_step4_default_processing_off():
+    # ms's default, not Chromium's (select.py): raw audio unless a constraint asks.
+    chosen = pick(True, devices(mic("M", echo_cancellation=(True, False))), "audio")
+    assert chosen.settings["echoCancellation"] is False
     assert chosen.settings["sampleRate"] == 48000 and chosen.settings["channelCount"] == 1
 
 

@@ -40,25 +40,35 @@ def processing(s: dict) -> tuple:
     return s.get("echoCancellation"), s.get("autoGainControl"), s.get("noiseSuppression")
 
 
-def test_echo_cancellation_container_on_by_default_for_device_capture():
-    # ShouldUseEchoCancellation: on when both are allowed (device capture), and the other
-    # processing follows it (UpdateDefaultValues).
-    assert processing(settings({})) == (True, True, True)
+def test_processing_off_by_default_unlike_chromium():
+    # Where ms differs from Chromium on purpose (select.py, README "Audio processing"):
+    # Chromium's ShouldUseEchoCancellation turns echo cancellation on for device capture and
+    # UpdateDefaultValues the rest with it; ms records raw audio unless asked.
+    assert processing(settings({})) == (False, False, False)
+    # Each is on only where its own constraint asks: echoCancellation does not drag the
+    # others on (Chromium would turn them on with it).
+    assert processing(settings({"echoCancellation": True})) == (True, False, False)
+    assert processing(settings({"noiseSuppression": True})) == (False, False, True)
+    assert processing(settings({"autoGainControl": {"exact": True},
+                                "advanced": [{"echoCancellation": True}]})) == \
+        (True, True, False)
 
 
 def test_update_default_values_echo_cancellation_off_turns_processing_off():
-    # Before: autoGainControl and noiseSuppression stayed on (each preferred true on its
-    # own), a configuration Chromium never picks unless asked.
+    # Chromium's rule still holds (trivially, with everything off by default) ...
     for off in ({"echoCancellation": False}, {"echoCancellation": {"exact": False}},
                 {"advanced": [{"echoCancellation": False}]}):
         assert processing(settings(off)) == (False, False, False), off
-    # An ideal for one of them still wins over the default.
+    # ... and an ideal for one of them still wins over the default.
     assert processing(settings({"echoCancellation": False, "autoGainControl": True})) == \
         (False, True, False)
     # A microphone without echo cancellation has the other processing off by default
     # (GetDefaultValueForAudioProperties: false when echo cancellation cannot be on).
     assert processing(settings({}, mic("No EC", echo_cancellation=()))) == \
         (None, False, False)
+    # One that can only process has it on: the only value allowed.
+    assert processing(settings({}, mic("Always", noise_suppression=(True,)))) == \
+        (False, False, True)
 
 
 def test_numeric_container_default_is_nearest_by_fitness_distance():

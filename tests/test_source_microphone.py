@@ -115,11 +115,11 @@ def sd(monkeypatch, tmp_path):
     return fake
 
 
-def make_track(constraints=None, name=NAME, until=None):
+def make_track(constraints=None, name=NAME, until=None, processing=(False,)):
     caps = AudioCaps(sample_rate=ValueSet.of(16000, 48000), sample_size=ValueSet.of(16, 24),
                      channel_count=ValueSet.range(1, 2), latency=ValueSet.range(0.01, 0.1),
-                     echo_cancellation=(False,), auto_gain_control=(False,),
-                     noise_suppression=(False,))
+                     echo_cancellation=processing, auto_gain_control=processing,
+                     noise_suppression=processing)
     device = Device(AUDIO_INPUT, name, "portaudio:test", "g", "portaudio", audio=caps,
                     source={"portaudio_name": name, "hostapi": "ALSA", "ordinal": 0})
     assign_ids([device], IdHasher(b"k" * 32))
@@ -231,6 +231,23 @@ def test_the_limit_cuts_the_last_block_at_the_exact_sample(sd):
     end = frames[-1].pts + frames[-1].samples
     assert end == 4000
     assert not track._events.history
+
+
+def test_processing_runs_on_a_portaudio_microphone_and_keeps_the_limit(sd):
+    # The same stage as on virtual microphones (audioproc/apm.py), on the source's thread:
+    # the samples change, the timeline and -t's exact end do not.
+    track = make_track({"sampleRate": 16000, "noiseSuppression": {"exact": True},
+                        "autoGainControl": True}, until=0.25, processing=(True, False))
+    assert (track.settings["noiseSuppression"], track.settings["autoGainControl"],
+            track.settings["echoCancellation"]) == (True, True, False)
+    source = start(track, until=0.25)
+    source.join(2)
+    frames = track.take()
+    assert frames[-1].pts + frames[-1].samples == 4000
+    assert all(b.pts - a.pts == a.samples for a, b in zip(frames, frames[1:]))
+    data = samples_of(frames)[:, 0].astype(int)
+    assert len(data) == 4000 - frames[0].pts  # from the first sample after the start
+    assert not (np.diff(data) == 1).all()  # not the fake's ramp as it came
 
 
 def test_a_stream_that_stops_by_itself_ends_the_track_with_a_read_error(sd):

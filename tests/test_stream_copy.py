@@ -115,6 +115,8 @@ def test_copied_audio_packets_are_the_files_beside_copied_video(ms, tmp_path, cl
     ('{"video": true, "audio": true}', ["--audio-codec", "copy"],
      'the track is 48000 Hz x 1, the file\'s stream 48000 Hz x 2 (resampling or remixing '
      'needs encoding; ask for {"sampleRate": 48000, "channelCount": 2} in -c to copy)'),
+    ('{"video": true, "audio": {"channelCount": 2, "noiseSuppression": true}}',
+     ["--audio-codec", "copy"], "has noiseSuppression on, which changes the samples"),
 ])
 def test_copy_that_needs_encoding_is_a_usage_error(ms, tmp_path, clips, constraints, extra,
                                                    said):

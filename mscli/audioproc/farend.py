@@ -73,9 +73,13 @@ def _overlay(out: np.ndarray, time: float, rate: int, mono: np.ndarray, start: f
                len(out))
     if last <= first:
         return
-    # At whole positions (same rate, aligned times) interpolation returns the samples as they are.
+    # At whole positions (same rate, aligned times) interpolation returns the samples as they
+    # are. Only the part of the chunk in the span is interpolated over: a writer may add a
+    # whole file as one chunk, and readers take 10 ms at a time.
     positions = (time + np.arange(first, last) / rate - start) * chunk_rate
-    out[first:last] = np.interp(positions, np.arange(len(mono)), mono)
+    lo = max(int(positions[0]), 0)
+    hi = min(int(positions[-1]) + 2, len(mono))
+    out[first:last] = np.interp(positions - lo, np.arange(hi - lo), mono[lo:hi])
 
 
 class Playback:

@@ -24,6 +24,7 @@ import os
 import re
 import sys
 
+from mscli.audioproc import processing_capabilities
 from mscli.backends import Found, physical_device
 from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, AudioCaps, Device, ValueSet
 
@@ -73,7 +74,7 @@ def quiet_stderr():
         os.close(saved)
 
 
-open_streams = 0  # streams mscli.sources.microphone holds open: no re-initialising then
+open_streams = 0  # streams ms holds open (microphones, speakers): no re-initialising then
 _listed = False  # whether this process listed devices before
 _cannot_refresh = False  # said once that new devices cannot be seen
 
@@ -189,6 +190,70 @@ def _probe_once(sd, api: str, info: dict) -> AudioCaps:
     return caps
 
 
+def close_stream(stream) -> None:
+    """Abort and close a stream of ours (None: already closed): the blocks in flight are not
+    wanted, and a stream whose device went away may refuse even this."""
+    global open_streams
+    if stream is None:
+        return
+    open_streams -= 1
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:  # PortAudioError from a device that is gone
+        pass
+
+
+class StreamClock:
+    """PortAudio's stream time (ADC and DAC times) on time.monotonic(): the offset is the
+    smallest difference between a callback's `currentTime` and time.monotonic() read in the
+    same callback, over the first `blocks` callbacks (the least delayed call wins).
+    `stream.time` is no good for this: PortAudio's ALSA host raises "Error getting stream
+    time" right after the start."""
+
+    def __init__(self, blocks: int = 20):
+        self.offset: float | None = None  # monotonic - stream time
+        self._left = blocks
+
+    def measure(self, stream_time: float, monotonic_time: float) -> None:
+        if self._left <= 0 or not stream_time > 0:
+            return
+        self._left -= 1
+        offset = monotonic_time - stream_time
+        if self.offset is None or offset < self.offset:
+            self.offset = offset
+
+    def monotonic(self, stream_time: float) -> float | None:
+        """A stream time on time.monotonic(); None before a measure or without the time
+        (a host API that gives none reports 0)."""
+        if not stream_time > 0 or self.offset is None:
+            return None
+        return stream_time + self.offset
+
+
+def device_index(sd, source: dict, channels_key: str) -> int | None:
+    """The device's current PortAudio index, from the name, host API and ordinal it was
+    listed by (indices change as devices come and go); None when PortAudio lists it no more.
+    channels_key: "max_input_channels" or "max_output_channels"."""
+    apis = [api["name"] for api in sd.query_hostapis()]
+    same = [d["index"] for d in sd.query_devices()
+            if d["name"] == source["portaudio_name"] and d[channels_key] > 0
+            and apis[d["hostapi"]] == source.get("hostapi", apis[d["hostapi"]])]
+    ordinal = source.get("ordinal", 0)
+    return same[ordinal] if ordinal < len(same) else None
+
+
+def output_caps(device: Device) -> AudioCaps | None:
+    """What a listed speaker takes, probed when asked (`ms caps`), not on every listing:
+    probing opens the device a dozen times. None when PortAudio lists it no more."""
+    with quiet_stderr():
+        sd = _import_sounddevice()
+        index = device_index(sd, device.source, "max_output_channels")
+        if index is None:
+            return None
+        return probe_output(sd, dict(sd.query_devices()[index], index=index))
+
+
 def _same_name_before(devices: list, info: dict, channels_key: str) -> int:
     return sum(1 for d in devices if d["index"] < info["index"] and d[channels_key] > 0
                and d["name"] == info["name"])
@@ -243,20 +308,29 @@ def probe_input(sd, info: dict) -> AudioCaps:
     would open the device hundreds of times): channel counts, sample rates and sample sizes,
     each with the other two held at that setting.
     """
+    # The hardware's own processing is not reachable through PortAudio: ms runs its own.
+    return _probe(sd.check_input_settings, info, "input")._replace(
+        **processing_capabilities())
+
+
+def probe_output(sd, info: dict) -> AudioCaps:
+    """AudioCaps of one output (a speaker): the formats check_output_settings accepts."""
+    return _probe(sd.check_output_settings, info, "output")
+
+
+def _probe(check, info: dict, direction: str) -> AudioCaps:
+    """The formats `check` (sd.check_input_settings or check_output_settings) accepts."""
     index = info["index"]
-    max_channels = int(info["max_input_channels"])
+    max_channels = int(info[f"max_{direction}_channels"])
     default_rate = float(info.get("default_samplerate") or 48000)
 
     def ok(channels: int, dtype: str, rate: float) -> bool:
         try:
-            sd.check_input_settings(device=index, channels=channels, dtype=dtype,
-                                    samplerate=rate)
+            check(device=index, channels=channels, dtype=dtype, samplerate=rate)
             return True
         except Exception:  # PortAudioError or ValueError: unsupported combination
             return False
 
-    off = dict(echo_cancellation=(False,), auto_gain_control=(False,),
-               noise_suppression=(False,))  # raw hardware: no processing, so only "off"
     base = next(((c, d, r) for c in dict.fromkeys((1, 2, max_channels))
                  if c <= max_channels
                  for d, _bits in SAMPLE_SIZES
@@ -266,7 +340,7 @@ def probe_input(sd, info: dict) -> AudioCaps:
         # Nothing opens (busy, or a sound server that is not running): what PortAudio says.
         return AudioCaps(sample_rate=ValueSet.of(int(default_rate)),
                          channel_count=ValueSet.range(1, max_channels),
-                         latency=_latency(info), **off)
+                         latency=_latency(info, direction))
     base_channels, base_dtype, base_rate = base
     counts = sorted(set(range(1, min(max_channels, MAX_PROBED_CHANNELS) + 1)) | {max_channels})
     channels = [c for c in counts if c == base_channels or ok(c, base_dtype, base_rate)]
@@ -279,12 +353,12 @@ def probe_input(sd, info: dict) -> AudioCaps:
         else ValueSet.of(*channels)
     return AudioCaps(sample_rate=ValueSet.of(*sorted(rates)),
                      sample_size=ValueSet.of(*sorted(sizes)),
-                     channel_count=channel_set, latency=_latency(info), **off)
+                     channel_count=channel_set, latency=_latency(info, direction))
 
 
-def _latency(info: dict) -> ValueSet | None:
-    low = info.get("default_low_input_latency")
-    high = info.get("default_high_input_latency")
+def _latency(info: dict, direction: str) -> ValueSet | None:
+    low = info.get(f"default_low_{direction}_latency")
+    high = info.get(f"default_high_{direction}_latency")
     if low is None or high is None:
         return None
     low, high = float(low), float(high)

@@ -68,7 +68,7 @@ VALUES = {
     "FILE": lambda: Values(files=True),
     "FILE|none": lambda: Values(files=True, words=("none",)),
     "C": lambda: Values(files=True),  # constraints: a file, - or inline JSON
-    "OUT": lambda: Values(files=True, kind_prefix=True),
+    "OUT": lambda: Values(files=True, kind_prefix=True, words=("speaker",)),
     "FORMAT": lambda: Values(words=_formats()),
     "DEVICE": lambda: Values(device=True),
     "CODEC": Values,  # free text: nothing to offer

@@ -53,8 +53,7 @@ class MicrophoneSource(SourceThread):
         self._stream = None
         self._queue: queue.Queue = queue.Queue(QUEUE_BLOCKS)
         self._finished = threading.Event()  # PortAudio stopped the stream
-        self._offset: float | None = None  # monotonic - PortAudio stream time
-        self._offset_blocks = 0
+        self._stream_clock = portaudio.StreamClock(OFFSET_BLOCKS)
         self._card: tuple[str, str | None] | None = None  # ALSA card number and id, if any
         self._ended = False
 
@@ -89,17 +88,11 @@ class MicrophoneSource(SourceThread):
         self._card = _alsa_card(self.track.device.source.get("portaudio_name", ""))
 
     def _find(self, sd) -> int:
-        """The device's current PortAudio index, from the name and host API it was listed by."""
-        source = self.track.device.source
-        apis = [api["name"] for api in sd.query_hostapis()]
-        same = [d["index"] for d in sd.query_devices()
-                if d["name"] == source["portaudio_name"] and d["max_input_channels"] > 0
-                and apis[d["hostapi"]] == source.get("hostapi", apis[d["hostapi"]])]
-        ordinal = source.get("ordinal", 0)
-        if ordinal >= len(same):
+        index = portaudio.device_index(sd, self.track.device.source, "max_input_channels")
+        if index is None:
             raise NotReadableError(f"{self.track.label}: cannot open the microphone: "
                                    "PortAudio does not list it any more (unplugged?)")
-        return same[ordinal]
+        return index
 
     # --- PortAudio's thread -----------------------------------------------------------------
 
@@ -145,22 +138,15 @@ class MicrophoneSource(SourceThread):
                 continue
             if self.stopped:
                 return
-            self._measure_offset(now, arrival)
+            self._stream_clock.measure(now, arrival)
             self._deliver(data, adc_time, arrival)
-
-    def _measure_offset(self, stream_time: float, arrival: float) -> None:
-        if self._offset_blocks >= OFFSET_BLOCKS or not stream_time > 0:
-            return
-        self._offset_blocks += 1
-        offset = arrival - stream_time
-        if self._offset is None or offset < self._offset:
-            self._offset = offset
 
     def _deliver(self, data, adc_time: float, arrival: float) -> None:
         rate = self._rate
         count = len(data)
-        if adc_time > 0 and self._offset is not None:
-            t = self.clock.at(adc_time + self._offset)
+        taken = self._stream_clock.monotonic(adc_time)
+        if taken is not None:
+            t = self.clock.at(taken)
         else:  # a host API without ADC times: the block ended when it arrived
             t = self.clock.at(arrival) - count / rate
         if t < self.start_time:  # taken before the capture started: keep only what is after
@@ -206,14 +192,7 @@ class MicrophoneSource(SourceThread):
 
     def _close(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        portaudio.open_streams -= 1
-        try:
-            stream.abort()  # the blocks still in flight are not wanted
-            stream.close()
-        except Exception:  # a stream whose device went away may refuse even this
-            pass
+        portaudio.close_stream(stream)
 
 
 def _int16(data):

@@ -73,8 +73,6 @@ class ToneSource(SourceThread):
     name = "tone"
 
     def run(self) -> None:
-        from mscli.media.tone import ToneGenerator
-
         script = FaultScript(self.track.device.faults, self.start_time)
         content = ContentFaults(script)
         generator = None
@@ -84,7 +82,7 @@ class ToneSource(SourceThread):
             channels = self.track.settings["channelCount"]
             if generator is None or (generator.sample_rate, generator.channels) != \
                     (rate, channels):
-                generator = ToneGenerator(rate, channels)
+                generator = self.generator(rate, channels)
             if not self.still_running(script, t):
                 return
             start = round(t * rate)
@@ -98,3 +96,9 @@ class ToneSource(SourceThread):
                 self.track.deliver(content.audio(AudioFrame(generator.samples(start, count),
                                                             rate, start, t)))
             t = (start + count) / rate
+
+    def generator(self, rate: int, channels: int):
+        """What makes the samples: .samples(start, count), .sample_rate, .channels."""
+        from mscli.media.tone import ToneGenerator
+
+        return ToneGenerator(rate, channels)
