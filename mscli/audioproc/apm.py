@@ -38,6 +38,12 @@ NS_LEVEL = 2  # WebRTC's "high" suppression (18 dB), the level Chrome asks for
 # The most channels one module takes: at 17 the binding's noise suppressor and echo canceller
 # abort the process (a failed check in WebRTC), so wider tracks are processed in groups.
 MAX_CHANNELS = 16
+# Echo cancellation hears the far end this much before its time: an echo can only be modelled
+# from what played before it, and a loopback card's echo comes at delay 0 (echoDelay -0.2 to
+# 1.2 ms over snd-aloop, timestamps being what they are): without it the module took 3-14 dB
+# off such an echo instead of ~30. What plays 5 ms ahead is known: players hand their samples
+# over earlier than that, and a block is processed after its last sample was captured.
+FAR_END_AHEAD = 0.005
 
 
 def wanted(settings: dict) -> bool:
@@ -84,7 +90,7 @@ class Modules:
         playback = self._playback()
         if playback is None or not playback.playing:
             return self._silence
-        far = playback.mix(time, self.size, self.rate)
+        far = playback.mix(time + FAR_END_AHEAD, self.size, self.rate)
         far = np.clip(np.round(far * 32768), -32768, 32767).astype(np.int16)
         return np.repeat(far, self.channels)  # the same reference in every channel
 

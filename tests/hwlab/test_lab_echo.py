@@ -23,7 +23,7 @@ import wave
 import numpy as np
 from _echo_signals import speech_like, tone_bursts, write_wav
 from labtools import LAB, events_in, listed, recording, run_ms
-from test_lab_capture import TonePlayer, loopback_input, tone_frequency
+from test_lab_capture import TonePlayer, loopback_input
 
 pytestmark = LAB
 
@@ -68,6 +68,21 @@ def bursts_in(x: np.ndarray) -> list[np.ndarray]:
             if b - a > 4]
 
 
+def sounding(x: np.ndarray) -> np.ndarray:
+    """The 10 ms blocks of x where the tone sounds (above -40 dBFS), joined."""
+    blocks = x[:len(x) // 480 * 480].reshape(-1, 480)
+    return blocks[np.sqrt(np.mean(blocks ** 2, axis=1)) > 0.01].reshape(-1)
+
+
+def peak_frequency(x: np.ndarray) -> float:
+    """The strongest frequency of x (Hann window, parabolic interpolation between bins):
+    unlike zero crossings, a lost or repeated block does not move it."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    k = int(np.argmax(spectrum[1:-1])) + 1
+    a, b, c = np.log(spectrum[k - 1:k + 2])
+    return (k + 0.5 * (a - c) / (a - 2 * b + c)) * RATE / len(x)
+
+
 def capture(tmp_path, name: str, constraints: str, *args: str) -> tuple[int, dict, str]:
     """`ms capture` to NAME.wav: (exit code, the audio track's stopped detail, stderr)."""
     out, log = tmp_path / f"{name}.wav", tmp_path / f"{name}.ndjson"
@@ -96,15 +111,15 @@ def test_a_tone_played_with_play_arrives_at_its_frequency_and_level_and_its_dela
     assert code == 0, stderr
     x = recorded(tmp_path / "heard.wav")
     heard = bursts_in(x)
-    frequencies = [tone_frequency(b) for b in heard]
+    frequency = peak_frequency(sounding(x))
     level, sent = db(np.concatenate(heard)), db(np.concatenate(bursts_in(played)))
+    # A block the emulated guest's capture loses (an overflow, counted) breaks a burst's
+    # zero crossings, not its spectrum.
     print(f"\n--play {TONE_HZ} Hz bursts into hw:0,0, recorded from hw:0,1: {len(heard)} "
-          f"bursts, {min(frequencies):.2f}-{max(frequencies):.2f} Hz, level {level:.2f} dBFS "
-          f"(played {sent:.2f}), echoDelay {track['echoDelay']} ms, overflows "
-          f"{track.get('overflows')}, exit {code}")
-    assert code == 0, stderr
+          f"bursts at {frequency:.2f} Hz, level {level:.2f} dBFS (played {sent:.2f}), "
+          f"echoDelay {track['echoDelay']} ms, overflows {track.get('overflows')}")
     assert len(heard) >= 10
-    assert np.allclose(frequencies, TONE_HZ, rtol=0.01)
+    assert abs(frequency / TONE_HZ - 1) < 0.01
     assert abs(level - sent) < 1.0  # the loopback passes samples unchanged
     assert track["echoDelay"] is not None and 0 <= track["echoDelay"] < 500
 
@@ -116,20 +131,24 @@ def test_a_tone_played_with_o_speaker_is_heard_on_the_card(tmp_path):
     relayed = tmp_path / "relay.wav"
     with TonePlayer(), recording(
             "-c", microphone(1), "-t", "12", "-o", str(relayed), "-o",
-            f"speaker:{loopback_speaker(1)['deviceId']}", "--events", "none",
+            f"speaker:{loopback_speaker(1)['deviceId']}", "--events", "none", "-v",
             out=relayed, written=2 * RATE) as relay:  # a second of 16-bit mono
         code, track, stderr = capture(tmp_path, "heard", microphone(0), "-t", "4")
         _out, relay_err = relay.communicate(timeout=120)
-    x = recorded(tmp_path / "heard.wav")
-    body = x[RATE // 2:-RATE // 10]  # from when the relay's speaker surely plays
-    frequency = tone_frequency(body) if np.abs(body).max() > 0.05 else float("nan")
-    print(f"\n-o speaker: the tone relayed through hw:0,1 to hw:0,0: {len(body) / RATE:.2f} s "
-          f"heard at {frequency:.2f} Hz, level {db(body):.2f} dBFS; relay exit "
-          f"{relay.returncode}: {relay_err.strip()[-300:]}")
-    assert relay.returncode == 0, relay_err
     assert code == 0, stderr
+    x = recorded(tmp_path / "heard.wav")
+    tone = sounding(x)
+    frequency = peak_frequency(tone) if len(tone) else float("nan")
+    # Under emulation the relay's speaker underruns (silence) and its microphone overflows
+    # (lost blocks): the tone comes through in pieces, each at its frequency and level.
+    print(f"\n-o speaker: the tone relayed through hw:0,1 to hw:0,0: sounding "
+          f"{len(tone) / RATE:.2f} s of {len(x) / RATE:.2f} s, at {frequency:.2f} Hz, level "
+          f"{db(tone):.2f} dBFS (played {PLAYER_DB:.2f}); relay exit {relay.returncode}, "
+          f"{relay_err.strip()[-300:]}")
+    assert relay.returncode == 0, relay_err
+    assert len(tone) > RATE  # more than a second of it
     assert abs(frequency / TONE_HZ - 1) < 0.01
-    assert abs(db(body) - PLAYER_DB) < 1.0
+    assert abs(db(tone) - PLAYER_DB) < 1.0
 
 
 def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
@@ -137,7 +156,7 @@ def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
     write_wav(tmp_path / "voice.wav", voice, RATE)
     play = ("-t", "10", "--play", str(tmp_path / "voice.wav"), "--speaker",
             loopback_speaker(0)["deviceId"])
-    levels, delays = {}, {}
+    levels, delays, overflows = {}, {}, {}
     for on in (False, True):
         name = f"ec-{'on' if on else 'off'}"
         code, track, stderr = capture(
@@ -145,9 +164,11 @@ def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
         assert code == 0, stderr
         x = recorded(tmp_path / f"{name}.wav")
         levels[on], delays[on] = db(x[round(SETTLED * RATE):]), track["echoDelay"]
+        overflows[on] = track.get("overflows")
     erle = levels[False] - levels[True]
     print(f"\necho cancellation over snd-aloop, a voice played into hw:0,0: echo "
           f"{levels[False]:.1f} dBFS without, {levels[True]:.1f} dBFS with (ERLE {erle:.1f} dB "
-          f"after {SETTLED} s); echoDelay {delays[False]} / {delays[True]} ms")
+          f"after {SETTLED} s); echoDelay {delays[False]} / {delays[True]} ms, overflows "
+          f"{overflows[False]} / {overflows[True]}")
     assert delays[False] is not None and delays[True] is not None
     assert erle >= ERLE_DB
