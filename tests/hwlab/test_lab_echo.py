@@ -174,8 +174,11 @@ def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
     """The emulated guest cannot run echo cancellation in real time: its microphone loses
     blocks, counted as overflows. Those are gaps in the recording's timeline, so the echo is
     measured over the samples captured, each processed with the far end of its own time."""
-    write_wav(tmp_path / "voice.wav", speech_like(10.0, RATE), RATE)
-    play = ("-t", "10", "--play", str(tmp_path / "voice.wav"), "--speaker",
+    # 6 s: with the host busy, a 10 s capture with the canceller on took over the 120 s
+    # run_ms allows (the guest processes what it did not lose several times slower than real
+    # time).
+    write_wav(tmp_path / "voice.wav", speech_like(6.0, RATE), RATE)
+    play = ("-t", "6", "--play", str(tmp_path / "voice.wav"), "--speaker",
             loopback_speaker(0)["deviceId"])
     levels, delays, overflows = {}, {}, {}
     for on in (False, True):
@@ -193,7 +196,7 @@ def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
     # in three runs (the canceller adapts across the gaps or does not). The 20 dB of the issue
     # is required where the guest keeps up (under a tenth lost: a faster host or KVM); here the
     # echo must still be attenuated. The virtual devices' tests hold ms to 20 dB everywhere.
-    kept_up = overflows[True] < 0.1 * 1000
+    kept_up = overflows[True] < 0.1 * 600
     print(f"\necho cancellation over snd-aloop, a voice played into hw:0,0: echo "
           f"{levels[False]:.1f} dBFS without, {levels[True]:.1f} dBFS with (ERLE {erle:.1f} dB "
           f"after {SETTLED} s); echoDelay {delays[False]} / {delays[True]} ms, overflows "
