@@ -160,14 +160,16 @@ def test_a_tone_played_with_o_speaker_is_heard_on_the_card(tmp_path):
           f"{len(tone) / RATE:.2f} s, at {frequency:.2f} Hz, level {db(tone):.2f} dBFS "
           f"(played {PLAYER_DB:.2f}); the relay's microphone lost {relay_track['overflows']} "
           f"blocks, its speaker {speaker}")
-    # What the guest loses (the relay's blocks lost, its speaker's underruns) is counted and
-    # reported, never a crash. A busy host can starve the emulated guest of most of them
-    # (CI saw it with the load at 8 on 2 cores): the tone is required to come through when
-    # the relay lost less than a tenth of its 12 s.
-    if relay_track["overflows"] * 0.01 + speaker["underruns"] * 0.01 < 1.2:
-        assert len(tone) > RATE  # more than a second of it
+    # The speaker's underruns and the samples its full buffer dropped are counted and
+    # reported, never a crash: on the emulated guest they are many (278 underruns, 241,314
+    # samples dropped with the host idle), so the tone comes through in pieces, each at its
+    # frequency and level (a block an underrun cuts counts with its silence: 2 dB). A busy
+    # host can starve the relay's microphone of nearly every block (1,190 of 1,200 lost, with
+    # the load at 8 on 2 cores): the tone is required where it lost under a tenth.
+    if relay_track["overflows"] < 120:
+        assert len(tone) > RATE // 2
         assert abs(frequency / TONE_HZ - 1) < 0.01
-        assert abs(db(tone) - PLAYER_DB) < 1.0
+        assert abs(db(tone) - PLAYER_DB) < 2.0
 
 
 def test_echo_cancellation_attenuates_the_echo_of_a_played_voice(tmp_path):
