@@ -6,6 +6,8 @@ command line run in-process with a stand-in for what ms plays."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -141,6 +143,27 @@ def test_correlation_runs_once_a_window_and_on_the_last_partial_window(monkeypat
     calls.clear()
     assert measure(echo_of(played, RATE, 0.08)[:round(7.2 * RATE)], playback) == 80.0
     assert len(calls) == 4  # and 1.2 s at the end
+
+
+def test_the_source_never_waits_for_a_correlation(monkeypatch):
+    """A window is correlated on a thread of its own: the frame that fills it is delivered
+    at once, however long the correlation takes (the emulated lab guest: most of a second)."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*args):
+        started.set()
+        release.wait(10)
+        return 0.08
+
+    monkeypatch.setattr(roundtrip, "estimate", slow)
+    played = speech_like(2.0, RATE)
+    echo = EchoDelay(played_record(played))
+    begun = time.monotonic()
+    for i in range(0, 2 * RATE, 480):
+        echo.observe(AudioFrame(int16(played[i:i + 480]), RATE, i, i / RATE))
+    assert started.wait(5) and time.monotonic() - begun < 5  # not the 10 s of a wait
+    release.set()
+    assert echo.delay_ms() == 80.0
 
 
 def test_a_short_capture_counts_from_half_a_second():

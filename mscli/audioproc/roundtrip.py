@@ -19,14 +19,17 @@ when the window is confident:
   AMBIGUITY of the peak (a train of bursts repeating within the delays searched matches as
   well one period away).
 The track's delay is the median of its confident windows; none is None (nothing played, or
-nothing heard clearly). Correlation happens when a window fills (at most one every WINDOW
-seconds) and for the last partial window at the end, on the source's thread, never on
-PortAudio's callback thread.
+nothing heard clearly). The source's thread only gathers samples; each full window (at most
+one every WINDOW seconds) and the last partial one are correlated on a thread of their own, so
+that the source's frames never wait for it (in the hardware lab's emulated guest one window
+takes most of a second, and a microphone played back by `-o speaker` stuttered while it ran on
+the source's thread). Only a machine that falls two windows behind makes the source wait.
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -49,6 +52,7 @@ MAX_LOBE = 0.2  # seconds either side: a wider lobe is a delay that cannot be to
 BREAK_SECONDS = 0.02
 # Played power below this (full scale 1.0, about -80 dBFS) is nothing played in the window.
 SILENT_POWER = 1e-8
+PENDING = 2  # windows handed to the correlating thread and not done, at most
 
 
 class EchoDelay:
@@ -64,12 +68,17 @@ class EchoDelay:
         self._start: float | None = None  # capture time of the window's first sample
         self._rate: int | None = None
         self.delays: list[float] = []  # seconds, one per confident window
+        self._worker: ThreadPoolExecutor | None = None  # made when the first window closes
+        self._pending: list = []  # the futures of the windows handed to it
+        self._finished = False  # delay_ms was asked: a late frame changes nothing
 
     def observe(self, frame) -> None:
         """An AudioFrame as the source delivered it (int16, (samples, channels))."""
         if not self.playback.playing:
             return  # nothing played yet: nothing can come back
         with self._lock:
+            if self._finished:
+                return
             if self._start is not None and (
                     frame.sample_rate != self._rate or
                     abs(frame.time - self._start - self._count / self._rate) > BREAK_SECONDS):
@@ -85,22 +94,37 @@ class EchoDelay:
         """The median delay of the confident windows in milliseconds (to 0.1), counting the
         last partial window; None when no window was confident."""
         with self._lock:
-            self._close_window(MIN_WINDOW)
-            if not self.delays:
-                return None
-            return round(float(np.median(self.delays)) * 1000, 1)
+            if not self._finished:
+                self._close_window(MIN_WINDOW)
+                self._finished = True
+            worker = self._worker
+        if worker is not None:
+            worker.shutdown(wait=True)  # the windows handed over, estimated
+        if not self.delays:
+            return None
+        return round(float(np.median(self.delays)) * 1000, 1)
 
     def _close_window(self, shortest: float) -> None:
-        """Estimate on the window's samples if it is at least `shortest` long; start anew."""
+        """Hand the window's samples to the correlating thread if the window is at least
+        `shortest` long; start anew."""
+        self._pending = [f for f in self._pending if not f.done()]
         if self._start is not None and self._count >= shortest * self._rate:
-            captured = np.concatenate(self._chunks)
-            lead, late = round(MAX_DELAY * self._rate), round(-MIN_DELAY * self._rate)
-            played = self.playback.mix(self._start - lead / self._rate,
-                                       lead + len(captured) + late, self._rate)
-            delay = estimate(captured, played, self._rate, lead)
-            if delay is not None:
-                self.delays.append(delay)
+            if len(self._pending) >= PENDING:
+                self._pending.pop(0).result()  # fallen behind: memory stays bounded
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="ms-echo-delay")
+            self._pending.append(self._worker.submit(
+                self._estimate, self._chunks, self._start, self._rate))
         self._chunks, self._count, self._start = [], 0, None
+
+    def _estimate(self, chunks: list, start: float, rate: int) -> None:
+        """One window's delay, on the correlating thread."""
+        captured = np.concatenate(chunks)
+        lead, late = round(MAX_DELAY * rate), round(-MIN_DELAY * rate)
+        played = self.playback.mix(start - lead / rate, lead + len(captured) + late, rate)
+        delay = estimate(captured, played, rate, lead)
+        if delay is not None:
+            self.delays.append(delay)  # list.append is atomic; read once the thread is done
 
 
 def estimate(captured: np.ndarray, played: np.ndarray, rate: int,
