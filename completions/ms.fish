@@ -168,7 +168,7 @@ complete -c ms -n '__ms_in capture' -l black-level -r -f -d 'video is black when
 complete -c ms -n '__ms_in capture' -l frozen-after -r -f -d 'video is frozen when its picture stays the same this long (default 0.5)'
 complete -c ms -n '__ms_in capture' -l silence-below -r -f -d 'audio is silent when its RMS level is below DBFS (default -60)'
 complete -c ms -n '__ms_in capture' -l silence-after -r -f -d 'audio is silence when below that level this long (default 0.5)'
-complete -c ms -n '__ms_in capture' -l expect -r -f -d '\'KIND.METRIC OP VALUE\' to check when the capture stops, e.g. \'video.fps >= 24\' (OP: >= <= > < == !=; metrics: frames fps drops black frozen silence level peak clipping latency.p50 latency.p99 events.NAME); exit 6 if one does not hold; repeatable'
+complete -c ms -n '__ms_in capture' -l expect -r -f -d '\'KIND.METRIC OP VALUE\' to check when the capture stops, e.g. \'video.fps >= 24\' (OP: >= <= > < == !=; metrics: frames fps drops black frozen silence level peak clipping latency.p50 latency.p99 echo_delay events.NAME); exit 6 if one does not hold; repeatable'
 complete -c ms -n '__ms_in capture' -l report -r -F -d 'write each expectation\'s result and the tracks\' statistics to FILE as JSON (- for stdout)'
 complete -c ms -n '__ms_in capture' -l junit -r -F -d 'write the expectations to FILE as JUnit XML for CI (one testcase each)'
 

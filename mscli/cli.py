@@ -229,7 +229,8 @@ def _add_check_options(parser) -> None:
                        help="'KIND.METRIC OP VALUE' to check when the capture stops, e.g. "
                             "'video.fps >= 24' (OP: >= <= > < == !=; metrics: frames fps "
                             "drops black frozen silence level peak clipping latency.p50 "
-                            "latency.p99 events.NAME); exit 6 if one does not hold; "
+                            "latency.p99 echo_delay events.NAME); exit 6 if one does not "
+                            "hold; "
                             "repeatable")
     group.add_argument("--report", metavar="FILE",
                        help="write each expectation's result and the tracks' statistics to "

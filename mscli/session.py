@@ -110,6 +110,10 @@ class CaptureSession:
                                  mode=selection.mode, frame_limit=frame_limit,
                                  until=self.until, copy=selection.kind in self.options.copied)
         track.playback = self.playback
+        if selection.kind == "audio" and not track.copy:  # a copied track is never decoded
+            from mscli.audioproc.roundtrip import EchoDelay
+
+            track.echo = EchoDelay(self.playback)
         track.source = open_source(track, self.clock, paced=self.options.paced,
                                    until=self.until, start=start, opened=opened)
         open_controls(track)

@@ -80,6 +80,7 @@ class MediaStreamTrack:
         self.source = None  # set by the session
         self.content = None  # the content watcher (mscli/content), set by the session
         self.playback = None  # what the capture plays (audioproc/farend.py), set by the session
+        self.echo = None  # the delay of what it plays coming back (audioproc/roundtrip.py)
         self._events = events
         self._wake = wake
         self._queue: deque = deque()
@@ -168,6 +169,8 @@ class MediaStreamTrack:
             self._set_muted(False, at=max(frame.time, self._muted_at))
         if self._rate is not None and not self._rate_held:
             self._rate.add(frame.time)
+        if self.echo is not None:  # before processing: echo cancellation removes the echo
+            self.echo.observe(frame)
         if self.copy:  # nothing to crop, scale, decimate or convert in a stored packet
             self._enqueue(frame)
             return
@@ -316,6 +319,8 @@ class MediaStreamTrack:
         out["stats"] = self.stats_snapshot()
         if self.content is not None:
             out["content"] = self.content.summary()
+        if self.kind == "audio":
+            out["echoDelay"] = None if self.echo is None else self.echo.delay_ms()
         return out
 
 

@@ -40,7 +40,7 @@ def audio(**over) -> dict:
                        "totalFrames": 96480, "totalFramesDuration": 2010.0, "latency": 10.0,
                        "averageLatency": 11.0, "minimumLatency": 9.0, "maximumLatency": 30.0},
              "content": {"silence": 1.25, "clipping": 12, "level": -23.46, "peak": -3.01},
-             "latency": {"p50": 0.011, "p99": 0.02, "max": 0.03}}
+             "latency": {"p50": 0.011, "p99": 0.02, "max": 0.03}, "echoDelay": 80.4}
     track.update(over)
     return track
 
@@ -146,7 +146,7 @@ def test_content_metrics_with_no_content_are_a_usage_error(text):
     ("video.black", 0.5), ("video.frozen", 0.0), ("audio.silence", 1.25),
     ("audio.level", -23.5), ("audio.peak", -3.0), ("audio.clipping", 12),
     ("video.latency.p50", 12.3), ("video.latency.p99", 45.6),
-    ("audio.latency.p50", 11.0), ("audio.latency.p99", 20.0),
+    ("audio.latency.p50", 11.0), ("audio.latency.p99", 20.0), ("audio.echo_delay", 80.4),
     ("video.events.mute", 2), ("video.events.unmute", 1), ("audio.events.mute", 1),
     ("video.events.ended", 0),
 ])
@@ -159,15 +159,26 @@ def test_every_metric_measures_what_interface_md_says(metric, value):
     assert not measured(f"{metric} < {value - 1}").passed
 
 
+def test_the_expect_help_names_every_metric():
+    from mscli.checks.expectations import METRICS
+    from mscli.cli import build_parser
+
+    capture = build_parser()._subparsers._group_actions[0].choices["capture"]
+    [expect] = [a for a in capture._actions if "--expect" in a.option_strings]
+    assert [m for m in METRICS if m not in expect.help.split()] == []
+
+
 def test_a_track_that_kept_nothing_fails_its_expectation_as_not_measured():
     bare = detail(video(stats={"deliveredFrames": 1, "discardedFrames": 0, "totalFrames": 1},
                         duration=0.0, latency=None),
-                  audio(content=None))
+                  audio(content=None, echoDelay=None))
     del bare["tracks"][0]["latency"]
     del bare["tracks"][1]["content"]
     cases = {"video.fps > 0": "fewer than two frames came from the source",
              "video.latency.p99 < 1000": "no frame was written with its latency measured",
-             "audio.silence < 100": "content analysis was off"}
+             "audio.silence < 100": "content analysis was off",
+             "audio.echo_delay < 100": "nothing ms played (--play, -o speaker) was heard "
+                                       "clearly in what the microphone captured"}
     for text, why in cases.items():
         result = measured(text, bare)
         assert (result.measured, result.passed, result.why_not) == (None, False, why)
@@ -192,15 +203,18 @@ def test_several_tracks_of_a_kind_add_up():
                    stats={"deliveredFrames": 60, "discardedFrames": 1, "totalFrames": 61},
                    content={"black": 0.3, "frozen": 0.0})
     loud = audio(trackId="a1", duration=1.0, content={"silence": 0.0, "clipping": 1,
-                                                      "level": -10.0, "peak": -1.0})
+                                                      "level": -10.0, "peak": -1.0},
+                 echoDelay=95.0)
     quiet = audio(trackId="a2", duration=1.0, content={"silence": 1.0, "clipping": 2,
-                                                       "level": -30.0, "peak": -20.0})
+                                                       "level": -30.0, "peak": -20.0},
+                  echoDelay=None)
     stopped = detail(first, second, loud, quiet)
     history = [event("mute", "v1"), event("mute", "v2"), event("mute", "other")]
     expected = {"video.frames": 90, "video.drops": 1, "video.fps": 30.0,  # 90 / 2.999
                 "video.black": 0.5, "video.frozen": 0.1, "video.latency.p50": 30.0,
                 "video.latency.p99": 40.0, "video.events.mute": 2,
                 "audio.silence": 1.0, "audio.clipping": 3, "audio.peak": -1.0,
+                "audio.echo_delay": 95.0,  # the longest measured; a track with none adds none
                 "audio.level": -13.0}  # the mean power of -10 and -30 dBFS is -12.96 dBFS
     for metric, value in expected.items():
         assert measured(f"{metric} == {value}", stopped, history).measured == value, metric

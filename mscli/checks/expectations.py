@@ -26,7 +26,7 @@ _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)
 class Metric(NamedTuple):
     kinds: tuple[str, ...]  # the track kinds it is measured on
     unit: str  # how reports show its values
-    reads: str  # what it reads: stats, content, latency (the stopped detail) or events
+    reads: str  # what it reads: stats, content, latency, echo (the stopped detail) or events
 
 
 METRICS = {
@@ -41,6 +41,7 @@ METRICS = {
     "clipping": Metric(("audio",), "samples", "content"),
     "latency.p50": Metric(KINDS, "ms", "latency"),
     "latency.p99": Metric(KINDS, "ms", "latency"),
+    "echo_delay": Metric(("audio",), "ms", "echo"),
 }
 EVENTS_PREFIX = "events."
 EVENT_METRIC = Metric(KINDS, "events", "events")

@@ -7,12 +7,13 @@ time is duration x totalFrames / (totalFrames - 1): 60 frames at 30 fps span 59/
 2 s, and a track decimated to 15 fps delivers 30 of them); drops = the frames never delivered,
 stats.totalFrames - deliveredFrames - discardedFrames (a frame decimated to the asked rate is
 discarded on purpose, not dropped; audio has no discarded frames); black, frozen, silence = content seconds; level, peak = content dBFS; clipping =
-content samples; latency.p50/p99 = the latency summary in ms; events.NAME = how many NAME
-events carry the track's id.
+content samples; latency.p50/p99 = the latency summary in ms; echo_delay = echoDelay, the
+measured playout-to-capture delay in ms; events.NAME = how many NAME events carry the track's
+id.
 
 A kind may have had several tracks (--reconnect replaces one that went away): counts and
-seconds add up, fps is over all their frames and time, peak and latency take the worst track,
-level the power mean weighted by duration.
+seconds add up, fps is over all their frames and time, peak, latency and echo_delay take the
+worst track, level the power mean weighted by duration.
 
 A value that cannot be measured (no frame delivered, no latency measured, content analysis
 off) is None with the reason: the expectation fails, since nothing shows that it held.
@@ -37,6 +38,8 @@ WHY_NOT = {
     "content": "content analysis was off",
     "latency": "no frame was written with its latency measured",
     "fps": "fewer than two frames came from the source",
+    "echo": "nothing ms played (--play, -o speaker) was heard clearly in what the microphone "
+            "captured",
 }
 
 
@@ -126,6 +129,12 @@ def _worst(key: str, part: str, scale: float = 1.0):
     return worst
 
 
+def _echo_delay(tracks: list[dict]) -> float | None:
+    """The longest delay measured on the tracks; None when none heard what was played."""
+    delays = [t["echoDelay"] for t in tracks if t.get("echoDelay") is not None]
+    return max(delays) if delays else None
+
+
 MEASURES = {
     "frames": _total("deliveredFrames", "stats"),
     "fps": _fps,
@@ -138,4 +147,5 @@ MEASURES = {
     "peak": _worst("peak", "content"),
     "latency.p50": _worst("p50", "latency", 1000.0),
     "latency.p99": _worst("p99", "latency", 1000.0),
+    "echo_delay": _echo_delay,
 }
