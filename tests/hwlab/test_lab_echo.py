@@ -142,13 +142,18 @@ def test_a_tone_played_with_play_arrives_at_its_frequency_and_level_and_its_dela
 def test_a_tone_played_with_o_speaker_is_heard_on_the_card(tmp_path):
     """ms records hw:0,1 (where a player's tone into hw:0,0 comes out) and plays what it
     records on hw:0,1's playback side, which comes out at hw:0,0's capture side, where a
-    second ms, started once the first has a second of it, records it."""
+    second ms, started once the first has three seconds of it, records it. The relay runs
+    until that recording is done and is then stopped (SIGTERM): with a fixed -t of 12 s it
+    could end before the second ms, slow to start in the emulated guest, began to listen
+    (CI heard nothing once, while the relay's speaker had played 9.8 s); the three seconds
+    cover the speaker's wait for a burst and a half at the microphone's 1 s latency."""
     relayed, relay_log = tmp_path / "relay.wav", tmp_path / "relay.ndjson"
     with TonePlayer(), recording(
-            "-c", microphone(1), "-t", "12", "-o", str(relayed), "-o",
+            "-c", microphone(1), "-t", "90", "-o", str(relayed), "-o",
             f"speaker:{loopback_speaker(1)['deviceId']}", "--events", str(relay_log),
-            out=relayed, written=2 * RATE) as relay:  # a second of 16-bit mono
+            out=relayed, written=6 * RATE) as relay:  # three seconds of 16-bit mono
         code, track, stderr = capture(tmp_path, "heard", microphone(0), "-t", "4")
+        relay.terminate()
         _out, relay_err = relay.communicate(timeout=120)
     assert code == 0, stderr
     assert relay.returncode == 0, relay_err
