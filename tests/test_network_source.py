@@ -23,7 +23,7 @@ from conftest import REPO, needs_ffmpeg, one_error_line
 from _netsend import ffmpeg_sender, free_port, pattern_sender, stop
 from mscli.errors import DeviceFileError
 from mscli.network.latency import WRAP, GlassToGlass, epoch_number
-from mscli.network.timeline import MIN_STEP, REANCHOR_SECONDS, StreamTimeline
+from mscli.network.timeline import EARLY_SECONDS, MIN_STEP, REANCHOR_SECONDS, StreamTimeline
 from mscli.virtual import parse_device_file
 
 UNREACHABLE = "tcp://127.0.0.1:9"  # the discard port: nothing listens there on a test machine
@@ -250,6 +250,51 @@ def test_one_slow_frame_in_the_backlog_does_not_end_it():
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert all(abs(g - 1 / 30) < 1e-9 for g in gaps), [round(g, 3) for g in gaps]
     assert all(t >= 0 for t in times) and len(times) >= 30
+
+
+def steady(timeline, frames: int, delay: float, rate: int = 30) -> list:
+    """Capture times of `frames` frames at `rate`, each arriving `delay` after its stamp."""
+    return [t for i in range(frames) for t, _ in timeline.add(i / rate, i / rate + delay, i)]
+
+
+def test_a_final_burst_keeps_its_spacing():
+    """What ms -> ms lost at the end (tests/test_network_matrix.py): the sender's muxer held
+    each frame ~0.08 s for the audio it interleaves, then flushed its last frames at once.
+    Dated at their early arrival, they came 0.1 ms apart and the recorder kept one."""
+    timeline = StreamTimeline()
+    times = steady(timeline, 60, 0.08)
+    burst = [t for i in range(60, 64) for t, _ in timeline.add(i / 30, 60 / 30 + 0.01, i)]
+    gaps = [b - a for a, b in zip(times[-1:] + burst, burst)]
+    assert gaps == [pytest.approx(1 / 30)] * 4, gaps
+    assert burst[-1] <= 64 / 30 + 0.01 + EARLY_SECONDS  # dated at most that far ahead
+
+
+def test_a_sender_ahead_by_more_than_jitter_moves_the_anchor():
+    """A frame earlier than EARLY_SECONDS ahead of the anchor (the sender's clock jumped
+    forward) is dated when it came, not that far in the future."""
+    timeline = StreamTimeline()
+    steady(timeline, 30, 0.08)
+    [(t, _)] = timeline.add(2.0, 1.0 + 0.08, "jumped")
+    assert t == pytest.approx(1.08)
+    [(t, _)] = timeline.add(2.0 + 1 / 30, 1.08 + 1 / 30, "next")
+    assert t == pytest.approx(1.08 + 1 / 30)
+
+
+def test_video_and_audio_share_one_anchor():
+    """A stream's video and audio, its audio coming in packets of 8 AAC frames (each 21 ms
+    of stream, the packet sent when full): each kind keeps its offset to the other as the
+    stream's timestamps say, whichever kind came least delayed."""
+    timeline = StreamTimeline()
+    frame = 1024 / 48000
+    dated: dict[str, list] = {"video": [], "audio": []}
+    events = [(i / 30, i / 30 + 0.04, "video") for i in range(90)]
+    events += [(j * frame, (j // 8 + 1) * 8 * frame + 0.005, "audio") for j in range(128)]
+    for stamp, arrival, kind in sorted(events, key=lambda e: e[1]):
+        for t, item in timeline.add(stamp, arrival, (kind, stamp), kind):
+            dated[item[0]].append((item[1], t))
+    assert len(dated["video"]) > 60 and len(dated["audio"]) > 80
+    offsets = {round(t - stamp, 9) for kind in dated for stamp, t in dated[kind]}
+    assert len(offsets) == 1, offsets  # one anchor: capture time - stamp is the same for all
 
 
 def test_frames_without_timestamps_take_their_arrival():
