@@ -161,6 +161,26 @@ def test_resolve_probes_only_the_kinds_asked_for(ms, tmp_path):
     assert result.code == 0, result.err
 
 
+def test_the_devices_of_one_url_read_one_stream(tmp_path):
+    camera, mic, other = parse_device_file({"devices": [
+        net_camera("tcp://127.0.0.1:5000", listen=True),
+        {"kind": "audioinput", "source": {"url": "tcp://127.0.0.1:5000", "listen": True}},
+        net_camera("tcp://127.0.0.1:5001"),
+    ]}, tmp_path)
+    assert camera.source["shared"] is mic.source["shared"]
+    assert other.source["shared"] is not camera.source["shared"]
+
+
+def test_the_devices_of_one_url_must_open_it_alike(tmp_path):
+    with pytest.raises(DeviceFileError) as e:
+        parse_device_file({"devices": [
+            net_camera("rtsp://h/x", transport="udp"),
+            {"kind": "audioinput", "source": {"url": "rtsp://h/x", "timeout": 9}},
+        ]}, tmp_path)
+    assert str(e.value).startswith("devices[1].source: 'rtsp://h/x' is also devices[0].source's "
+                                   "stream, opened otherwise (timeout, transport)")
+
+
 def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
     from mscli.network.probe import ANALYZE_MICROSECONDS, PROBE_SIZE, ffmpeg_options
 
@@ -489,6 +509,37 @@ def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
             capture.kill()
     frames = decoded(out)
     assert len(frames) >= 10 and frames[0].width == 160
+
+
+@needs_ffmpeg
+def test_video_and_audio_of_a_one_reader_stream(ms_env, tmp_path):
+    """ffmpeg's tcp listener serves one connection: a camera and a microphone naming its URL
+    (modes probed) both read it, through one connection, to the stream's end."""
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    sender = ffmpeg_sender(f"{url}?listen=1", seconds=1.5, audio=True)
+    capture = None
+    try:
+        wait_until(lambda: listening(port), 20, "ffmpeg to listen")
+        out = tmp_path / "out.mkv"
+        path = devices_file(tmp_path, net_camera(url, timeout=5),
+                            {"kind": "audioinput", "label": "Net Mic",
+                             "source": {"url": url, "timeout": 5}})
+        capture = Capture(ms_env, "--devices", path, "-c", '{"video": true, "audio": true}',
+                          "-o", str(out), "-t", "30")
+        assert capture.finish() == 0, capture.other
+    finally:
+        stop(sender)
+        if capture is not None:
+            capture.kill()
+    ended = [e["detail"]["reason"] for e in capture.seen if e["event"] == "ended"]
+    assert ended == ["end-of-stream"] * 2, capture.seen
+    import av
+
+    with av.open(str(out)) as container:
+        kinds = {p.stream.type for p in container.demux() if p.size}
+    assert kinds == {"video", "audio"}
+    assert len(decoded(out)) >= 15  # of 45 sent, less what came before the capture began
 
 
 @needs_ffmpeg
