@@ -202,17 +202,27 @@ def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
 # --- capture times from the stream's timestamps ----------------------------------------------
 
 
-def test_a_burst_keeps_the_streams_spacing_and_never_runs_ahead_of_arrival():
+def test_a_burst_keeps_the_streams_spacing():
     timeline = StreamTimeline()
     # frames 33 ms apart in the stream, arriving three at a time
     arrivals = [0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3]
     times = [timeline.place(10 + i / 30, a) for i, a in enumerate(arrivals)]
-    # (the first burst's frames cannot be spaced before the least delayed of them came: they
-    # get the smallest step after each other)
-    assert all(t <= a + 3 * MIN_STEP for t, a in zip(times, arrivals))
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert all(abs(g - 1 / 30) < 1e-9 for g in gaps[3:]), gaps  # once the least delayed came
-    assert all(g > 0 for g in gaps)
+    assert gaps == [pytest.approx(1 / 30)] * 8, gaps
+    # the frames that came with the one before them are dated on its anchor, a little
+    # after their arrival: by less than a burst's length
+    assert times[0] == pytest.approx(0.1) and all(t <= a + 2 / 30 + 1e-9 for t, a in zip(times, arrivals))
+
+
+def test_a_frame_that_came_at_the_pace_and_less_delayed_lowers_a_new_anchor():
+    """After a new anchor (here the first frame, delayed 20 ms more than the rest), a frame
+    that comes at the stream's pace and earlier than the anchor says moves it down; one that
+    came right after the one before it does not (the two were let go together)."""
+    timeline = StreamTimeline()
+    assert timeline.place(0.0, 0.12) == 0.12
+    assert timeline.place(1 / 30, 0.1 + 1 / 30) == pytest.approx(0.12 + 1 / 30)  # 13 ms after
+    assert timeline.place(2 / 30, 0.1 + 2 / 30) == pytest.approx(0.1 + 2 / 30)  # 33 ms after
+    assert timeline.place(3 / 30, 0.1 + 3 / 30) == pytest.approx(0.1 + 3 / 30)
 
 
 def test_a_paused_sender_moves_the_anchor_and_times_only_rise():
@@ -315,6 +325,34 @@ def test_video_and_audio_share_one_anchor():
     assert len(dated["video"]) > 60 and len(dated["audio"]) > 80
     offsets = {round(t - stamp, 9) for kind in dated for stamp, t in dated[kind]}
     assert len(offsets) == 1, offsets  # one anchor: capture time - stamp is the same for all
+
+
+def test_video_frames_fall_on_the_recordings_grid():
+    """A recording writes each video frame in the slot of its frame interval its capture
+    time falls in: a stream dated between slots had its video recorded up to an interval
+    early and its audio not (ms -> ms A/V measured -3 to +30 ms). On the grid, the video's
+    capture times are whole intervals, the audio keeps its offset to them."""
+    timeline = StreamTimeline()
+    timeline.align_to(1 / 30)
+    dated = [timeline.add(5 + i / 30, 0.0123 + i / 30, ("video", 5 + i / 30), "video")
+             + timeline.add(5 + i / 30, 0.0123 + i / 30, ("audio", 5 + i / 30), "audio")
+             for i in range(30)]
+    dated = [(t, kind, stamp) for out in dated for t, (kind, stamp) in out]
+    video = [t for t, kind, _ in dated if kind == "video"]
+    assert len(video) >= 25
+    assert all(abs(t * 30 - round(t * 30)) < 1e-6 for t in video), video
+    assert len({round(t - stamp, 9) for t, _, stamp in dated}) == 1  # one offset, both kinds
+    assert all(t <= stamp - 5 + 0.0123 + 1e-9 for t, _, stamp in dated)  # not after arrival
+
+
+def test_two_frames_let_go_together_after_a_stall_keep_their_spacing():
+    """FFmpeg's udp reader held a stream's last two frames until its read timed out, ~2 s
+    later, and let them go 5 ms apart: the second was dated at its arrival, in the first's
+    slot, and lost."""
+    timeline = StreamTimeline()
+    steady(timeline, 60, 0.02)
+    late = [timeline.add(s / 30, 4.0 + a, s)[0][0] for s, a in ((60, 0.0), (61, 0.005))]
+    assert late[1] - late[0] == pytest.approx(1 / 30)
 
 
 def test_frames_without_timestamps_take_their_arrival():

@@ -73,6 +73,8 @@ class Connection:
     def attach(self, kind: str, source) -> None:
         with self._lock:
             self._sources[kind] = source
+        if kind == "video":  # its frames on the recording's grid (network/timeline.py)
+            self.timeline.align_to(1 / source.track.settings["frameRate"])
 
     def first_frame(self, kind: str):
         """(stream, first decoded frame) of `kind`, for a device's modes. The packets of both

@@ -16,6 +16,13 @@ dated a little after its arrival: a sender's muxer holds video for the audio it 
 and flushes its tail at once when it stops, and that burst dated at its arrival would share
 one output slot and lose all but one frame. Capture times only ever rise, for each kind.
 
+The anchor is also put on the video track's output grid (align_to): a recording writes one
+video frame per interval of its frame rate, each in the slot its capture time falls in (track.py
+VideoProcessor), so a frame dated between two slots is recorded up to an interval early, its
+audio not: a stream whose frames fall on the grid keeps the sender's A/V offset exactly (within
+a slot, ms -> ms measured -3 to +30 ms before). The anchor moves back by less than an interval
+for it, so no capture time lies after its frame's arrival because of it.
+
 The first frames are held until the stream runs at its own pace. Opening a stream reads
 ahead (probing its format), so a capture starts with a backlog that the decoder hands over
 all at once; dated by arrival, those frames would share an instant and be decimated away.
@@ -44,11 +51,25 @@ HOLD_FRAMES = 120
 class StreamTimeline:
     def __init__(self):
         self._offset: float | None = None
+        self._least: float | None = None  # the offset before the grid moved it back
+        self._grid: float | None = None  # seconds between the video output's slots
+        self._video_stamp: float | None = None  # a video frame's stamp: where the grid falls
         self._settling_until: float | None = None  # stream time; None: settled
         self._last_stamp: dict[str, float] = {}  # per kind
         self._last_time: dict[str, float] = {}
+        self._last_arrival: dict[str, float] = {}
         # (kind, stamp, arrival, item) held until the stream is paced; then None
         self._held: list[tuple[str, float, float, object]] | None = []
+
+    def align_to(self, interval: float) -> None:
+        """Anchors video frames on multiples of `interval` (the video track's frame interval)."""
+        self._grid = interval
+
+    def _anchor(self, offset: float) -> float:
+        """`offset` moved back to put the stream's video frames on the grid."""
+        if self._grid is None or self._video_stamp is None:
+            return offset
+        return offset - (self._video_stamp + offset) % self._grid
 
     def add(self, stamp: float | None, arrival: float, item,
             kind: str = "video") -> list[tuple[float, object]]:
@@ -63,10 +84,12 @@ class StreamTimeline:
             return [(self.place(s, a, k), i) for k, s, a, i in held] + \
                 [(self.place(stamp, arrival, kind), item)]
         self._held.append((kind, stamp, arrival, item))
+        if kind == "video":
+            self._video_stamp = stamp
         if not self._paced(same + [self._held[-1]]):
             return []
         held, self._held = self._held, None
-        self._offset = min(a - s for _, s, a, _ in held)  # settled over the backlog
+        self._settle(min(a - s for _, s, a, _ in held))  # settled on the backlog
         return [(self.place(s, a, k), i) for k, s, a, i in held
                 if s + self._offset >= 0]  # captured before the capture began: left out
 
@@ -91,20 +114,36 @@ class StreamTimeline:
         if stamp is None:
             t = arrival
         else:
-            late = None if self._offset is None else arrival - (stamp + self._offset)
+            if kind == "video":
+                self._video_stamp = stamp
+            # how late against the least delayed frame (the anchor before the grid moved it)
+            late = None if self._least is None else arrival - (stamp + self._least)
             last = self._last_stamp.get(kind)
             went_back = last is not None and stamp < last
             if late is None or late > REANCHOR_SECONDS or late < -EARLY_SECONDS or went_back:
-                self._offset = arrival - stamp
+                self._settle(arrival - stamp)
                 self._settling_until = stamp + SETTLE_SECONDS
-            elif late < 0 and self._settling_until is not None:
-                self._offset = arrival - stamp  # the anchor was a delayed frame
+            elif late < 0 and self._settling_until is not None and self._paced_after(
+                    kind, stamp, arrival):
+                self._settle(arrival - stamp)  # the anchor was a delayed frame
             if self._settling_until is not None and stamp >= self._settling_until:
                 self._settling_until = None
             self._last_stamp[kind] = stamp
+            self._last_arrival[kind] = arrival
             t = stamp + self._offset
         last_time = self._last_time.get(kind)
         if last_time is not None and t <= last_time:
             t = last_time + MIN_STEP
         self._last_time[kind] = t
         return t
+
+    def _settle(self, least: float) -> None:
+        self._least = least
+        self._offset = self._anchor(least)
+
+    def _paced_after(self, kind: str, stamp: float, arrival: float) -> bool:
+        """Whether the frame came at the stream's pace after the one before it of its kind:
+        one that came with it (the two held by a reader, let go at once) says nothing of
+        the delay of the anchor, and dated at its arrival would share its slot."""
+        last = self._last_stamp.get(kind)
+        return last is None or arrival - self._last_arrival[kind] >= PACED_SHARE * (stamp - last)
