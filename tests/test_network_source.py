@@ -342,7 +342,18 @@ def test_video_frames_fall_on_the_recordings_grid():
     assert len(video) >= 25
     assert all(abs(t * 30 - round(t * 30)) < 1e-6 for t in video), video
     assert len({round(t - stamp, 9) for t, _, stamp in dated}) == 1  # one offset, both kinds
-    assert all(t <= stamp - 5 + 0.0123 + 1e-9 for t, _, stamp in dated)  # not after arrival
+    # dated at most an interval after the arrival
+    assert all(0 <= t - (stamp - 5 + 0.0123) < 1 / 30 for t, _, stamp in dated)
+
+
+def test_the_frame_after_a_stall_is_dated_no_earlier_than_it_came():
+    """On the grid too: the frame that ends a mute (0.5 s after the last one) must be dated
+    after the mute, or `unmute` would come at the mute's own time."""
+    timeline = StreamTimeline()
+    timeline.align_to(1 / 30)
+    steady(timeline, 30, 0.0123)
+    [(t, _)] = timeline.add(1.0, 29 / 30 + 0.0123 + 0.8, "resumed")
+    assert t >= 29 / 30 + 0.0123 + 0.8
 
 
 def test_two_frames_let_go_together_after_a_stall_keep_their_spacing():

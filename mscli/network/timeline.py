@@ -20,8 +20,8 @@ The anchor is also put on the video track's output grid (align_to): a recording 
 video frame per interval of its frame rate, each in the slot its capture time falls in (track.py
 VideoProcessor), so a frame dated between two slots is recorded up to an interval early, its
 audio not: a stream whose frames fall on the grid keeps the sender's A/V offset exactly (within
-a slot, ms -> ms measured -3 to +30 ms before). The anchor moves back by less than an interval
-for it, so no capture time lies after its frame's arrival because of it.
+a slot, ms -> ms measured -3 to +30 ms before). The anchor moves forward by less than an interval
+for it (not back: the frame that ends a mute would be dated before the mute).
 
 The first frames are held until the stream runs at its own pace. Opening a stream reads
 ahead (probing its format), so a capture starts with a backlog that the decoder hands over
@@ -32,6 +32,8 @@ before it was opened either.
 """
 
 from __future__ import annotations
+
+import math
 
 # Later than this behind the anchor: a new anchor, not jitter. Below the network source's
 # mute threshold (0.5 s): the frame that ends a mute is dated when it came, after the mute.
@@ -66,10 +68,12 @@ class StreamTimeline:
         self._grid = interval
 
     def _anchor(self, offset: float) -> float:
-        """`offset` moved back to put the stream's video frames on the grid."""
+        """`offset` moved forward (by less than an interval) to put the stream's video frames
+        on the grid: not back, or a frame that ends a mute could be dated before it."""
         if self._grid is None or self._video_stamp is None:
             return offset
-        return offset - (self._video_stamp + offset) % self._grid
+        slots = math.ceil((self._video_stamp + offset) / self._grid - 1e-6)
+        return slots * self._grid - self._video_stamp
 
     def add(self, stamp: float | None, arrival: float, item,
             kind: str = "video") -> list[tuple[float, object]]:
