@@ -181,6 +181,33 @@ def test_the_devices_of_one_url_must_open_it_alike(tmp_path):
                                    "stream, opened otherwise (timeout, transport)")
 
 
+class FakePacket:
+    def __init__(self, stream, frames):
+        self.stream, self._frames = stream, frames
+
+    def decode(self):
+        return self._frames
+
+
+def test_probing_a_stream_loses_no_packet():
+    """The modes' probe decodes the first frames of the connection the capture goes on
+    reading: a packet it read past the first frame was lost, and the H.264 decoder had no
+    reference for the frames after it (their burned-in numbers read wrong)."""
+    from types import SimpleNamespace
+
+    from mscli.network.stream import Connection
+
+    video, audio = SimpleNamespace(type="video"), SimpleNamespace(type="audio")
+    packets = iter([FakePacket(audio, []), FakePacket(audio, ["a0"]), FakePacket(video, ["v0"]),
+                    FakePacket(video, ["v1"]), FakePacket(audio, ["a1"])])
+    container = SimpleNamespace(streams=SimpleNamespace(video=[video], audio=[audio]),
+                                demux=lambda streams: packets)
+    connection = Connection(container)
+    assert connection.first_frame("video") == (video, "v0")
+    assert connection.first_frame("audio") == (audio, "a0")  # decoded on the way
+    assert next(packets).decode() == ["v1"]
+
+
 def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
     from mscli.network.probe import ANALYZE_MICROSECONDS, PROBE_SIZE, ffmpeg_options
 

@@ -89,11 +89,14 @@ class Connection:
         if kind not in streams:
             raise NetworkUnreachable(f"has no {kind} stream")
         try:
-            for count, packet in enumerate(self.container.demux(list(streams.values()))):
-                if kind in self._firsts or count > MAX_PACKETS:
-                    break
+            packets = () if kind in self._firsts else \
+                self.container.demux(list(streams.values()))
+            for count, packet in enumerate(packets):
                 for frame in packet.decode():
                     self._firsts.setdefault(packet.stream.type, (packet.stream, frame))
+                # checked before the next packet is read: one read and not decoded is lost
+                if kind in self._firsts or count >= MAX_PACKETS:
+                    break
         except av.FFmpegError as e:
             raise NetworkUnreachable(failure_reason(e)) from None
         except OSError as e:  # PyAV lets some socket failures through as they are
