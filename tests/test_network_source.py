@@ -208,6 +208,38 @@ def test_probing_a_stream_loses_no_packet():
     assert next(packets).decode() == ["v1"]
 
 
+def test_reconnect_reopens_one_connection_for_a_streams_tracks():
+    """The video and audio tracks of one stream ended together: one new connection serves
+    both (a sender that takes one connection would not take a second)."""
+    from types import SimpleNamespace
+
+    from mscli.network.reconnect import StreamReturns
+
+    class Shared:
+        opened = 0
+
+        def reconnect(self):
+            self.opened += 1
+            return SimpleNamespace(first_frame=lambda kind: (None, None), close=lambda: None)
+
+    shared = Shared()
+    device = SimpleNamespace(source={"url": "tcp://h:1", "shared": shared})
+    tracks = [SimpleNamespace(kind=kind, id=kind, device=device) for kind in ("video", "audio")]
+    wake = threading.Condition()
+    returns = StreamReturns(wake)
+    for track in tracks:
+        returns.watch(track)
+    ready: list = []
+    deadline = time.monotonic() + 20
+    while len(ready) < 2 and time.monotonic() < deadline:
+        with wake:
+            wake.wait(0.05)
+        ready += returns.ready()
+    returns.stop()
+    assert [t for t, _ in ready] == tracks and ready[0][1] is ready[1][1]
+    assert shared.opened == 1 and not returns.pending
+
+
 def test_opening_options_bound_the_probe_and_carry_rtsp_transport():
     from mscli.network.probe import ANALYZE_MICROSECONDS, PROBE_SIZE, ffmpeg_options
 
