@@ -738,6 +738,42 @@ def test_reconnect_reopens_a_stream_whose_sender_came_back(ms_env, tmp_path):
             capture.kill()
 
 
+@pytest.mark.slow
+@needs_ffmpeg
+def test_reconnect_brings_a_streams_video_and_audio_back_on_one_connection(ms_env, tmp_path):
+    """A camera and a microphone of one URL from ffmpeg's one-reader listener: the sender
+    stops, both tracks end and leave; it comes back, and both return (one connection: the
+    listener would not take a second)."""
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    first = ffmpeg_sender(f"{url}?listen=1", seconds=1.5, audio=True)
+    second = capture = None
+    try:
+        wait_until(lambda: listening(port), 20, "ffmpeg to listen")
+        path = devices_file(tmp_path, net_camera(url, timeout=5),
+                            {"kind": "audioinput", "label": "Net Mic",
+                             "source": {"url": url, "timeout": 5}})
+        capture = Capture(ms_env, "--devices", path, "-c", '{"video": true, "audio": true}',
+                          "-o", str(tmp_path / "out.mkv"), "-t", "30", "--reconnect",
+                          "--stats", "0.2")
+        removed = {capture.wait_for(named("removetrack"))["trackId"] for _ in range(2)}
+        first.wait(timeout=20)
+        second = ffmpeg_sender(f"{url}?listen=1", seconds=60, audio=True)
+        added = [capture.wait_for(named("addtrack"), seconds=30) for _ in range(2)]
+        assert {a["detail"]["replaces"] for a in added} == removed
+        for new in (a["trackId"] for a in added):
+            capture.wait_for(lambda e, new=new: e["event"] == "stats" and e["trackId"] == new
+                             and e["detail"]["deliveredFrames"] >= 5)
+        capture.proc.send_signal(signal.SIGINT)
+        assert capture.finish() == 0
+    finally:
+        for sender in (first, second):
+            if sender is not None:
+                stop(sender)
+        if capture is not None:
+            capture.kill()
+
+
 @needs_ffmpeg
 def test_glass_to_glass_latency_of_ms_pattern_over_udp(ms_env, tmp_path):
     """ms's epoch-numbered pattern, encoded live by ffmpeg and sent as MPEG-TS over udp to a
