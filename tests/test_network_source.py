@@ -462,6 +462,20 @@ def test_the_senders_rate_is_learnt_from_the_stream_not_its_frame_rate():
     assert summary["frames"] == 60 and 40 <= summary["p50"] <= 61 and summary["p99"] <= 61
 
 
+def test_the_rate_survives_timestamps_rounded_to_milliseconds():
+    """FLV (rtmp) carries whole milliseconds: 30 fps measured over 0.5 s read 30.02, and
+    every latency of the run came out implausible (glassToGlass null)."""
+    glass = GlassToGlass(reader=lambda number: number)
+    start = 1_764_000_000.0
+    for i in range(60):
+        captured = Fraction(round(start * 30) + i, 30)
+        stamp = round((2 + i) / 30, 3)  # the first at 67 ms, then 100 ms, 133 ms, ...
+        glass.observe(epoch_number(float(captured), Fraction(30)), stamp,
+                      float(captured) + 0.003)
+    assert glass.summary() is not None and glass.summary()["frames"] == 60
+    assert glass.summary()["p50"] == pytest.approx(3, abs=1)
+
+
 def test_ntsc_rate_and_the_24_bit_wrap():
     rate = Fraction(30000, 1001)
     glass = GlassToGlass(reader=lambda number: number)
