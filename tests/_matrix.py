@@ -131,9 +131,17 @@ def run_pair(link: Link, env: dict, folder: Path, seconds: float, epoch: bool = 
     try:
         wait_until(lambda: link.ready() or receiver.poll() is not None, READY_SECONDS,
                    f"the {link.protocol} receiver ready")
-        sending = _sender(link, env, folder, seconds, epoch, sender)
-        sender_code = _finish(sending)
-        code = _finish(receiver)
+        if epoch:
+            # The receiver records RECEIVE_SECONDS from its first frames, which come up to
+            # ~1.2 s after the sender starts (rtmp: nginx, then a keyframe): a sender that
+            # stopped first ended its stream, and no `stopped` came. It sends until the
+            # receiver is done.
+            sending = _sender(link, env, folder, seconds + RECEIVE_SECONDS, epoch, sender)
+            code = _finish(receiver)
+        else:
+            sending = _sender(link, env, folder, seconds, epoch, sender)
+            sender_code = _finish(sending)
+            code = _finish(receiver)
     finally:
         for proc in (sending, receiver):
             if proc is not None:
