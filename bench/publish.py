@@ -24,8 +24,8 @@ its own encoding delay: a lower bound. ffmpeg runs twice: as is, and with -muxde
 frames after the first second.
 
 matrix: ms -> ms (tests/_matrix.py: a sending `ms capture -o URL`, a receiving `ms capture`
-of a device file naming the URL, recording to mkv; udp and rtmp with the camera and the
-microphone, tcp and rtsp video only, the receiver listening). Per protocol and run: the video
+of a device file whose camera and microphone name the URL, recording to mkv; over tcp and rtsp
+the receiver listens). Per protocol and run: the video
 frames sent (the sender's -t) and recorded by the receiver (their burned-in numbers: how many,
 how many missing between the first recorded and the last sent), the A/V offset in the
 recording (flash to click, median; + is audio late), and the receiver's glassToGlass p50/p99

@@ -100,8 +100,11 @@ def parse_device_file(value: object, base: Path) -> list[Device]:
         raise DeviceFileError(f"devices: expected a list of devices, got {_show(entries)}")
     devices: list[Device] = []
     seen: dict[tuple[str, str], int] = {}
+    streams: list[tuple[str, dict]] = []  # (path, spec) of the network sources
     for i, entry in enumerate(entries):
         device = _parse_device(entry, f"devices[{i}]", base)
+        if isinstance(device.source, dict) and "url" in device.source:
+            streams.append((f"devices[{i}].source", device.source))
         # Two devices of one kind may share a label; a counter keeps their keys distinct.
         n = seen.get((device.kind, device.label), 0)
         seen[(device.kind, device.label)] = n + 1
@@ -109,6 +112,10 @@ def parse_device_file(value: object, base: Path) -> list[Device]:
         if not device.group_key:
             device.group_key = "virtual-own:" + device.key
         devices.append(device)
+    if streams:
+        from mscli.network.spec import share_streams
+
+        share_streams(streams)
     _find_echo_speakers(devices)
     return devices
 

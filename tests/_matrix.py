@@ -8,16 +8,11 @@ tests/test_network_matrix.py and bench/publish.py's `matrix` mode drive it).
     pair = run_pair(link, env, folder, seconds=3, epoch=True)                # latency
     pair = run_pair(link, env, folder, seconds=3, epoch=True, sender="ffmpeg")
 
-How each protocol is wired. A receiving device opens its own connection, and the receiver opens
-its devices one after the other, each reading the stream's start before the next opens:
-- rtmp: the sender publishes once to nginx-rtmp (tests/_nginx.py), the receiver's camera and
-  microphone each play the stream.
-- udp: the sender publishes twice, one port per receiving device (a unicast datagram reaches
-  one socket).
-- tcp, rtsp: the receiver listens (`"listen": true`) and the sender connects. A camera and a
-  microphone of one sender cannot both be received this way: the sender connects every output
-  before it captures, while the receiver's first device waits for that output's first packets
-  before the second device listens. So these links carry video only.
+How each protocol is wired. The sender publishes its video and audio once, to one URL; the
+receiver's camera and microphone name that URL, and so read one connection (network/stream.py):
+- rtmp: the sender publishes to nginx-rtmp (tests/_nginx.py), the receiver plays the stream.
+- udp: the sender sends to the receiver's port.
+- tcp, rtsp: the receiver listens (`"listen": true`) and the sender connects.
 """
 
 from __future__ import annotations
@@ -64,19 +59,21 @@ class Link:
         if protocol == "rtmp":
             name = f"s{free_port()}"
             url = server.url(name)
-            devices = [device("videoinput", url)] + ([device("audioinput", url)] if audio else [])
-            return Link(protocol, [url], devices, lambda: server.count("play", name) > 0)
-        if protocol == "udp":
-            ports = [free_port(2) for _ in range(2 if audio else 1)]
-            urls = [f"udp://127.0.0.1:{p}" for p in ports]
-            devices = [device(kind, url) for kind, url in zip(("videoinput", "audioinput"), urls)]
-            return Link(protocol, [u + "?pkt_size=1316" for u in urls], devices,
-                        lambda: any(_listening(p, "udp") for p in ports))
-        port = free_port()
-        url = (f"tcp://127.0.0.1:{port}" if protocol == "tcp"
-               else f"rtsp://127.0.0.1:{port}/live")
-        return Link(protocol, [url], [device("videoinput", url, listen=True)],
-                    lambda: _listening(port, "tcp"))
+            outputs, extra = [url], {}
+            ready = lambda: server.count("play", name) > 0  # noqa: E731
+        elif protocol == "udp":
+            port = free_port(2)
+            url = f"udp://127.0.0.1:{port}"
+            outputs, extra = [url + "?pkt_size=1316"], {}
+            ready = lambda: _listening(port, "udp")  # noqa: E731
+        else:
+            port = free_port()
+            url = (f"tcp://127.0.0.1:{port}" if protocol == "tcp"
+                   else f"rtsp://127.0.0.1:{port}/live")
+            outputs, extra = [url], {"listen": True}
+            ready = lambda: _listening(port, "tcp")  # noqa: E731
+        kinds = ("videoinput", "audioinput") if audio else ("videoinput",)
+        return Link(protocol, outputs, [device(kind, url, **extra) for kind in kinds], ready)
 
 
 @dataclass
@@ -134,9 +131,17 @@ def run_pair(link: Link, env: dict, folder: Path, seconds: float, epoch: bool = 
     try:
         wait_until(lambda: link.ready() or receiver.poll() is not None, READY_SECONDS,
                    f"the {link.protocol} receiver ready")
-        sending = _sender(link, env, folder, seconds, epoch, sender)
-        sender_code = _finish(sending)
-        code = _finish(receiver)
+        if epoch:
+            # The receiver records RECEIVE_SECONDS from its first frames, which come up to
+            # ~1.2 s after the sender starts (rtmp: nginx, then a keyframe): a sender that
+            # stopped first ended its stream, and no `stopped` came. It sends until the
+            # receiver is done.
+            sending = _sender(link, env, folder, seconds + RECEIVE_SECONDS, epoch, sender)
+            code = _finish(receiver)
+        else:
+            sending = _sender(link, env, folder, seconds, epoch, sender)
+            sender_code = _finish(sending)
+            code = _finish(receiver)
     finally:
         for proc in (sending, receiver):
             if proc is not None:

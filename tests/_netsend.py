@@ -25,14 +25,18 @@ def free_port(kind: str = "tcp") -> int:
         return s.getsockname()[1]
 
 
-def ffmpeg_sender(url: str, seconds: float, muxer=("-f", "mpegts")) -> subprocess.Popen:
+def ffmpeg_sender(url: str, seconds: float, muxer=("-f", "mpegts"),
+                  audio: bool = False) -> subprocess.Popen:
     """ffmpeg's moving test card, 320x240 at 30 fps paced in real time (-re), muxed by
     `muxer` (MPEG-TS unless told: ("-f", "flv", "-listen", "1") serves rtmp to one player)
-    to `url` (a tcp URL with ?listen=1 serves one reader)."""
+    to `url` (a tcp URL with ?listen=1 serves one reader); with `audio` a 1 kHz tone beside
+    it (AAC, 48 kHz mono)."""
+    tone = ["-re", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+            "-c:a", "aac"] if audio else []
     return subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi",
-         "-i", "testsrc2=size=320x240:rate=30", "-t", str(seconds), *X264_LIVE, *muxer, url],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "-i", "testsrc2=size=320x240:rate=30", *tone, "-t", str(seconds), *X264_LIVE,
+         *muxer, url], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def pattern_sender(url: str, seconds: float, devices: str, env: dict,

@@ -24,6 +24,9 @@ from mscli.track import LatencyHistogram
 
 WRAP = 1 << CODE_BITS
 RATE_SPAN = 0.5  # seconds of stream between the two frames the rate is learnt from
+# A measured rate this close to a whole or NTSC one is that one: two timestamps rounded to
+# 1 ms, 0.5 s apart, are off by 0.4 % at most.
+RATE_TOLERANCE = 0.005
 GIVE_UP_FRAMES = 90  # no readable number in this many frames: not the pattern; stop reading
 PENDING = 120  # readings kept until the rate is known
 # Seconds of latency that can be true: a little below zero is two clocks' reading of one
@@ -34,6 +37,20 @@ PLAUSIBLE = (0.05, 60.0)
 def epoch_number(wall: float, rate: Fraction) -> int:
     """The number the sender burns into the frame captured at wall-clock time `wall`."""
     return round(wall * rate) % WRAP
+
+
+def standard_rate(measured: float) -> Fraction:
+    """The frame rate `measured` stands for. A capture time is N / rate with N in the
+    millions, so the rate must be exact: FLV's timestamps, in whole milliseconds, measure
+    30 fps over 0.5 s as 30.02 (16000/533), and every latency came out implausible. The
+    nearest whole or NTSC (x 1000/1001) rate within RATE_TOLERANCE is taken, else the
+    measured one."""
+    candidates = [Fraction(round(measured)),
+                  Fraction(round(measured * 1.001) * 1000, 1001)]
+    best = min(candidates, key=lambda r: abs(float(r) - measured))
+    if best > 0 and abs(float(best) - measured) <= RATE_TOLERANCE * measured:
+        return best
+    return Fraction(measured).limit_denominator(1001)
 
 
 class GlassToGlass:
@@ -76,7 +93,7 @@ class GlassToGlass:
         first, since = self._first
         span = stream_time - since
         if span >= RATE_SPAN:
-            rate = Fraction((number - first) % WRAP / span).limit_denominator(1001)
+            rate = standard_rate((number - first) % WRAP / span)
             self._rate = rate if rate > 0 else None
 
     def _add(self, number: int, arrival_wall: float) -> None:

@@ -74,7 +74,7 @@ def open_stream(spec: dict):
         return av.open(spec["url"], options=ffmpeg_options(spec),
                        timeout=(open_seconds(spec), spec.get("timeout", STALL_SECONDS)))
     except av.FFmpegError as e:
-        raise NetworkUnreachable(_reason(e)) from None
+        raise NetworkUnreachable(failure_reason(e)) from None
     except OSError as e:  # PyAV lets some socket failures through as they are
         raise NetworkUnreachable(e.strerror or str(e)) from None
 
@@ -83,7 +83,7 @@ class NetworkUnreachable(Exception):
     """The stream cannot be opened or gives no frame: the message says why, in a few words."""
 
 
-def _reason(error) -> str:
+def failure_reason(error) -> str:
     text = error.strerror or type(error).__name__
     # FFmpeg says "Immediate exit requested" when its open was interrupted by the timeout
     return "no answer within the time allowed" if "exit requested" in text.lower() else text
@@ -104,60 +104,45 @@ def protocol_available(scheme: str) -> bool:
 
 
 def probe_sources(devices, keep: bool = False) -> None:
-    """Fills in the modes of the network devices that declare none, by opening their streams;
-    NotReadableError for one that cannot be reached. keep (capture): the stream stays open
-    for the capture (spec["opened"]): a sender that serves one connection (ffmpeg's
-    `?listen=1`) would not take a second one."""
-    for device in devices:
-        spec = device.source
-        if isinstance(spec, dict) and "url" in spec and spec.get("probe"):
-            try:
-                _fill(device, spec, keep)
-            except NetworkUnreachable as e:
-                raise NotReadableError(f"{quoted(device.label)}: cannot read {quoted(spec['url'])}"
-                                       f": {e} (declare the device's modes in its device file "
-                                       "to list it without connecting)") from None
-
-
-def _fill(device, spec: dict, keep: bool) -> None:
-    kind = "video" if device.kind == VIDEO_INPUT else "audio"
-    container = open_stream(spec)
+    """Fills in the modes of the network devices that declare none, by opening their streams
+    (one connection for the devices of one URL); NotReadableError for one that cannot be
+    reached. keep (capture): the connection stays open for the capture: a sender that serves
+    one connection (ffmpeg's `?listen=1`, a sender pushing to ms) would not make a second."""
+    shared = []
     try:
-        stream, frame = first_frame(container, kind)
-        if device.kind == VIDEO_INPUT:
-            device.modes = (stream_mode(stream, frame),)
-            spec["probed"] = True  # a reconnect takes them from the stream again
-        elif device.kind == AUDIO_INPUT:
-            found = {"sampleRate": ValueSet.of(frame.sample_rate),
-                     "channelCount": ValueSet.range(1, frame.layout.nb_channels)}
-            device.audio = device.audio._replace(**{
-                attr: found[name] for name, attr in (("sampleRate", "sample_rate"),
-                                                     ("channelCount", "channel_count"))
-                if name in spec["probe"]})
+        for device in devices:
+            spec = device.source
+            if isinstance(spec, dict) and "url" in spec and spec.get("probe"):
+                shared.append(spec["shared"])
+                try:
+                    _fill(device, spec)
+                except NetworkUnreachable as e:
+                    raise NotReadableError(f"{quoted(device.label)}: cannot read "
+                                           f"{quoted(spec['url'])}: {e} (declare the device's "
+                                           "modes in its device file to list it without "
+                                           "connecting)") from None
     except BaseException:
-        container.close()
+        keep = False
         raise
-    if keep:
-        spec["opened"] = container
-    else:
-        container.close()
+    finally:
+        for stream in shared if not keep else ():
+            stream.close()
+
+
+def _fill(device, spec: dict) -> None:
+    kind = "video" if device.kind == VIDEO_INPUT else "audio"
+    stream, frame = spec["shared"].connect().first_frame(kind)
+    if device.kind == VIDEO_INPUT:
+        device.modes = (stream_mode(stream, frame),)
+        spec["probed"] = True  # a reconnect takes them from the stream again
+    elif device.kind == AUDIO_INPUT:
+        found = {"sampleRate": ValueSet.of(frame.sample_rate),
+                 "channelCount": ValueSet.range(1, frame.layout.nb_channels)}
+        device.audio = device.audio._replace(**{
+            attr: found[name] for name, attr in (("sampleRate", "sample_rate"),
+                                                 ("channelCount", "channel_count"))
+            if name in spec["probe"]})
     spec["probe"] = ()
-
-
-def first_frame(container, kind: str):
-    """(stream, first decoded frame) of the container's first `kind` stream."""
-    import av
-
-    from mscli.media.probe import first_decoded
-
-    try:
-        return first_decoded(container, kind)
-    except ValueError as e:
-        raise NetworkUnreachable(str(e)) from None
-    except av.FFmpegError as e:
-        raise NetworkUnreachable(_reason(e)) from None
-    except OSError as e:
-        raise NetworkUnreachable(e.strerror or str(e)) from None
 
 
 def stream_mode(stream, frame) -> VideoMode:

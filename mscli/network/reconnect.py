@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from mscli.network.probe import NetworkUnreachable, first_frame, open_stream, stream_mode
+from mscli.network.probe import NetworkUnreachable, stream_mode
 
 # The reasons a network source's track ends with (`ended` detail.reason)
 END_OF_STREAM = "end-of-stream"
@@ -20,14 +20,15 @@ BACKOFF = (0.25, 0.5, 1.0, 2.0)  # seconds between attempts; the last repeats
 
 
 class StreamReturns:
-    """The ended network tracks being reopened; `ready()` hands over those that answered."""
+    """The ended network tracks being reopened; `ready()` hands over those that answered. The
+    tracks of one stream (its video and audio) wait for one new connection."""
 
     def __init__(self, wake: threading.Condition):
         self._wake = wake
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._waiting: set[str] = set()  # ids of the tracks still being reopened
-        self._ready: list[tuple[object, object]] = []  # (ended track, open container)
+        self._waiting: dict[int, list] = {}  # id of a SharedStream -> its tracks being reopened
+        self._ready: list[tuple[object, object]] = []  # (ended track, open Connection)
 
     @property
     def pending(self) -> bool:
@@ -35,10 +36,15 @@ class StreamReturns:
             return bool(self._waiting or self._ready)
 
     def watch(self, track) -> None:
-        """Reopens `track`'s stream until it answers (or stop())."""
+        """Reopens `track`'s stream until it answers (or stop()); a track whose stream is
+        being reopened already waits for that connection."""
+        shared = track.device.source["shared"]
         with self._lock:
-            self._waiting.add(track.id)
-        threading.Thread(target=self._reopen, args=(track,), name="ms-reconnect",
+            waiting = self._waiting.setdefault(id(shared), [])
+            waiting.append(track)
+            if len(waiting) > 1:
+                return
+        threading.Thread(target=self._reopen, args=(shared,), name="ms-reconnect",
                          daemon=True).start()
 
     def ready(self) -> list[tuple[object, object]]:
@@ -50,31 +56,32 @@ class StreamReturns:
     def stop(self) -> None:
         self._stop.set()
 
-    def _reopen(self, track) -> None:
-        spec = track.device.source
-        kind = track.kind
+    def _reopen(self, shared) -> None:
         attempt = 0
         while not self._stop.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)]):
             attempt += 1
             try:
-                container = open_stream(spec)
+                connection = shared.reconnect()
             except NetworkUnreachable:
                 continue
-            try:
-                stream, frame = first_frame(container, kind)
-            except NetworkUnreachable:
-                container.close()
-                continue
-            if kind == "video" and spec.get("probed"):  # the modes were the stream's: again
-                track.device.modes = (stream_mode(stream, frame),)
             with self._lock:
-                self._waiting.discard(track.id)
+                tracks = list(self._waiting[id(shared)])
+            try:
+                for track in tracks:
+                    stream, frame = connection.first_frame(track.kind)
+                    if track.kind == "video" and track.device.source.get("probed"):
+                        track.device.modes = (stream_mode(stream, frame),)  # the stream's again
+            except NetworkUnreachable:
+                connection.close()
+                continue
+            with self._lock:
+                tracks = self._waiting.pop(id(shared))
                 if self._stop.is_set():
-                    container.close()
+                    connection.close()
                     return
-                self._ready.append((track, container))
+                self._ready.extend((track, connection) for track in tracks)
             with self._wake:
                 self._wake.notify_all()
             return
         with self._lock:
-            self._waiting.discard(track.id)
+            self._waiting.pop(id(shared), None)

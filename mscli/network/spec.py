@@ -73,3 +73,25 @@ def _need_protocol(scheme: str, path: str) -> None:
         raise DeviceFileError(f"{path}: this FFmpeg build (PyAV's) has no {scheme} protocol; "
                               f"publish the stream over rtmp, rtsp or udp instead, or read it "
                               f"through a relay (e.g. srt-live-transmit to udp)")
+
+
+def share_streams(sources: list[tuple[str, dict]]) -> None:
+    """Links the network sources of one device file that name one URL (`sources`: (path,
+    parsed spec)): their devices read one stream through one connection (network/stream.py),
+    its video and audio on one timeline. So they must open it alike: the same transport,
+    timeout and listen."""
+    from mscli.network.stream import SharedStream
+
+    first: dict[str, tuple[str, dict]] = {}
+    for path, spec in sources:
+        options = {k: v for k, v in spec.items() if k != "probe"}
+        seen, opened = first.setdefault(spec["url"], (path, options))
+        if opened != options:
+            differ = sorted(k for k in {*opened, *options} if opened.get(k) != options.get(k))
+            raise DeviceFileError(f"{path}: {quoted(spec['url'])} is also {seen}'s stream, "
+                                  f"opened otherwise ({', '.join(differ)}): the devices of one "
+                                  "URL read one connection; give them the same transport, "
+                                  "timeout and listen")
+    shared = {url: SharedStream(options) for url, (_, options) in first.items()}
+    for _, spec in sources:
+        spec["shared"] = shared[spec["url"]]

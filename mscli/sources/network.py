@@ -1,9 +1,11 @@
 """A network stream read as a device (`"source": {"url": ...}` in a device file): PyAV demux
-and decode, frames handed to the track as they arrive, like a camera's.
+and decode, frames handed to the track as they arrive, like a camera's. The devices of one
+URL read one connection, demuxed on one of their threads (network/stream.py).
 
-Capture times follow the stream's own timestamps (network/timeline.py), anchored on arrival:
-packets come in bursts (a TCP segment, the demuxer waiting for the next frame's start), and
-stamping each frame with its arrival would put two frames in one output slot and drop one.
+Capture times follow the stream's own timestamps (network/timeline.py), anchored on arrival,
+one anchor for the stream's video and audio: packets come in bursts (a TCP segment, the
+demuxer waiting for the next frame's start), and stamping each frame with its arrival would
+put two frames in one output slot and drop one.
 
 A stall is the track's mute watchdog's business (no frame for 3.5 frame intervals: `mute`;
 the next frame: `unmute`). No packet for the source's `timeout` (network/probe.py
@@ -19,9 +21,7 @@ import time
 from mscli.errors import NotReadableError, quoted
 from mscli.media.frames import VideoFrame
 from mscli.network.latency import GlassToGlass
-from mscli.network.probe import NetworkUnreachable, open_stream
-from mscli.network.reconnect import CONNECTION_LOST, END_OF_STREAM
-from mscli.network.timeline import StreamTimeline
+from mscli.network.probe import NetworkUnreachable
 from mscli.sources import SourceThread
 from mscli.sources.file import S16Audio
 
@@ -38,72 +38,50 @@ class NetworkSource(SourceThread):
 
     def __init__(self, track, clock, *, opened=None, **timing):
         super().__init__(track, clock, **timing)
-        self._container = opened  # already open: a reconnect's, or the one capture probed
-        self.timeline = StreamTimeline()
+        self._connection = opened  # a reconnect's (network/stream.py Connection)
         # glass-to-glass latency, in the track's `stopped` stats (video only)
         self.glass = GlassToGlass() if track.kind == "video" else None
         self._audio = S16Audio()
         self._index = -1  # frames decoded
 
     def open(self) -> None:
-        """Connects before the outputs open: an unreachable stream is a NotReadableError."""
+        """Connects before the outputs open (or joins the connection the stream's other
+        device, or the probe, made): an unreachable stream is a NotReadableError."""
         self.track.live = True  # a stream does not wait for the sinks (even with --unpaced)
         spec = self.track.device.source
-        if self._container is None:
-            self._container = spec.pop("opened", None)
-        if self._container is None:
+        if self._connection is None:
             try:
-                self._container = open_stream(spec)
+                self._connection = spec["shared"].connect()
             except NetworkUnreachable as e:
                 raise NotReadableError(f"{quoted(self.track.label)}: cannot read "
                                        f"{quoted(spec['url'])}: {e}") from None
-        if not self._streams():
-            self._container.close()
+        if self.track.kind not in self._connection.streams():
+            if not self._connection.reading:
+                self._connection.close()
             raise NotReadableError(f"{quoted(self.track.label)}: {quoted(spec['url'])} has no "
                                    f"{self.track.kind}")
-
-    def _streams(self):
-        return getattr(self._container.streams, self.track.kind)
+        self._connection.attach(self.track.kind, self)
 
     def run(self) -> None:
-        import av
+        self._connection.run(self)
 
-        stream = self._streams()[0]
-        container, self._container = self._container, None
-        try:
-            for packet in container.demux(stream):
-                for frame in packet.decode():
-                    if self.stopped:
-                        return
-                    self._deliver(frame)
-                if self.past_limit(self.clock.now()):
-                    return self.track.source_finished()
-            self.track.source_ended(END_OF_STREAM)
-        except (av.FFmpegError, OSError) as e:
-            if not self.stopped:
-                # FFmpeg's read timeout ("Immediate exit requested") or a reset connection;
-                # udp and rtmp readers see a sender that went away as EIO (field.md).
-                self.track.source_ended(END_OF_STREAM if isinstance(e, EOFError)
-                                        else CONNECTION_LOST)
-        finally:
-            container.close()
+    def prepare(self, frame, stamp: float | None):
+        """What the track will take of a decoded frame, made on arrival (the glass-to-glass
+        latency is read off the picture as it arrives)."""
+        if self.track.kind == "audio":
+            return frame
+        data = frame.to_ndarray(format="yuv420p").reshape(-1)
+        if stamp is not None:
+            luma = data[:frame.width * frame.height].reshape(frame.height, frame.width)
+            self.glass.observe(luma, stamp, time.time())
+        return data, frame.width, frame.height, frame.time_base
 
-    def _deliver(self, frame) -> None:
-        """Hands the decoded frame to the track, dated by the timeline (which may hold it
-        for a moment, and then hand over several)."""
-        arrival, wall = self.clock.now(), time.time()
-        stamp = None if frame.pts is None else float(frame.pts * frame.time_base)
-        if self.track.kind == "video":
-            data = frame.to_ndarray(format="yuv420p").reshape(-1)
-            if stamp is not None:
-                luma = data[:frame.width * frame.height].reshape(frame.height, frame.width)
-                self.glass.observe(luma, stamp, wall)
-            frame = (data, frame.width, frame.height, frame.time_base)
-        for t, item in self.timeline.add(stamp, arrival, frame):
-            if self.track.kind == "video":
-                data, width, height, time_base = item
-                self._index += 1
-                self.track.deliver(VideoFrame(data, width, height, self._index, time_base, t,
-                                              self._index))
-            else:
-                self.track.deliver(self._audio(item, t))
+    def hand(self, prepared, t: float) -> None:
+        """The frame to the track at capture time t (the stream's timeline says when)."""
+        if self.track.kind == "audio":
+            self.track.deliver(self._audio(prepared, t))
+            return
+        data, width, height, time_base = prepared
+        self._index += 1
+        self.track.deliver(VideoFrame(data, width, height, self._index, time_base, t,
+                                      self._index))
