@@ -18,9 +18,12 @@ FRAMES = 24
 SIZE = (64, 48)
 
 
-def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
+def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False,
+               moving: bool = False) -> None:
     """A 30 fps clip of noise (every frame different, so no two packets are alike), with AAC
-    stereo audio if asked."""
+    stereo audio if asked. `moving`: gradients that move instead, which x264 codes with
+    B-frames in a pyramid (noise gets none): Matroska then stores no dts, and the second
+    packet's pts lies above the third's dts."""
     with av.open(str(path), "w") as out:
         video = out.add_stream(codec, rate=30)
         video.width, video.height = SIZE
@@ -29,8 +32,11 @@ def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
         if sound is not None:
             sound.layout = "stereo"
         noise = np.random.default_rng(15)
+        x, y = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
         for i in range(FRAMES):
-            picture = noise.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+            picture = noise.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8) if not moving \
+                else np.stack([(x * 4 + i * 5 + 0 * y) % 256, (y * 5 + i * 3 + 0 * x) % 256,
+                               ((x + y) * 2 + i * 7) % 256], axis=2).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = i
             out.mux(video.encode(frame))
@@ -48,9 +54,11 @@ def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clips")
-    made = {"h264": folder / "h264.mkv", "mjpeg": folder / "mjpeg.mkv"}
+    made = {"h264": folder / "h264.mkv", "mjpeg": folder / "mjpeg.mkv",
+            "h264-bframes": folder / "h264-bframes.mkv"}
     _make_clip(made["h264"], "libx264", "yuv420p", audio=True)
     _make_clip(made["mjpeg"], "mjpeg", "yuvj420p", audio=True)
+    _make_clip(made["h264-bframes"], "libx264", "yuv420p", audio=True, moving=True)
     return made
 
 
@@ -83,6 +91,29 @@ def test_copied_video_packets_are_the_files(ms, tmp_path, clips, codec, ext):
     with av.open(str(out)) as container:  # on the capture timeline: it starts at 0
         first = next(p for p in container.demux(container.streams.video[0]) if p.size)
         assert abs(float(first.pts * first.time_base)) < 0.1
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4"])
+def test_copied_b_frames_are_decoded_before_they_are_shown(ms, tmp_path, clips, ext):
+    """The clip's first packets have no dts and the second's pts is ahead of the third's dts:
+    each got the previous dts + 1 and the muxer refused a pts below its dts (exit 1)."""
+    with av.open(str(clips["h264-bframes"])) as container:  # the case, as the file has it
+        first = [(p.pts, p.dts) for p in container.demux(container.streams.video[0])][:3]
+    assert first[0][1] is None and first[1][1] is None and first[1][0] > first[2][1]
+    out = tmp_path / f"copy.{ext}"
+    r = ms("capture", "--devices", _devices(tmp_path, clips["h264-bframes"]), "-c",
+           '{"video": true}', "--video-codec", "copy", "--unpaced", "-o", str(out))
+    assert r.code == 0, r.err
+    assert packet_hashes(out) == packet_hashes(clips["h264-bframes"])
+    with av.open(str(out)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    with av.open(str(out)) as container:
+        shown = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    known = [p for p in packets if p.dts is not None]  # Matroska's first ones have none
+    assert all(p.pts >= p.dts for p in known)
+    assert [p.dts for p in known] == sorted({p.dts for p in known})
+    assert len(shown) == FRAMES and shown[0] < 0.2  # a picture each 1/30 s, from the start
+    assert all(abs(b - a - 1 / 30) < 0.002 for a, b in zip(shown, shown[1:]))
 
 
 def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):

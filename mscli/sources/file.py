@@ -61,39 +61,43 @@ class FileSource(VirtualCameraSource):
 
     def _packets(self, container, offset: float):
         """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
-        packet's decode time is `offset`, every timestamp moved by the same amount."""
+        packet's decode time is `offset`, every timestamp moved by the same amount. Sets
+        _pass_end when the file ends: where a loop's next pass starts."""
         stream = self._stream(container)
-        tb = stream.time_base
-        rate = stream.codec_context.sample_rate if self.track.kind == "audio" else 0
-        self._frame_duration = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) \
-            if self.track.kind == "video" else 0.0
+        tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
+        kind = self.track.kind
+        rate = stream.codec_context.sample_rate if kind == "audio" else 0
+        tick_samples = rate * tb  # audio samples per time-base tick
         shift = last_dts = None
-        self._pass_end = offset
-        for index, packet in enumerate(container.demux(stream)):
-            if not packet.size:  # the empty packet that ends a demux
-                continue
+        end = None  # the latest moment, in ticks, a packet of this pass is shown until
+        for index, packet in enumerate(in_decode_order(container.demux(stream))):
             stamp = packet.dts if packet.dts is not None else packet.pts
-            if shift is None:
-                shift = round(offset / tb) - (stamp or 0)
-            dts = None if stamp is None else stamp + shift
-            # Matroska leaves the dts of the first packets of a reordered stream unset (and
-            # they may come out lower than a guess): the muxers need it rising.
-            if last_dts is not None and (dts is None or dts <= last_dts):
-                dts = last_dts + 1
-            if dts is None:  # no timestamp yet to place it by
+            if stamp is not None:
+                if shift is None:
+                    shift = round(offset / tb) - stamp
+                dts = stamp + shift
+                if last_dts is not None and dts <= last_dts:
+                    dts = last_dts + 1  # the muxers need it rising
+            elif last_dts is None:  # no timestamp yet to place it by
                 continue
+            else:
+                dts = last_dts + 1
             packet.dts = last_dts = dts
-            if packet.pts is not None:
-                packet.pts += shift
-            t = float(dts * tb)
-            samples = round(packet.duration * tb * rate) if rate else 0
-            if rate:
-                self._frame_duration = float(packet.duration * tb)
+            pts = packet.pts
+            if pts is not None:
+                packet.pts = pts = pts + shift
             # A loop's next pass starts after every packet of this one has been shown: a
             # reordered stream's last pts lies beyond its last dts.
-            shown = float(max(dts, packet.pts if packet.pts is not None else dts) * tb)
-            self._pass_end = max(self._pass_end, shown + self._frame_duration)
-            yield t, EncodedPacket(packet, self.track.kind, t, index, samples, rate)
+            shown = dts if pts is None or pts < dts else pts
+            samples = 0
+            if rate:
+                shown += packet.duration or 0
+                samples = round((packet.duration or 0) * tick_samples)
+            end = shown if end is None or shown > end else end
+            t = dts * tb
+            yield t, EncodedPacket(packet, kind, t, index, samples, rate)
+        self._pass_end = offset if end is None else end * tb + (
+            0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30))
 
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
@@ -131,6 +135,44 @@ class FileSource(VirtualCameraSource):
             self._picture = adjust.plan(width, height, self.track.device.controls, values)
         return adjust.adjust_frame(self._picture, data, width, height)
 
+
+
+# A stream's first packets may have no dts (Matroska stores none; the demuxer guesses one only
+# from a few packets in): at most this many are held to be placed before the first that has.
+LEADING_PACKETS = 16
+
+
+def in_decode_order(packets):
+    """The packets that carry data, with the first packets' unset dts placed. Reordered
+    H.264 in Matroska leaves them unset, and the pts of the packets among them can lie above
+    the first known dts (a pts is not a decode time): they are decoded before it, a packet
+    duration apart and never after their own pts. A dts that stays unset is the caller's."""
+    leading = []
+    for packet in packets:
+        if not packet.size:  # the empty packet that ends a demux
+            continue
+        if leading is None:
+            yield packet
+        elif packet.dts is None and len(leading) < LEADING_PACKETS:
+            leading.append(packet)
+        else:
+            yield from _placed_before(leading, packet.dts)
+            leading = None
+            yield packet
+    if leading:
+        yield from _placed_before(leading, None)
+
+
+def _placed_before(packets: list, dts: int | None) -> list:
+    """`packets` (with no dts) given rising decode times before `dts` (none without it)."""
+    if dts is None:
+        return packets
+    for packet in reversed(packets):
+        dts -= max(1, packet.duration or 1)
+        if packet.pts is not None:
+            dts = min(dts, packet.pts)
+        packet.dts = dts
+    return packets
 
 
 class S16Audio:
