@@ -18,9 +18,7 @@ import uuid
 from collections import deque
 from fractions import Fraction
 
-import numpy as np
-
-from mscli.audioproc.apm import Processing, wanted
+from mscli.audioproc import wanted
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
@@ -356,6 +354,8 @@ class LatencyHistogram:
 
 def blank(frame):
     """A disabled track's frame: black video, silent audio, same timing."""
+    import numpy as np
+
     if isinstance(frame, VideoFrame):
         data = np.empty_like(frame.data)
         luma = frame.width * frame.height
@@ -413,6 +413,8 @@ class AudioProcessor:
         self._converter = None
         self._processing = None
         if wanted(track.settings):
+            from mscli.audioproc.apm import Processing  # numpy and the binding: only if used
+
             # track.playback is set by the session after the track is made: read when used.
             self._processing = Processing(track.settings, lambda: track.playback)
         self._next_pts: int | None = None

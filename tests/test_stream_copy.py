@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 
 import av
 import numpy as np
 import pytest
 
-from tests.conftest import one_error_line
+from tests.conftest import REPO, one_error_line
+from tests.test_cli import NO_MEDIA_IMPORTS
 
 FRAMES = 24
 SIZE = (64, 48)
@@ -114,6 +117,20 @@ def test_copied_b_frames_are_decoded_before_they_are_shown(ms, tmp_path, clips, 
     assert [p.dts for p in known] == sorted({p.dts for p in known})
     assert len(shown) == FRAMES and shown[0] < 0.2  # a picture each 1/30 s, from the start
     assert all(abs(b - a - 1 / 30) < 0.002 for a, b in zip(shown, shown[1:]))
+
+
+def test_a_copy_capture_loads_neither_numpy_nor_opencv(ms_env, tmp_path, clips):
+    """Nothing is decoded or converted, so nothing needs them: numpy alone was 0.1-0.15 s of
+    CPU at every start, as much as ffmpeg's whole 10 s copy (bench/stream_copy.py)."""
+    out = tmp_path / "both.mkv"
+    proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, "capture", "--devices",
+                           _devices(tmp_path, clips["h264"]), "-c",
+                           '{"video": true, "audio": {"channelCount": 2}}', "--video-codec",
+                           "copy", "--audio-codec", "copy", "-t", "0.2", "-o", str(out)],
+                          env=ms_env, capture_output=True, text=True, cwd=REPO)
+    loaded = proc.stderr.rsplit("LOADED:", 1)[1].split(",")
+    assert "av" in loaded and out.exists(), proc.stderr  # it did capture, with PyAV
+    assert [m for m in loaded if m.split(".")[0] in ("numpy", "cv2")] == [], proc.stderr
 
 
 def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # imported where a function needs it: a stream copy never loads numpy
+    import numpy as np
 
 
 @dataclass
@@ -68,6 +70,8 @@ def pad_i420(data: np.ndarray, width: int, height: int, to_width: int,
         return data
     if to_width < width or to_height < height:
         raise ValueError(f"cannot pad {width}x{height} to {to_width}x{to_height}")
+    import numpy as np
+
     out = np.empty(i420_size(to_width, to_height), np.uint8)
     for src, dst in zip(i420_planes(data, width, height),
                         i420_planes(out, to_width, to_height)):
