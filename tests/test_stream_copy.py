@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, one_error_line
-from tests.test_cli import NO_MEDIA_IMPORTS
 
 FRAMES = 24
 SIZE = (64, 48)
@@ -119,18 +118,30 @@ def test_copied_b_frames_are_decoded_before_they_are_shown(ms, tmp_path, clips, 
     assert all(abs(b - a - 1 / 30) < 0.002 for a, b in zip(shown, shown[1:]))
 
 
-def test_a_copy_capture_loads_neither_numpy_nor_opencv(ms_env, tmp_path, clips):
-    """Nothing is decoded or converted, so nothing needs them: numpy alone was 0.1-0.15 s of
-    CPU at every start, as much as ffmpeg's whole 10 s copy (bench/stream_copy.py)."""
+LOADED = """
+import sys
+from mscli.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+"""
+
+
+def test_a_copy_capture_loads_neither_numpy_opencv_nor_asyncio(ms_env, tmp_path, clips):
+    """Nothing is decoded, converted or sent over WebRTC, so nothing needs them: numpy alone
+    was 0.1-0.15 s of CPU at every start, as much as ffmpeg's whole 10 s copy, and asyncio
+    with urllib.request (the WHIP client's) 0.05 s (bench/stream_copy.py)."""
     out = tmp_path / "both.mkv"
-    proc = subprocess.run([sys.executable, "-c", NO_MEDIA_IMPORTS, "capture", "--devices",
+    proc = subprocess.run([sys.executable, "-c", LOADED, "capture", "--devices",
                            _devices(tmp_path, clips["h264"]), "-c",
                            '{"video": true, "audio": {"channelCount": 2}}', "--video-codec",
                            "copy", "--audio-codec", "copy", "-t", "0.2", "-o", str(out)],
                           env=ms_env, capture_output=True, text=True, cwd=REPO)
     loaded = proc.stderr.rsplit("LOADED:", 1)[1].split(",")
     assert "av" in loaded and out.exists(), proc.stderr  # it did capture, with PyAV
-    assert [m for m in loaded if m.split(".")[0] in ("numpy", "cv2")] == [], proc.stderr
+    assert [m for m in loaded if m in ("numpy", "cv2", "asyncio")] == [], proc.stderr
 
 
 def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):
