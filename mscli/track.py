@@ -64,6 +64,8 @@ class MediaStreamTrack:
         # Stream copy: the source delivers stored packets (EncodedPacket), which go to the
         # outputs as they are; the settings equal the native mode (streamcopy.py checks).
         self.copy = copy
+        # The source wakes the writer once per batch of frames (wake_writer), not per frame.
+        self.batched = False
         self.frames = 0
         self.drops = 0
         self.first_time: float | None = None
@@ -180,6 +182,11 @@ class MediaStreamTrack:
             kept = True
         if not kept and self.kind == "video" and not self._past_frame_limit:
             self.counters.discarded_frame()  # decimated to the settings' frame rate
+
+    def wake_writer(self) -> None:
+        """A batched source has queued a batch: the writer may take it."""
+        with self._wake:
+            self._wake.notify_all()
 
     def frames_lost(self, count: int, sample_rate: float | None = None) -> None:
         """The device lost `count` frames before ms saw them (audio: samples at
@@ -301,7 +308,8 @@ class MediaStreamTrack:
                         self._wake.wait(0.1)
             self._queue.append(frame)
             self.frames += 1
-            self._wake.notify_all()
+            if not self.batched or len(self._queue) >= self._limit // 2:  # before it fills
+                self._wake.notify_all()
 
     def stats(self) -> dict:
         duration = 0.0 if self.first_time is None else self.last_time - self.first_time
