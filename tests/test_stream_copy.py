@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -174,6 +175,26 @@ def test_a_paced_copy_wakes_the_writer_per_batch_not_per_packet(monkeypatch, tmp
     batches = 0.5 / COPY_BATCH_SECONDS
     assert len([n for n in taken if n]) <= batches + 3, taken
     assert max(taken) >= 30 * COPY_BATCH_SECONDS - 1, taken
+
+
+def test_a_file_is_decoded_once_to_probe_it_while_it_stays_the_same(monkeypatch, tmp_path,
+                                                                     clips):
+    """Loading the device file probes it and checking a copy probed it again: a second
+    decode of the first frame (10-15 ms of CPU for 720p H.264) at every copy's start."""
+    from mscli.media import probe
+
+    decoded = []
+    first_frame = probe._first_frame
+    monkeypatch.setattr(probe, "_first_frame", lambda path, kind: (decoded.append(kind),
+                                                                   first_frame(path, kind))[1])
+    clip = tmp_path / "clip.mkv"
+    shutil.copy(clips["mjpeg"], clip)
+    mode = probe.probe_video_mode(str(clip))
+    assert probe.probe_video_mode(str(clip)) == mode
+    assert probe.probe_audio(str(clip)) == probe.probe_audio(str(clip)) == (48000, 2)
+    assert decoded == ["video", "audio"]
+    shutil.copy(clips["h264-bframes"], clip)  # another file at the same path: probed anew
+    assert probe.probe_video_mode(str(clip)) == mode and decoded == ["video", "audio", "video"]
 
 
 def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):
