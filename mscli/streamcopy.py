@@ -1,6 +1,7 @@
 """Stream copy (`--video-codec copy`, `--audio-codec copy`): a file-backed device's packets go to
 the outputs as they are stored, with no decode and no encode (sources/file.py demuxes,
-sinks/recorder.py muxes).
+sinks/recorder.py muxes); a V4L2 camera's MJPEG, H.264 or YUYV buffers go to them as the
+driver delivers them (sources/camera_copy.py).
 
 A stored packet can only be what the file holds, so everything that would change the media is
 refused before anything opens, naming the setting that prevents it: a track whose settings are
@@ -37,9 +38,20 @@ def copied_kinds(recorder: dict) -> frozenset[str]:
 
 
 def copy_sources(recorder: dict, tracks) -> dict:
-    """The recorder options, with the file each copied track's packets come from."""
-    files = {t.kind: t.device.source["file"] for t in tracks if t.copy}
-    return dict(recorder, copy_from=files) if files else recorder
+    """The recorder options, with where each copied track's packets come from."""
+    sources = {t.kind: _stored_form(t) for t in tracks if t.copy}
+    return dict(recorder, copy_from=sources) if sources else recorder
+
+
+def _stored_form(track):
+    """What the recorder makes a copied stream from: a media file's path, or a camera's
+    native stream (`track` a session track or a selection: both have device and mode)."""
+    source = track.device.source
+    if isinstance(source, dict) and "file" in source:
+        return source["file"]
+    from mscli.sources.camera_copy import native_stream
+
+    return native_stream(track.mode)
 
 
 def check_copy(selections, plans, args, recorder: dict) -> None:
@@ -60,18 +72,26 @@ def check_copy(selections, plans, args, recorder: dict) -> None:
                              f"copied track (--{e.kind}-codec copy decodes nothing); give an "
                              "encoder or drop this --expect")
     settings = {s.kind: s.settings for s in selections}
-    files = {s.kind: s.device.source["file"] for s in selections if s.kind in copied}
+    sources = {s.kind: _stored_form(s) for s in selections if s.kind in copied}
     for plan in plans:
         for kind in copied.intersection(plan.kinds):
-            _check_output(f"--{kind}-codec copy", plan, settings, dict(recorder, copy_from=files))
+            _check_output(kind, plan, settings, dict(recorder, copy_from=sources))
 
 
 def _check_track(option: str, selection) -> None:
     device = selection.device
     source = device.source
+    if selection.kind == "video" and device.backend == "v4l2":
+        from mscli.sources.camera_copy import not_copyable
+
+        why = not_copyable(selection)
+        if why:
+            raise UsageError(f"{option}: {why}")
+        return  # its controls act in the camera, before it codes the picture
     if not (isinstance(source, dict) and "file" in source):
-        raise UsageError(f"{option}: {device.label!r} is not file-backed; only a media file's "
-                         "stored packets can be copied (give an encoder)")
+        raise UsageError(f"{option}: {device.label!r} is not file-backed or a V4L2 "
+                         "camera; only a media file's stored packets and a camera's own "
+                         "MJPEG, H.264 or YUYV can be copied (give an encoder)")
     fault = next((f for f in device.faults if f.event in CHANGING_FAULTS), None)
     if fault is not None:
         raise UsageError(f"{option}: {device.label!r} has a {fault.event} fault at {fault.at:g} "
@@ -113,11 +133,13 @@ def _not_native(selection, path: str) -> str | None:
     return None
 
 
-def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
-    """The output stores packets, in a container that takes the file's codec: tried by
-    setting up the same recording in memory (no file opened)."""
+def _check_output(kind: str, plan, settings: dict, recorder: dict) -> None:
+    """The output stores packets, in a container that takes their codec: tried by setting up
+    the same recording in memory (no file opened)."""
     from mscli.outputs import open_sink
 
+    option = f"--{kind}-codec copy"
+    stored = "file's" if isinstance(recorder["copy_from"][kind], str) else "camera's"
     shown = "-" if plan.target == "-" else plan.target
     if plan.format == "null":
         return
@@ -141,6 +163,6 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
             raise
         reason = e.message.split(": ", 1)[1]  # FFmpeg's, without the in-memory target
         raise UsageError(f"{option}: {shown} ({getattr(plan.format, 'muxer', plan.format)}) "
-                         "cannot take the file's stream: "
+                         f"cannot take the {stored} stream: "
                          f"{reason}") from None
     sink.discard()

@@ -1,0 +1,59 @@
+"""A camera's compressed formats (MJPEG, H.264) taken raw from the driver and decoded once.
+
+With CAP_PROP_CONVERT_RGB off, OpenCV's retrieve() hands over the driver's buffer as it is
+(its `bytesused` bytes): for MJPEG one JPEG picture, for H.264 one access unit. PyAV's decoder
+turns it into the decoder's own YUV, and libswscale makes that I420 in one step. OpenCV's
+own path decoded to BGR and mscli converted BGR to I420 again; it also has no H.264 decoder.
+
+A webcam's JPEG is full-range YUV (yuvj422p): the range is named to libswscale explicitly,
+which otherwise keeps full-range values in a limited-range picture (blacks and whites too
+deep). `bench/camera_decode.py` measures this path against OpenCV's, per frame.
+"""
+
+from __future__ import annotations
+
+# The driver's fourcc -> FFmpeg's decoder for it.
+COMPRESSED = {"MJPG": "mjpeg", "JPEG": "mjpeg", "H264": "h264"}
+# Decoders' pixel formats that are full-range (JPEG) YUV.
+FULL_RANGE = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
+
+
+class CompressedDecoder:
+    """Buffers of one compressed format -> 1-D I420 numpy arrays, or None for a buffer that
+    gives no picture (damaged, or an H.264 decoder still waiting for a key frame)."""
+
+    def __init__(self, fourcc: str):
+        import av
+
+        self._av = av
+        self._context = av.CodecContext.create(COMPRESSED[fourcc], "r")
+        # One thread: a frame thread holds a picture back, and a camera delivers one at a
+        # time at its own rate (measured: no faster per frame with more).
+        self._context.thread_count = 1
+
+    def __call__(self, buffer, width: int, height: int):
+        try:
+            frames = self._context.decode(self._av.Packet(buffer))
+        except (self._av.FFmpegError, ValueError):
+            return None
+        if not frames or (frames[-1].width, frames[-1].height) != (width, height):
+            return None
+        return to_i420(frames[-1])
+
+
+def to_i420(frame):
+    """A decoded PyAV video frame as one 1-D I420 (limited-range yuv420p) array."""
+    if frame.format.name != "yuv420p":
+        frame = _reformat(frame)
+    import numpy as np
+
+    # The planes without their row padding (odd sizes included: chroma is rounded up).
+    return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                           [:plane.height, :plane.width].reshape(-1)
+                           for plane in frame.planes])
+
+
+def _reformat(frame):
+    full = frame.format.name in FULL_RANGE or frame.color_range == 2  # AVCOL_RANGE_JPEG
+    return frame.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG",
+                          dst_color_range="MPEG", interpolation="FAST_BILINEAR")
