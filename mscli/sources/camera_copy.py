@@ -62,9 +62,9 @@ def not_copyable(selection) -> str | None:
     label = selection.device.label
     if mode is None or mode.pixel_format not in COPYABLE:
         fmt = getattr(mode, "pixel_format", None) or "unknown"
-        return (f"{label!r} delivers {fmt}, which has no stored form ms copies (MJPEG, H.264 "
-                "and YUYV do); ask for one of them with {\"pixelFormat\": ...} in -c, or "
-                "give an encoder")
+        return (f"{label!r} delivers {fmt} in this mode, which has no stored form ms copies "
+                "(MJPEG, H.264 and YUYV do); ask for a size and rate it delivers in one of "
+                "them (`ms caps` lists its modes), or give an encoder")
     if (s["width"], s["height"]) != (mode.width, mode.height):
         return (f"the track is {s['width']}x{s['height']}, {label!r} delivers "
                 f"{mode.width}x{mode.height} (a crop or scale needs encoding)")

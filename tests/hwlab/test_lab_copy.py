@@ -1,0 +1,63 @@
+"""`ms capture --video-codec copy` from vivid, whose native format is YUYV: the driver's buffers
+are stored as rawvideo (yuyv422) in NUT and Matroska, undecoded and unconverted.
+
+The file's frames decode as the driver's size and format, on the native rate's grid at its
+capture times, as many as the rate and the duration say (less what a stalled guest lost), and
+the track's statistics and events are those of a decoded capture.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+
+import av
+import numpy as np
+import pytest
+from labtools import LAB, camera, events_in, run_ms
+from test_lab_capture import assert_at_native_rate
+
+pytestmark = LAB
+SECONDS = 4
+
+
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@pytest.mark.parametrize("width,height,rate,ext", [(640, 480, 25, "nut"),
+                                                   (1280, 720, 12.5, "mkv")],
+                         ids=["640x480-25-nut", "1280x720-12.5-mkv"])
+def test_vivid_yuyv_is_stored_as_rawvideo_as_the_driver_gave_it(tmp_path, width, height, rate,
+                                                                ext, lateness):
+    constraints = json.dumps({"video": {"deviceId": {"exact": camera()["deviceId"]},
+                                        "width": {"exact": width},
+                                        "height": {"exact": height},
+                                        "frameRate": {"exact": rate}}})
+    [track] = json.loads(run_ms("resolve", "-c", constraints, "--json").stdout)["tracks"]
+    assert track["mode"]["pixelFormat"] == "YUYV"
+    out, log = tmp_path / f"v.{ext}", tmp_path / "events.ndjson"
+    before = child_cpu()
+    run_ms("capture", "-c", constraints, "--video-codec", "copy", "-t", str(SECONDS),
+           "-o", str(out), "--events", str(log))
+    cpu = child_cpu() - before
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == \
+            ("rawvideo", "yuyv422")
+        frames = [(float(f.pts * f.time_base), f.width, f.height,
+                   f.to_ndarray(format="yuyv422")) for f in container.decode(stream)]
+    assert {(w, h) for _, w, h, _ in frames} == {(width, height)}
+    # vivid's picture (colour bars, moving text): real content, not an empty buffer.
+    assert all(np.ptp(picture) > 100 for *_, picture in frames)
+    lost = assert_at_native_rate([{"time": t} for t, *_ in frames], rate, lateness)
+    assert len(frames) + lost == pytest.approx(SECONDS * rate, rel=0.1)
+    [stopped] = [e for e in events_in(log) if e["event"] == "stopped"]
+    [stats] = [t["stats"] for t in stopped["detail"]["tracks"]]
+    assert stats["deliveredFrames"] == len(frames)
+    assert stats["totalFrames"] - len(frames) <= lost
+    assert stopped["detail"]["reason"] == "limit"
+    print(f"\nvivid {width}x{height} YUYV at {rate} fps copied to {ext}: {len(frames)} frames, "
+          f"{lost} lost; ms used {cpu:.2f} s CPU for {SECONDS} s; guest stalls "
+          f"{lateness.stalled:.3f} s")
