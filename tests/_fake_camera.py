@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import threading
 import time
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -180,11 +181,34 @@ class FakeCapture:
             raw[:, 1::2, 1] = 200
             self.given.append(raw.tobytes())
             return True, raw
+        if self.props[cv2.CAP_PROP_CONVERT_RGB] == 0 and fmt == "H264":
+            raw = self._h264_unit(w, h)
+            self.given.append(raw.tobytes())
+            return True, raw
         if self.props[cv2.CAP_PROP_CONVERT_RGB] == 0 and fmt == "MJPG":
             raw = mjpeg_picture(w, h, self.count)[None, :]  # OpenCV: one row of bytesused
             self.given.append(raw.tobytes())
             return True, raw
         return True, np.full((h, w, 3), BGR, np.uint8)
+
+    def _h264_unit(self, width: int, height: int) -> np.ndarray:
+        """The camera's H.264 access unit for this frame (Annex B, no B-frames, a key frame
+        every 10): a flat grey picture of level mjpeg_grey(count), limited range."""
+        import av
+
+        if not hasattr(self, "_encoder"):
+            self._encoder = av.CodecContext.create("libx264", "w")
+            self._encoder.width, self._encoder.height = width, height
+            self._encoder.pix_fmt = "yuv420p"
+            self._encoder.time_base = Fraction(1, 30)
+            self._encoder.options = {"tune": "zerolatency", "preset": "ultrafast", "g": "10",
+                                     "bf": "0"}
+        picture = np.full(height * width * 3 // 2, 128, np.uint8)
+        picture[:width * height] = mjpeg_grey(self.count)
+        frame = av.VideoFrame.from_ndarray(picture.reshape(-1, width), format="yuv420p")
+        frame.pts = self.count
+        [packet] = self._encoder.encode(frame)
+        return np.frombuffer(bytes(packet), np.uint8)
 
     def release(self):
         self.released = True
@@ -205,7 +229,7 @@ MODES = (VideoMode(640, 480, 30.0, "YUYV"), VideoMode(1280, 720, 10.0, "YUYV"))
 
 
 def mjpeg_grey(count: int) -> int:
-    """The grey level (full range, as JPEG codes it) of the fake's MJPEG picture `count`."""
+    """The grey level of the fake's MJPEG (full range) or H.264 picture `count`."""
     return 20 + (count * 16) % 200
 
 

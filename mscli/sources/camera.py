@@ -48,7 +48,7 @@ from mscli.devices import VideoMode
 from mscli.errors import NotReadableError, OverconstrainedError
 from mscli.media.frames import VideoFrame, chroma_size, i420_size
 from mscli.sources import SourceThread
-from mscli.sources.camera_copy import COPYABLE, Packets
+from mscli.sources.camera_copy import COPYABLE, HELD, Packets
 from mscli.sources.camera_formats import COMPRESSED, CompressedDecoder
 from mscli.track import MUTE_INTERVALS
 from mscli.trackstats import FrameGrid
@@ -200,7 +200,7 @@ class CameraSource(SourceThread):
         mode = self.track.mode
         cap = self._cap = self._video_capture(cv2)
         wanted = (mode.pixel_format or "").strip()
-        self._raw = self.RAW_FORMATS and _taken_raw(wanted)
+        self._raw = self.RAW_FORMATS and self._taken_raw(wanted)
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
         self._ask_for_mode(cap, cv2, wanted, mode)
         # What the driver really gave.
@@ -209,7 +209,7 @@ class CameraSource(SourceThread):
         self._size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
                       int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self._rate = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if self._raw and not _taken_raw(self._format):
+        if self._raw and not self._taken_raw(self._format):
             self._raw = False  # the driver chose a format we do not rearrange ourselves
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
         self._decoder = CompressedDecoder(self._format) \
@@ -223,10 +223,17 @@ class CameraSource(SourceThread):
             time.sleep(0.01)
         self._last_ok = time.monotonic()
         ok, raw = cap.retrieve()
-        if ok and self._raw and not self.track.copy and self._format not in COMPRESSED and \
-                self._to_i420(raw) is None:
+        # A decoder takes it too (H.264's first key frame), and may give nothing yet.
+        if ok and self._raw and not self.track.copy and self._to_i420(raw) is None and \
+                self._format not in COMPRESSED:
             self._raw = False  # an unexpected raw layout (padded rows, say): let OpenCV convert
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+
+    def _taken_raw(self, fmt: str) -> bool:
+        """Whether frames of this pixel format are taken raw from the driver (CONVERT_RGB
+        off): to be rearranged or decoded here, or stored as they are."""
+        return fmt in PACKED_422 or fmt in PLANAR_420 or fmt in COMPRESSED or \
+            self.track.copy and fmt in COPYABLE
 
     def _copier(self) -> Packets:
         """Stream copy's packets; NotReadableError for a format the driver chose that has no
@@ -316,7 +323,9 @@ class CameraSource(SourceThread):
                 failures = 0
                 got, raw = self._cap.retrieve()
                 item = self._item(raw, index, t) if got else None
-                if item is None:
+                if item is HELD:
+                    self.track.counters.discarded_frame()
+                elif item is None:
                     failures += 1
                     if failures >= FAILED_READS:
                         return self._end("read-error: frames that cannot be decoded")
@@ -478,11 +487,6 @@ class CameraSource(SourceThread):
         if self._format in PLANAR_420 and flat.size == i420_size(width, height):
             return planar420_to_i420(flat, width, height, self._format)
         return None
-
-
-def _taken_raw(fmt: str) -> bool:
-    """Whether a pixel format is taken raw from the driver (CONVERT_RGB off)."""
-    return fmt in PACKED_422 or fmt in PLANAR_420 or fmt in COMPRESSED
 
 
 def _describe_bounds(bounds: tuple[float, float]) -> str:

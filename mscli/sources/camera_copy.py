@@ -21,6 +21,7 @@ COPYABLE = {"MJPG": "mjpeg", "JPEG": "mjpeg", "H264": "h264", "YUYV": "rawvideo"
 RAW_PIXEL_FORMATS = {"YUYV": "yuyv422"}  # rawvideo's pixel format for a raw fourcc
 TIME_BASE = Fraction(1, 90000)  # fine enough for any camera's timestamps
 H264_KEY_NALS = (5, 7)  # an IDR slice, or the sequence parameters that precede one
+HELD = "held"  # Packets' answer for a picture that cannot be stored yet
 
 
 class NativeStream(NamedTuple):
@@ -75,7 +76,8 @@ def not_copyable(selection) -> str | None:
 
 
 class Packets:
-    """The driver's buffers as EncodedPackets on the capture timeline."""
+    """The driver's buffers as EncodedPackets on the capture timeline. H.264 is stored from
+    its first key frame on: the pictures before it refer to one that is not in the file."""
 
     def __init__(self, fourcc: str, width: int, height: int):
         import av
@@ -87,19 +89,23 @@ class Packets:
         self._last_pts: int | None = None
 
     def __call__(self, raw, t: float, index: int):
-        """The EncodedPacket for a retrieved buffer, or None for one that is no frame."""
+        """The EncodedPacket for a retrieved buffer, None for one that is no frame, HELD
+        for an H.264 picture before the first key frame."""
         from mscli.media.frames import EncodedPacket
 
         data = raw.reshape(-1)
         if not data.size or self._size not in (None, data.size):
             return None
+        key = not self._h264 or h264_key(data.tobytes())
+        if self._last_pts is None and not key:
+            return HELD
         packet = self._packet(data)
         pts = round(t / TIME_BASE)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
         packet.pts = packet.dts = self._last_pts = pts
         packet.time_base = TIME_BASE
-        packet.is_keyframe = not self._h264 or h264_key(data.tobytes())
+        packet.is_keyframe = key
         return EncodedPacket(packet, "video", t, index)
 
 
