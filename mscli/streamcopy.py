@@ -8,7 +8,8 @@ refused before anything opens, naming the setting that prevents it: a track whos
 not the file stream's own (a crop, a scale, a decimated rate, a resampled or remixed audio
 track), device faults that alter or drop frames (black, freeze, control, frameRate, mute,
 silence, clip: an inter frame after a dropped one does not decode), a device with controls
-(they change the pixels), audio processing (echoCancellation, noiseSuppression,
+(they change the pixels; a camera's act before it codes the picture, so they stay), a camera
+mode that is not native to the track or whose format has no stored form, audio processing (echoCancellation, noiseSuppression,
 autoGainControl: they change the samples), --reapply (it may change the settings
 mid-recording), an output that takes decoded frames (y4m, WAV, an image), and a container that
 does not take the codec.
@@ -82,9 +83,7 @@ def _check_track(option: str, selection) -> None:
     device = selection.device
     source = device.source
     if selection.kind == "video" and device.backend == "v4l2":
-        from mscli.sources.camera_copy import not_copyable
-
-        why = not_copyable(selection)
+        why = _camera_not_copyable(selection)
         if why:
             raise UsageError(f"{option}: {why}")
         return  # its controls act in the camera, before it codes the picture
@@ -111,20 +110,38 @@ def _check_track(option: str, selection) -> None:
         raise UsageError(f"{option}: {why}")
 
 
+def _camera_not_copyable(selection) -> str | None:
+    """Why a camera track cannot be stored as the driver delivers it, or None: a format
+    with no stored form, or settings that are not the native mode's own."""
+    from mscli.sources.camera_copy import COPYABLE
+
+    mode, label = selection.mode, repr(selection.device.label)
+    if mode is None or mode.pixel_format not in COPYABLE:
+        fmt = getattr(mode, "pixel_format", None) or "unknown"
+        return (f"{label} delivers {fmt} in this mode, which has no stored form ms copies "
+                "(MJPEG, H.264 and YUYV do); ask for a size and rate it delivers in one of "
+                "them (`ms caps` lists its modes), or give an encoder")
+    return _other_video(selection.settings, mode, label, "delivers")
+
+
+def _other_video(s: dict, mode, source: str, verb: str) -> str | None:
+    """Why video settings are not the native `mode` of `source`, or None."""
+    if (s["width"], s["height"]) != (mode.width, mode.height):
+        return (f"the track is {s['width']}x{s['height']}, {source} {verb} "
+                f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
+    if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
+        return (f"the track runs at {s['frameRate']:g} fps, {source} at "
+                f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
+    return None
+
+
 def _not_native(selection, path: str) -> str | None:
     """Why the track's settings are not the file stream's own, or None."""
     from mscli.media.probe import probe_audio, probe_video_mode
 
     s = selection.settings
     if selection.kind == "video":
-        mode = probe_video_mode(path)
-        if (s["width"], s["height"]) != (mode.width, mode.height):
-            return (f"the track is {s['width']}x{s['height']}, the file's stream is "
-                    f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
-        if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
-            return (f"the track runs at {s['frameRate']:g} fps, the file's stream at "
-                    f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
-        return None
+        return _other_video(s, probe_video_mode(path), "the file's stream", "is")
     rate, channels = probe_audio(path)
     if (s["sampleRate"], s["channelCount"]) != (rate, channels):
         return (f"the track is {s['sampleRate']} Hz x {s['channelCount']}, the file's stream "

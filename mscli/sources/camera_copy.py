@@ -56,25 +56,6 @@ def native_stream(mode) -> NativeStream:
     return NativeStream(mode.pixel_format, mode.width, mode.height, mode.frame_rate)
 
 
-def not_copyable(selection) -> str | None:
-    """Why a camera track cannot be stored as the driver delivers it, or None: a format
-    with no stored form, or settings that are not the native mode's own."""
-    mode, s = selection.mode, selection.settings
-    label = selection.device.label
-    if mode is None or mode.pixel_format not in COPYABLE:
-        fmt = getattr(mode, "pixel_format", None) or "unknown"
-        return (f"{label!r} delivers {fmt} in this mode, which has no stored form ms copies "
-                "(MJPEG, H.264 and YUYV do); ask for a size and rate it delivers in one of "
-                "them (`ms caps` lists its modes), or give an encoder")
-    if (s["width"], s["height"]) != (mode.width, mode.height):
-        return (f"the track is {s['width']}x{s['height']}, {label!r} delivers "
-                f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
-    if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
-        return (f"the track runs at {s['frameRate']:g} fps, {label!r} at "
-                f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
-    return None
-
-
 class Packets:
     """The driver's buffers as EncodedPackets on the capture timeline. H.264 is stored from
     its first key frame on: the pictures before it refer to one that is not in the file."""
