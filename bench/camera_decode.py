@@ -3,6 +3,8 @@
 MJPEG (a webcam's 4:2:2 JPEG, made here with OpenCV from a noisy gradient):
   before: OpenCV's path with CAP_PROP_CONVERT_RGB on (imdecode to BGR), then BGR -> I420;
   after:  the JPEG taken raw and decoded once by PyAV to I420 (sources/camera_formats.py).
+  Measured, "before" is cheaper, so ms keeps it for MJPEG (camera_formats.py says why).
+H.264 (which OpenCV's V4L2 capture cannot decode: no "before"): PyAV's decode to I420.
 YUYV: packed 4:2:2 -> I420 with numpy (the decoded path) against stream copy's packet
 (sources/camera_copy.py), which stores the buffer as it is.
 
@@ -20,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+from fractions import Fraction
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -42,6 +45,38 @@ def webcam_jpeg(width: int, height: int) -> np.ndarray:
                                               cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422])
     assert ok
     return jpeg.reshape(-1)
+
+
+def h264_units(width: int, height: int, count: int = 30) -> list[bytes]:
+    """A camera's H.264 (Annex B, no B-frames, one key frame) of webcam_jpeg's picture,
+    moving."""
+    import av
+
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.options = {"tune": "zerolatency", "preset": "veryfast", "g": str(count), "bf": "0"}
+    base = bgr_to_i420(cv2.imdecode(webcam_jpeg(width, height), cv2.IMREAD_COLOR))
+    base = base.reshape(height * 3 // 2, width)
+    units = []
+    for i in range(count):
+        frame = av.VideoFrame.from_ndarray(np.roll(base, 4 * i, axis=1), format="yuv420p")
+        frame.pts = i
+        units += [bytes(p) for p in encoder.encode(frame)]
+    return units
+
+
+class Cycle:
+    """Decodes the next unit each call, from the key frame again after the last."""
+
+    def __init__(self, units, width: int, height: int):
+        self.units, self.at = units, 0
+        self.decoder, self.size = CompressedDecoder("h264"), (width, height)
+
+    def __call__(self):
+        unit = self.units[self.at]
+        self.at = (self.at + 1) % len(self.units)
+        return self.decoder(np.frombuffer(unit, np.uint8), *self.size)
 
 
 def per_frame(work, frames: int) -> float:
@@ -72,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     for width, height in ((1280, 720), (640, 480)):
         jpeg = webcam_jpeg(width, height)
-        decoder = CompressedDecoder("MJPG")
+        decoder = CompressedDecoder("mjpeg")
         before = bgr_to_i420(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)).astype(int)
         after = decoder(jpeg, width, height).astype(int)
         print(f"MJPEG {width}x{height}: {jpeg.size} bytes; mean |before - after| "
@@ -81,6 +116,10 @@ def main() -> None:
             "before: OpenCV BGR, BGR->I420": lambda: bgr_to_i420(cv2.imdecode(jpeg,
                                                                               cv2.IMREAD_COLOR)),
             "after: PyAV decode to I420": lambda: decoder(jpeg, width, height),
+        }, args.rounds, args.frames)
+        h264 = h264_units(width, height)
+        compare(f"H.264 {width}x{height}", {
+            "after: PyAV decode to I420": Cycle(h264, width, height),
         }, args.rounds, args.frames)
         yuyv = np.random.default_rng(1).integers(0, 256, width * height * 2, np.uint8)
         packets = Packets("YUYV", width, height)

@@ -212,7 +212,7 @@ class CameraSource(SourceThread):
         if self._raw and not self._taken_raw(self._format):
             self._raw = False  # the driver chose a format we do not rearrange ourselves
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
-        self._decoder = CompressedDecoder(self._format) \
+        self._decoder = CompressedDecoder(COMPRESSED[self._format]) \
             if self._raw and self._format in COMPRESSED else None
         self._packets = self._copier() if self.track.copy else None
         # The first frame: a busy or broken device fails here, before anything is written.

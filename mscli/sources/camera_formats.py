@@ -26,11 +26,11 @@ class CompressedDecoder:
     """Buffers of one compressed format -> 1-D I420 numpy arrays, or None for a buffer that
     gives no picture (damaged, or an H.264 decoder still waiting for a key frame)."""
 
-    def __init__(self, fourcc: str):
+    def __init__(self, codec: str):
         import av
 
         self._av = av
-        self._context = av.CodecContext.create(COMPRESSED[fourcc], "r")
+        self._context = av.CodecContext.create(codec, "r")  # FFmpeg's name: COMPRESSED
         # One thread: a frame thread holds a picture back, and a camera delivers one at a
         # time at its own rate (measured: no faster per frame with more).
         self._context.thread_count = 1
