@@ -16,6 +16,7 @@ from _fake_camera import NODE, install_driver, make_track, mjpeg_grey, run_virtu
 from mscli import catalog, cli
 from mscli.backends import v4l2
 from mscli.devices import VIDEO_INPUT, Device, VideoMode
+from mscli.errors import NotReadableError
 from mscli.session import open_source
 from mscli.sources.camera_copy import h264_key
 from mscli.sources.camera_formats import to_i420
@@ -148,6 +149,16 @@ def avcc_units(data: bytes) -> list[bytes]:
         units.append(data[at + 4:at + 4 + size])
         at += 4 + size
     return units
+
+
+def test_a_driver_that_gives_a_format_with_no_stored_form_is_not_readable(monkeypatch):
+    driver = install_driver(monkeypatch)
+    driver.fmt = "BGR3"  # asked for MJPG, the driver kept another format
+    track = make_track(modes=MJPEG, copy=True)
+    with pytest.raises(NotReadableError) as caught:
+        open_source(track, track._events.clock, paced=True, until=None)
+    assert "asked for MJPG, the driver gave BGR3" in caught.value.message
+    assert driver.captures[0].released and not driver.open_fds
 
 
 def test_a_yuyv_camera_goes_to_nut_as_rawvideo_with_the_drivers_bytes(monkeypatch, capsys,

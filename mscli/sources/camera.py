@@ -17,8 +17,8 @@ number): a gap of whole frame intervals between two of them counts in the track'
 as frames never delivered (mscli.trackstats.FrameGrid).
 Frames are converted to I420:
 packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
-MJPEG and H.264 are taken raw and decoded once by PyAV (camera_formats.py), anything else (RGB,
-grey ...) goes through OpenCV's BGR conversion. With stream copy (`--video-codec copy`) the
+H.264 is taken raw and decoded once by PyAV (camera_formats.py), anything else (MJPEG, whose
+OpenCV decode measured cheaper, RGB, grey ...) goes through OpenCV's BGR conversion. With stream copy (`--video-codec copy`) the
 raw MJPEG, H.264 or YUYV buffers go to the outputs undecoded (camera_copy.py).
 
 Controls (brightness, exposure, zoom …) are set and read on that descriptor too, through
@@ -460,7 +460,8 @@ class CameraSource(SourceThread):
 
     def _item(self, raw, index: int, t: float):
         """What the track gets for a retrieved buffer: a VideoFrame, the stored packet
-        (stream copy), or None for a buffer that is not a picture."""
+        (stream copy; HELD before H.264's first key frame), or None for a buffer that is not
+        a picture."""
         if self._packets is not None:
             return self._packets(raw, t, index)
         data = self._to_i420(raw)
