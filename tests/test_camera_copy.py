@@ -54,11 +54,12 @@ def test_mjpeg_is_decoded_by_opencv_which_measured_faster(monkeypatch):
     source.stop()
 
 
-@pytest.mark.parametrize("fmt", ["yuvj420p", "yuvj422p"])
+@pytest.mark.parametrize("fmt", ["yuvj420p", "yuvj422p", "yuv420p"])
 def test_full_range_pictures_are_made_limited_range_i420(fmt):
-    # libswscale keeps a yuvj picture's full-range values unless told its range: black (0)
+    # PyAV hands a decoded frame's full range on to the converted one unless told: black (0)
     # and white (255) must come out as the limited range's 16 and 235.
     frame = av.VideoFrame(16, 8, fmt)
+    frame.color_range = 2  # as a decoder marks it (JPEG, or H.264 flagged full-range)
     luma = np.zeros((8, frame.planes[0].line_size), np.uint8)
     luma[:, 8:] = 255
     frame.planes[0].update(luma.tobytes())

@@ -11,7 +11,8 @@ FFmpeg's MJPEG decoder plus libswscale's 4:2:2 -> 4:2:0 (`python bench/camera_de
 Its raw buffers are taken only to be stored as they are (camera_copy.py).
 
 A full-range (JPEG) picture's range is named to libswscale explicitly, which otherwise keeps
-full-range values in a limited-range picture (blacks and whites too deep).
+full-range values in a limited-range picture (blacks and whites too deep): PyAV passes a
+decoded frame's own range on as the target's unless told otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 COMPRESSED = {"H264": "h264"}
 # Decoders' pixel formats that are full-range (JPEG) YUV.
 FULL_RANGE = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
+FULL_RANGE_FLAG = 2  # AVCOL_RANGE_JPEG: a yuv420p picture may say it is full-range too
 
 
 class CompressedDecoder:
@@ -47,7 +49,7 @@ class CompressedDecoder:
 
 def to_i420(frame):
     """A decoded PyAV video frame as one 1-D I420 (limited-range yuv420p) array."""
-    if frame.format.name != "yuv420p":
+    if frame.format.name != "yuv420p" or frame.color_range == FULL_RANGE_FLAG:
         frame = _reformat(frame)
     import numpy as np
 
@@ -58,6 +60,6 @@ def to_i420(frame):
 
 
 def _reformat(frame):
-    full = frame.format.name in FULL_RANGE or frame.color_range == 2  # AVCOL_RANGE_JPEG
+    full = frame.format.name in FULL_RANGE or frame.color_range == FULL_RANGE_FLAG
     return frame.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG",
                           dst_color_range="MPEG", interpolation="FAST_BILINEAR")
