@@ -392,11 +392,16 @@ class Recorder:
         return stream
 
     def _add_copy(self, kind: str):
-        """A stream made from the source file's own, for its packets as they are."""
+        """A stream made from the source file's own (or a camera's native stream), for its
+        packets as they are."""
         path = self._copy_from.get(kind)
         if path is None:
             raise UsageError(f"--{kind}-codec copy: the {kind} track has no stored packets to "
                              "copy (only a file-backed device has them); give an encoder")
+        if not isinstance(path, str):  # sources/camera_copy.NativeStream
+            stream = path.add_to(self.container)
+            self._copies.append(stream)
+            return stream
         with av.open(path) as source:
             template = getattr(source.streams, kind)[0]
             stream = self.container.add_stream_from_template(template)
