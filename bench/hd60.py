@@ -32,8 +32,8 @@ import tempfile
 import threading
 import time
 
-from capture import (FFMPEG_QUIET, X264, Drain, cpu_ticks, load, ms_command, own_cpu,
-                     stopped_event, track)
+from capture import (FFMPEG_QUIET, X264, Drain, _x264_diff, cpu_ticks, load, ms_command,
+                     own_cpu, stopped_event, track, x264_options)
 
 SIZE = (1920, 1080)
 RATE = 60
@@ -223,6 +223,8 @@ def one_run(name: str, args, ids: dict[str, str]) -> dict:
         r.update(frames=video.get("frames"), drops=video.get("drops"),
                  latency=video.get("latency") or {})
     r["in_output"] = r.pop("read") if reader == "y4m" else decoded_frames(output)
+    if output:
+        args.x264[name] = x264_options(output)  # what x264 ran with, for the comparison
     if name == "ffmpeg-max":
         r["fps"] = round(r["in_output"] / r["wall"], 1)
     print(f"  {name:12s} {line(r)}", file=sys.stderr, flush=True)
@@ -299,6 +301,7 @@ def main() -> int:
         args.devices = device_file(tmp, args.clip)
         args.events = os.path.join(tmp, "events.ndjson")
         args.out = os.path.join(tmp, "out.mkv")
+        args.x264 = {}
         ids = device_ids(args.ms_cmd, args.devices, args.env)
         print(f"paced 1920x1080 60 fps for {args.seconds:g} s; {args.runs} run(s) of "
               f"{', '.join(cases)}; load {load()}", file=sys.stderr)
@@ -311,6 +314,11 @@ def main() -> int:
           f" 0 drops, p99 < {1000 / RATE:.1f} ms, {round(args.seconds * RATE)} frames written")
     for name, s in summary.items():
         print(f"  {name:12s} {json.dumps(s)}")
+    for name in ("pattern-mkv", "file-mkv"):
+        if name in args.x264 and "ffmpeg-re" in args.x264:
+            same = _x264_diff(args.x264[name], args.x264["ffmpeg-re"])
+            summary[name]["x264_vs_ffmpeg"] = same
+            print(f"  x264 settings, {name} vs ffmpeg-re: {same}")
     print(json.dumps({"bench": "hd60", "seconds": args.seconds, "runs": args.runs,
                       "cases": summary, "rows": rows}))
     return 0
