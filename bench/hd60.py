@@ -11,7 +11,9 @@ ms cases, each a whole `ms capture -t SECONDS` process from this checkout, run a
 and ffmpeg, the same x264 options on the same clip (frames):
   ffmpeg-re    `ffmpeg -re -stream_loop -1 -i CLIP -t SECONDS` -> mkv: does it keep up in real
                time? (its largest lag behind the clock, from -progress)
-  ffmpeg-max   the same without -re: the frames/s this machine decodes and encodes at most
+  ffmpeg-max   the same without -re, 10 s of it at most: the frames/s this machine decodes
+               and encodes at most (>= 60: it can encode 1080p60 in real time at all)
+The clip (10 s of ms's pattern, x264 veryfast CRF 18) is made by ms unpaced, or --clip.
 
 Reported per run: frames, drops and capture-to-write latency p50/p99/max (ms's `stopped`
 event), the frames in the output (decoded with ffprobe -count_frames, or read from the pipe),
@@ -263,8 +265,10 @@ def summarise(name: str, rows: list[dict], seconds: float) -> dict:
         s.update(drops=med(lambda r: r["drops"]),
                  **{q: med(lambda r, q=q: r["latency"].get(q)) for q in ("p50", "p99", "max")},
                  main_thread_s=med(lambda r: r["threads"]["main"]))
+        # Every frame of every slot captured and in the output (a looped Matroska clip's
+        # millisecond timestamps can put one more frame just before the limit).
         s["met"] = all(r["drops"] == 0 and r["latency"].get("p99", 1) < 1 / RATE
-                       and r["in_output"] == expected for r in rows)
+                       and r["in_output"] == r["frames"] >= expected for r in rows)
     elif name == "ffmpeg-re":
         s.update(lag_max=med(lambda r: r["lag"].get("max")), wall=med(lambda r: r["wall"]))
         s["kept_up"] = all((r["lag"].get("max") or 0) < 1 / RATE * 2 for r in rows)
@@ -311,7 +315,8 @@ def main() -> int:
                 rows[name].append(one_run(name, args, ids))
     summary = {name: summarise(name, rs, args.seconds) for name, rs in rows.items()}
     print(f"paced 1920x1080 60 fps, {args.seconds:g} s, medians of {args.runs} run(s); target:"
-          f" 0 drops, p99 < {1000 / RATE:.1f} ms, {round(args.seconds * RATE)} frames written")
+          f" 0 drops, p99 < {1000 / RATE:.1f} ms, every frame (>= {round(args.seconds * RATE)})"
+          " in the output")
     for name, s in summary.items():
         print(f"  {name:12s} {json.dumps(s)}")
     for name in ("pattern-mkv", "file-mkv"):
