@@ -24,7 +24,7 @@ from mscli.audioproc.apm import Processing, wanted
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
-from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.frames import AudioFrame, VideoFrame, i420_size
 from mscli.trackcontrols import unmet
 from mscli.trackstats import TrackStats
 
@@ -357,7 +357,7 @@ class LatencyHistogram:
 def blank(frame):
     """A disabled track's frame: black video, silent audio, same timing."""
     if isinstance(frame, VideoFrame):
-        data = np.empty_like(frame.data)
+        data = np.empty(i420_size(frame.width, frame.height), np.uint8)
         luma = frame.width * frame.height
         data[:luma] = 16
         data[luma:] = 128
@@ -390,11 +390,12 @@ class VideoProcessor:
                 return
             pts = self._last_pts + 1  # early by jitter: no frame is extra at the native rate
         self._last_pts = pts
-        data = frame.data
-        if (frame.width, frame.height) != (self.width, self.height):
-            from mscli.media.convert import scale_i420
+        if (frame.width, frame.height) == (self.width, self.height):
+            yield frame.replace(pts=pts, time_base=self.time_base)  # its pixels as they are
+            return
+        from mscli.media.convert import scale_i420
 
-            data = scale_i420(data, frame.width, frame.height, self.width, self.height)
+        data = scale_i420(frame.data, frame.width, frame.height, self.width, self.height)
         yield VideoFrame(data, self.width, self.height, pts, self.time_base, frame.time,
                          frame.index)
 

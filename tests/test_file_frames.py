@@ -1,0 +1,97 @@
+"""A file-backed camera's decoded frames reach the outputs unchanged, and an encoder gets the
+decoder's own frame, not a copy made through numpy (issue 15: no copies on the paced path)."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+
+SIZE = (96, 64)
+FRAMES = 8
+
+
+def write_noise_clip(path, pix_fmt: str) -> list[np.ndarray]:
+    """An FFV1 clip of random pictures in `pix_fmt` (nothing a codec could smooth over); the
+    pictures as yuv420p, the format every output gets: the source's own when it is that,
+    else converted once by libswscale as FFmpeg does by default."""
+    rng = np.random.default_rng(15)
+    expected = []
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = *SIZE, pix_fmt
+        for i in range(FRAMES):
+            rgb = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, "rgb24").reformat(format=pix_fmt)
+            frame.pts = i
+            expected.append(frame.reformat(format="yuv420p").to_ndarray())
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return expected
+
+
+def decoded_pictures(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="yuv420p") for frame in container.decode(video=0)]
+
+
+def capture_args(tmp_path, clip, output) -> list[str]:
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [
+        {"kind": "videoinput", "label": "Clip", "source": {"file": str(clip)}}]}))
+    c = json.dumps({"video": {"width": SIZE[0], "height": SIZE[1], "frameRate": 30}})
+    args = ["capture", "--devices", str(devices), "-c", c, "--frames", str(FRAMES),
+            "--unpaced", "--events", "none", "-o", str(output)]
+    return args + (["--video-codec", "ffv1"] if output.suffix == ".mkv" else [])
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p"])
+@pytest.mark.parametrize("ext", [".mkv", ".y4m"])
+def test_a_file_backed_recording_has_the_files_pictures(ms, tmp_path, pix_fmt, ext):
+    """Lossless FFV1 (the decoder's frame straight to the encoder) and y4m (the frame's I420
+    made from it) both hold every pixel of the file's pictures, in yuv420p."""
+    clip, out = tmp_path / "clip.mkv", tmp_path / f"out{ext}"
+    expected = write_noise_clip(clip, pix_fmt)
+    result = ms(*capture_args(tmp_path, clip, out))
+    assert result.code == 0, result.err
+    got = decoded_pictures(out)
+    assert len(got) == FRAMES
+    for i, (picture, source) in enumerate(zip(got, expected)):
+        assert np.array_equal(picture, source), f"frame {i} differs from the file's"
+
+
+def test_the_encoder_gets_the_decoders_frame(tmp_path, monkeypatch):
+    """No copy into numpy and none back: every frame the recorder encodes is one the file's
+    decoder made (before, each was converted to ms's I420 and copied again by libavcodec)."""
+    from mscli.cli import main
+    from mscli.sinks.recorder import Recorder
+    from mscli.sources.file import FileSource
+
+    monkeypatch.setenv("MS_STATE_DIR", str(tmp_path / "state"))
+    decoded, encoded = [], []
+    frames = FileSource._frames
+
+    def spy_frames(self, container, offset):
+        for t, frame in frames(self, container, offset):
+            decoded.append(frame)
+            yield t, frame
+
+    encode = Recorder._encode
+
+    def spy_encode(self, stream, av_frame):
+        if stream is self.video_stream:
+            encoded.append(av_frame)
+        encode(self, stream, av_frame)
+
+    monkeypatch.setattr(FileSource, "_frames", spy_frames)
+    monkeypatch.setattr(Recorder, "_encode", spy_encode)
+    clip = tmp_path / "clip.mkv"
+    write_noise_clip(clip, "yuv420p")
+    with pytest.raises(SystemExit) as stop:
+        main(capture_args(tmp_path, clip, tmp_path / "out.mkv"))
+    assert stop.value.code in (0, None)
+    assert len(encoded) == FRAMES
+    ids = {id(frame) for frame in decoded}
+    assert all(id(frame) in ids for frame in encoded), "the encoder got copies"
