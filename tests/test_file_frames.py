@@ -64,13 +64,19 @@ def test_a_file_backed_recording_has_the_files_pictures(ms, tmp_path, pix_fmt, e
 
 def test_the_encoder_gets_the_decoders_frame(tmp_path, monkeypatch):
     """No copy into numpy and none back: every frame the recorder encodes is one the file's
-    decoder made (before, each was converted to ms's I420 and copied again by libavcodec)."""
+    decoder made (before, each was converted to ms's I420 and copied again by libavcodec),
+    and nothing on the way reads a frame's I420 `data` (the content watcher, on by default,
+    samples the decoder's Y plane)."""
     from mscli.cli import main
+    from mscli.media.frames import VideoFrame
     from mscli.sinks.recorder import Recorder
     from mscli.sources.file import FileSource
 
     monkeypatch.setenv("MS_STATE_DIR", str(tmp_path / "state"))
-    decoded, encoded = [], []
+    decoded, encoded, reads = [], [], []
+    data = VideoFrame.data
+    monkeypatch.setattr(VideoFrame, "data", property(lambda frame: reads.append(frame)
+                                                     or data.fget(frame)))
     frames = FileSource._frames
 
     def spy_frames(self, container, offset):
@@ -95,3 +101,21 @@ def test_the_encoder_gets_the_decoders_frame(tmp_path, monkeypatch):
     assert len(encoded) == FRAMES
     ids = {id(frame) for frame in decoded}
     assert all(id(frame) in ids for frame in encoded), "the encoder got copies"
+    assert not reads, f"{len(reads)} frames converted to I420"
+
+
+def test_a_decoded_frames_y_plane_is_its_i420_y(tmp_path):
+    """What the content watcher samples: the decoder's own Y plane (rows padded to its line
+    size) reads as the Y of the frame's I420, for yuv420p and a format converted to it."""
+    from mscli.media.frames import VideoFrame
+
+    for pix_fmt in ("yuv420p", "yuv444p"):
+        clip = tmp_path / f"{pix_fmt}.mkv"
+        write_noise_clip(clip, pix_fmt)
+        with av.open(str(clip)) as container:
+            decoded = next(container.decode(video=0))
+        frame = VideoFrame(None, *SIZE, 0, 1 / 30, 0.0, 0, decoded=decoded)
+        copied = VideoFrame(decoded.to_ndarray(format="yuv420p").reshape(-1), *SIZE, 0,
+                            1 / 30, 0.0, 0)
+        assert frame.y.shape == (SIZE[1], SIZE[0])
+        assert np.array_equal(frame.y, copied.y)

@@ -61,6 +61,13 @@ class VideoFrame:
 
     @property
     def y(self) -> np.ndarray:
+        """The Y plane, 2-D. Of a decoded yuv420p frame, a view of the decoder's own plane:
+        looking at a few points of it (the content watcher) copies nothing else."""
+        decoded = self.decoded
+        if self._data is None and decoded.format.name == "yuv420p":
+            plane = decoded.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            return rows[:self.height, :self.width]
         return i420_planes(self.data, self.width, self.height)[0]
 
     @property
