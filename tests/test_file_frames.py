@@ -14,22 +14,23 @@ FRAMES = 8
 
 
 def write_noise_clip(path, pix_fmt: str) -> list[np.ndarray]:
-    """An FFV1 clip of random pictures in `pix_fmt` (nothing a codec could smooth over); the
-    pictures as yuv420p, the format every output gets: the source's own when it is that,
-    else converted once by libswscale as FFmpeg does by default."""
+    """A clip of random pictures in `pix_fmt` (nothing a codec could smooth over: FFV1, or
+    MJPEG for full-range yuvj420p); its pictures as decoded, in yuv420p, the format every
+    output gets: the file's own when it is that, else converted once by libswscale as
+    FFmpeg does by default."""
     rng = np.random.default_rng(15)
-    expected = []
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("ffv1", rate=30)
+        stream = out.add_stream("mjpeg" if pix_fmt == "yuvj420p" else "ffv1", rate=30)
         stream.width, stream.height, stream.pix_fmt = *SIZE, pix_fmt
         for i in range(FRAMES):
             rgb = rng.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
             frame = av.VideoFrame.from_ndarray(rgb, "rgb24").reformat(format=pix_fmt)
             frame.pts = i
-            expected.append(frame.reformat(format="yuv420p").to_ndarray())
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
-    return expected
+    with av.open(str(path)) as container:
+        return [frame.reformat(format="yuv420p").to_ndarray()
+                for frame in container.decode(video=0)]
 
 
 def decoded_pictures(path) -> list[np.ndarray]:
@@ -47,7 +48,7 @@ def capture_args(tmp_path, clip, output) -> list[str]:
     return args + (["--video-codec", "ffv1"] if output.suffix == ".mkv" else [])
 
 
-@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p"])
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p", "yuvj420p"])
 @pytest.mark.parametrize("ext", [".mkv", ".y4m"])
 def test_a_file_backed_recording_has_the_files_pictures(ms, tmp_path, pix_fmt, ext):
     """Lossless FFV1 (the decoder's frame straight to the encoder) and y4m (the frame's I420
