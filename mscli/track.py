@@ -374,6 +374,7 @@ class VideoProcessor:
         self.height = track.settings["height"]
         self.rate = Fraction(track.settings["frameRate"]).limit_denominator(1001)
         self.time_base = 1 / self.rate
+        self._rate = float(self.rate)  # a float times a Fraction is this product, made slowly
         self._last_pts: int | None = None
         mode = track.mode
         self._at_native_rate = mode is not None and \
@@ -383,10 +384,10 @@ class VideoProcessor:
         # Output slot of this capture time at the settings' rate: a frame that falls in the
         # slot of the previous one is decimated away; a late frame leaves a gap in pts. The
         # tenth of a slot absorbs timestamps rounded by a container (1 ms in Matroska).
-        pts = math.floor(frame.time * self.rate + SLOT_TOLERANCE)
+        pts = math.floor(frame.time * self._rate + SLOT_TOLERANCE)
         if self._last_pts is not None and pts <= self._last_pts:
             if not (self._at_native_rate
-                    and frame.time * self.rate + JITTER_SLOTS >= self._last_pts + 1):
+                    and frame.time * self._rate + JITTER_SLOTS >= self._last_pts + 1):
                 return
             pts = self._last_pts + 1  # early by jitter: no frame is extra at the native rate
         self._last_pts = pts

@@ -120,3 +120,29 @@ def test_a_decoded_frames_y_plane_is_its_i420_y(tmp_path):
                             1 / 30, 0.0, 0)
         assert frame.y.shape == (SIZE[1], SIZE[0])
         assert np.array_equal(frame.y, copied.y)
+
+
+def test_a_files_frames_are_timed_without_fraction_arithmetic(tmp_path, monkeypatch):
+    """Python's Fraction was the most called code on the video source's thread (three or four
+    made per frame: the stream's rate, pts x time base): frame times are floats now, exactly
+    as rounded, and the rate is worked out once a pass."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from mscli.sources.file import FileSource
+
+    clip = tmp_path / "clip.mkv"
+    write_noise_clip(clip, "yuv420p")
+    with av.open(str(clip)) as container:  # the times as Fractions gave them
+        expected = [2.0 + float(f.pts * f.time_base) for f in container.decode(video=0)]
+    source = FileSource.__new__(FileSource)  # only its decoding, no track or thread
+    source.track = SimpleNamespace(kind="video")
+    made = []
+    new = Fraction.__new__
+    monkeypatch.setattr(Fraction, "__new__",
+                        lambda cls, *args, **kw: made.append(cls) or new(cls, *args, **kw))
+    with av.open(str(clip)) as container:
+        times = [t for t, _ in source._frames(container, 2.0)]
+    monkeypatch.undo()
+    assert times == expected
+    assert len(made) < FRAMES, f"{len(made)} Fractions made for {FRAMES} frames"

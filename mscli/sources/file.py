@@ -98,19 +98,19 @@ class FileSource(VirtualCameraSource):
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
         stream = self._stream(container)
+        video = self.track.kind == "video"
+        # Worked out once, and frame.time in floats: Fraction arithmetic per frame cost more
+        # Python than the rest of the frame's way to the track.
+        period = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) if video else 0.0
         first = None
         self._frame_duration = 0.0
         for packet in container.demux(stream):
             for frame in packet.decode():
-                if frame.pts is None:
+                seconds = frame.time  # pts x time base, exactly rounded; None without a pts
+                if seconds is None:
                     continue
-                seconds = float(frame.pts * frame.time_base)
                 first = seconds if first is None else first
-                if self.track.kind == "video":
-                    rate = stream.average_rate or stream.guessed_rate or 30
-                    self._frame_duration = 1.0 / float(rate)
-                else:
-                    self._frame_duration = frame.samples / frame.sample_rate
+                self._frame_duration = period if video else frame.samples / frame.sample_rate
                 yield offset + seconds - first, frame
 
     def _convert(self, frame, t: float, index: int, script):
