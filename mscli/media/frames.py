@@ -45,7 +45,7 @@ class VideoFrame:
     @property
     def data(self) -> np.ndarray:
         if self._data is None:
-            self._data = self.decoded.to_ndarray(format="yuv420p").reshape(-1)
+            self._data = decoded_i420(self.decoded)
         return self._data
 
     def replace(self, **changes) -> VideoFrame:
@@ -77,6 +77,16 @@ class VideoFrame:
     @property
     def v(self) -> np.ndarray:
         return i420_planes(self.data, self.width, self.height)[2]
+
+
+def decoded_i420(frame) -> np.ndarray:
+    """A decoded av.VideoFrame as one 1-D I420 buffer: libswscale converts it first unless it
+    is yuv420p, then its planes are copied without their row padding (odd sizes included,
+    which PyAV's to_ndarray refuses)."""
+    if frame.format.name != "yuv420p":
+        frame = frame.reformat(format="yuv420p")
+    return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                           [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
 
 
 def chroma_size(width: int, height: int) -> tuple[int, int]:
