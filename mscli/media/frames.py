@@ -5,6 +5,10 @@ U, then V (each ceil(width/2) x ceil(height/2)), with no padding between rows: t
 writes as is. Any size is valid, odd ones included (a native mode, or a rescaled size: the
 engine rounds to the nearest pixel as Chromium does, 27x20 from a 40x30 mode); what needs
 even sizes pads (pad_i420, sinks/geometry.py).
+A decoded frame (a file's, an av.VideoFrame in the decoder's own pixel format) travels as it
+is, and `data` is made from it only when something reads the pixels (a scale, the controls,
+content checks, y4m, an image): an encoder that takes it as it is gets the decoder's frame,
+with no copy into numpy and none back out.
 Audio is interleaved signed 16-bit, shape (samples, channels).
 
 Every frame carries its presentation time twice: `pts` in `time_base` units for muxers, and
@@ -19,18 +23,51 @@ from fractions import Fraction
 import numpy as np
 
 
-@dataclass
 class VideoFrame:
-    data: np.ndarray  # uint8, 1-D, I420: Y then U then V, rows unpadded
-    width: int
-    height: int
-    pts: int
-    time_base: Fraction  # 1 / frame rate for synthetic sources
-    time: float  # seconds since capture start, capture clock
-    index: int  # the source's frame number (burned into the pattern)
+    """A picture and its times. Its pixels are `data`, or `decoded`, the av.VideoFrame they
+    were decoded into, from which `data` is made (and kept) the first time it is read."""
+
+    __slots__ = ("_data", "decoded", "width", "height", "pts", "time_base", "time", "index")
+
+    def __init__(self, data: np.ndarray | None, width: int, height: int, pts: int,
+                 time_base: Fraction, time: float, index: int, decoded=None):
+        if data is None and decoded is None:
+            raise ValueError("a VideoFrame needs its pixels: data or a decoded frame")
+        self._data = data  # uint8, 1-D, I420: Y then U then V, rows unpadded
+        self.decoded = decoded  # the av.VideoFrame `data` is (or will be) made from
+        self.width = width
+        self.height = height
+        self.pts = pts
+        self.time_base = time_base  # 1 / frame rate for synthetic sources
+        self.time = time  # seconds since capture start, capture clock
+        self.index = index  # the source's frame number (burned into the pattern)
+
+    @property
+    def data(self) -> np.ndarray:
+        if self._data is None:
+            self._data = decoded_i420(self.decoded)
+        return self._data
+
+    def replace(self, **changes) -> VideoFrame:
+        """A copy with `changes` (as dataclasses.replace): new `data` is the picture, the
+        decoded frame no longer."""
+        fields = {name: getattr(self, name) for name in
+                  ("width", "height", "pts", "time_base", "time", "index")}
+        fields["data"], fields["decoded"] = self._data, self.decoded
+        if "data" in changes:
+            fields["decoded"] = None
+        fields.update(changes)
+        return VideoFrame(**fields)
 
     @property
     def y(self) -> np.ndarray:
+        """The Y plane, 2-D. Of a decoded yuv420p frame, a view of the decoder's own plane:
+        looking at a few points of it (the content watcher) copies nothing else."""
+        decoded = self.decoded
+        if self._data is None and decoded.format.name == "yuv420p":
+            plane = decoded.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            return rows[:self.height, :self.width]
         return i420_planes(self.data, self.width, self.height)[0]
 
     @property
@@ -40,6 +77,16 @@ class VideoFrame:
     @property
     def v(self) -> np.ndarray:
         return i420_planes(self.data, self.width, self.height)[2]
+
+
+def decoded_i420(frame) -> np.ndarray:
+    """A decoded av.VideoFrame as one 1-D I420 buffer: libswscale converts it first unless it
+    is yuv420p, then its planes are copied without their row padding (odd sizes included,
+    which PyAV's to_ndarray refuses)."""
+    if frame.format.name != "yuv420p":
+        frame = frame.reformat(format="yuv420p")
+    return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                           [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
 
 
 def chroma_size(width: int, height: int) -> tuple[int, int]:

@@ -73,6 +73,19 @@ def padding_note(name: str, codec: av.Codec, pix_fmt: str, real: tuple[int, int]
             f"{cw}x{ch} (y4m, nut, webm, or mkv with --video-codec ffv1, keep {w}x{h})")
 
 
+def encoder_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
+    """What an encoder coding `width` x `height` takes for `frame`: the decoder's own frame
+    when it has one of that size (reference-counted, so libavcodec does not copy it, and in
+    its own pixel format: the encoder converts once if it needs another), else to_av_frame's.
+    The caller sets its pts and time base and encodes it before anything else uses it."""
+    decoded = frame.decoded
+    if decoded is None or (decoded.width, decoded.height) != (width, height):
+        return to_av_frame(frame, width, height)
+    # A decoder marks its pictures I, P or B; an I would have the encoder code a keyframe.
+    decoded.pict_type = av.video.frame.PictureType.NONE
+    return decoded
+
+
 def to_av_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     """An av.VideoFrame of `width` x `height` (at least the frame's size) from the frame's
     I420 buffer, the last column and row repeated into any extra ones. No copy when the sizes

@@ -50,7 +50,7 @@ from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's pu
     check_output,
     resolve_format,
 )
-from mscli.sinks.geometry import coded_size, padding_note, size_options, to_av_frame
+from mscli.sinks.geometry import coded_size, encoder_frame, padding_note, size_options
 
 
 @dataclass(frozen=True)
@@ -470,7 +470,7 @@ class Recorder:
                 self.dropped_video += 1  # two frames in one frame interval: keep the first
                 return
             self._last_video_pts = pts
-            av_frame = to_av_frame(frame, *self.coded_size)
+            av_frame = encoder_frame(frame, *self.coded_size)
             av_frame.pts = pts
             av_frame.time_base = tb
             self._encode(self.video_stream, av_frame)
