@@ -19,7 +19,7 @@ from mscli.devices import VIDEO_INPUT, Device, VideoMode
 from mscli.errors import NotReadableError
 from mscli.session import open_source
 from mscli.sources.camera_copy import h264_key
-from mscli.sources.camera_formats import to_i420
+from mscli.media.frames import decoded_i420 as to_i420
 
 MJPEG = (VideoMode(640, 480, 30.0, "MJPG"),)
 YUYV = (VideoMode(320, 240, 30.0, "YUYV"),)

@@ -15,10 +15,11 @@ FRAMES = 8
 
 def write_noise_clip(path, pix_fmt: str, size=SIZE) -> list[np.ndarray]:
     """A clip of random pictures in `pix_fmt` (nothing a codec could smooth over: FFV1, or
-    MJPEG for full-range yuvj420p); its pictures as decoded, in yuv420p, the format every
-    output gets: the file's own when it is that, else converted once by libswscale as
-    FFmpeg does by default."""
+    MJPEG for full-range yuvj420p); its pictures as decoded, in limited-range yuv420p, the
+    format every output gets: the file's own when it is that, else converted once by
+    libswscale, a full range scaled to the limited one as FFmpeg's own conversion does."""
     rng = np.random.default_rng(15)
+    full = pix_fmt == "yuvj420p"
     with av.open(str(path), "w") as out:
         stream = out.add_stream("mjpeg" if pix_fmt == "yuvj420p" else "ffv1", rate=30)
         stream.width, stream.height, stream.pix_fmt = *size, pix_fmt
@@ -29,7 +30,8 @@ def write_noise_clip(path, pix_fmt: str, size=SIZE) -> list[np.ndarray]:
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     with av.open(str(path)) as container:
-        return [i420_planes(frame.reformat(format="yuv420p"))
+        return [i420_planes(frame.reformat(format="yuv420p", dst_color_range="MPEG",
+                                           src_color_range="JPEG" if full else "MPEG"))
                 for frame in container.decode(video=0)]
 
 

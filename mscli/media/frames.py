@@ -64,7 +64,8 @@ class VideoFrame:
         """The Y plane, 2-D. Of a decoded yuv420p frame, a view of the decoder's own plane:
         looking at a few points of it (the content watcher) copies nothing else."""
         decoded = self.decoded
-        if self._data is None and decoded.format.name == "yuv420p":
+        if self._data is None and decoded.format.name == "yuv420p" \
+                and decoded.color_range != FULL_RANGE_FLAG:
             plane = decoded.planes[0]
             rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
             return rows[:self.height, :self.width]
@@ -79,12 +80,33 @@ class VideoFrame:
         return i420_planes(self.data, self.width, self.height)[2]
 
 
+# Decoders' pixel formats that are full-range (JPEG) YUV; a yuv420p picture may say it is too.
+FULL_RANGE_FORMATS = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
+FULL_RANGE_FLAG = 2  # AVCOL_RANGE_JPEG
+
+
+def is_full_range(frame) -> bool:
+    """Whether a decoded av.VideoFrame holds full-range (JPEG) YUV: an MJPEG clip or camera,
+    an H.264 stream flagged full-range."""
+    return frame.format.name in FULL_RANGE_FORMATS or frame.color_range == FULL_RANGE_FLAG
+
+
+def limited_yuv420p(frame):
+    """A decoded av.VideoFrame as limited-range yuv420p (the range ms's I420 is, and what y4m
+    and encoders are told), converted once by libswscale: itself when it already is. The
+    source range is named: PyAV otherwise hands a frame's full range on to the converted one
+    (blacks and whites too deep), where FFmpeg's own conversion would scale it."""
+    full = is_full_range(frame)
+    if frame.format.name == "yuv420p" and not full:
+        return frame
+    return frame.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG",
+                          dst_color_range="MPEG")
+
+
 def decoded_i420(frame) -> np.ndarray:
-    """A decoded av.VideoFrame as one 1-D I420 buffer: libswscale converts it first unless it
-    is yuv420p, then its planes are copied without their row padding (odd sizes included,
-    which PyAV's to_ndarray refuses)."""
-    if frame.format.name != "yuv420p":
-        frame = frame.reformat(format="yuv420p")
+    """A decoded av.VideoFrame as one 1-D limited-range I420 buffer: its planes copied without
+    their row padding (odd sizes included, which PyAV's to_ndarray refuses)."""
+    frame = limited_yuv420p(frame)
     return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
                            [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
 

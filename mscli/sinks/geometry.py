@@ -21,7 +21,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from mscli.media.frames import VideoFrame, i420_planes, i420_size, pad_i420
+from mscli.media.frames import (VideoFrame, i420_planes, i420_size, limited_yuv420p,
+                                pad_i420)
 
 # Codecs whose bitstream codes a picture in whole chroma samples (see above).
 WHOLE_CHROMA_CODECS = frozenset({"h264", "hevc"})
@@ -81,6 +82,9 @@ def encoder_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     decoded = frame.decoded
     if decoded is None or (decoded.width, decoded.height) != (width, height):
         return to_av_frame(frame, width, height)
+    # The encoder's own conversion would keep a full-range picture's values in a stream
+    # flagged limited range: convert it here, naming its range.
+    decoded = limited_yuv420p(decoded)
     # A decoder marks its pictures I, P or B; an I would have the encoder code a keyframe.
     decoded.pict_type = av.video.frame.PictureType.NONE
     return decoded

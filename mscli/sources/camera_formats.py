@@ -10,18 +10,16 @@ and OpenCV's SIMD conversion take 1.3x (1280x720) to 1.5x (640x480) less CPU per
 FFmpeg's MJPEG decoder plus libswscale's 4:2:2 -> 4:2:0 (`python bench/camera_decode.py`).
 Its raw buffers are taken only to be stored as they are (camera_copy.py).
 
-A full-range (JPEG) picture's range is named to libswscale explicitly, which otherwise keeps
-full-range values in a limited-range picture (blacks and whites too deep): PyAV passes a
-decoded frame's own range on as the target's unless told otherwise.
+A full-range picture (H.264 flagged full-range) is made limited range, as every decoded
+frame is (media/frames.py, decoded_i420).
 """
 
 from __future__ import annotations
 
+from mscli.media.frames import decoded_i420
+
 # The driver's fourcc -> FFmpeg's decoder for it, for the formats decoded here.
 COMPRESSED = {"H264": "h264"}
-# Decoders' pixel formats that are full-range (JPEG) YUV.
-FULL_RANGE = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
-FULL_RANGE_FLAG = 2  # AVCOL_RANGE_JPEG: a yuv420p picture may say it is full-range too
 
 
 class CompressedDecoder:
@@ -44,22 +42,4 @@ class CompressedDecoder:
             return None
         if not frames or (frames[-1].width, frames[-1].height) != (width, height):
             return None
-        return to_i420(frames[-1])
-
-
-def to_i420(frame):
-    """A decoded PyAV video frame as one 1-D I420 (limited-range yuv420p) array."""
-    if frame.format.name != "yuv420p" or frame.color_range == FULL_RANGE_FLAG:
-        frame = _reformat(frame)
-    import numpy as np
-
-    # The planes without their row padding (odd sizes included: chroma is rounded up).
-    return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-                           [:plane.height, :plane.width].reshape(-1)
-                           for plane in frame.planes])
-
-
-def _reformat(frame):
-    full = frame.format.name in FULL_RANGE or frame.color_range == FULL_RANGE_FLAG
-    return frame.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG",
-                          dst_color_range="MPEG", interpolation="FAST_BILINEAR")
+        return decoded_i420(frames[-1])
