@@ -484,28 +484,41 @@ def _quiet_opencv(cv2) -> None:
 # --- pixel formats -> I420 (1-D Y, U, V planes) -----------------------------------------------
 
 
-def _halve_rows(plane):
-    """Average pairs of rows (4:2:2 chroma to 4:2:0); an odd last row stands alone."""
-    import numpy as np
-
-    if plane.shape[0] % 2:
-        plane = np.concatenate([plane, plane[-1:]])
-    pairs = plane.reshape(plane.shape[0] // 2, 2, plane.shape[1]).astype(np.uint16)
-    return ((pairs[:, 0] + pairs[:, 1] + 1) >> 1).astype(np.uint8)
-
-
 def packed422_to_i420(flat, width: int, height: int, fmt: str):
-    """YUYV-family bytes (two bytes a pixel, rows unpadded) as a 1-D I420 buffer."""
+    """YUYV-family bytes (two bytes a pixel, rows unpadded, width even) as a 1-D I420 buffer;
+    chroma is the rounded-up average of each pair of rows (an odd last row stands alone).
+
+    Each 4-byte pixel pair is one little-endian uint32 whose byte lanes are averaged with the
+    row below at once ((a | b) - ((a ^ b) >> 1) per lane, the shift's carry into the lane
+    below masked off), and each byte comes out by a narrowing cast rather than a strided copy:
+    a third of the CPU, and one temporary of 2/3 of the output instead of 1.3 outputs (fresh
+    memory costs page faults, dearest of all in the emulated lab)."""
     import numpy as np
 
     y_at, u_at, v_at = PACKED_422[fmt]
-    rows = flat.reshape(height, width * 2)
-    out = np.empty(i420_size(width, height), np.uint8)
     luma = width * height
-    out[:luma].reshape(height, width)[:] = rows[:, y_at::2]
     cw, ch = chroma_size(width, height)
-    out[luma:luma + cw * ch].reshape(ch, cw)[:] = _halve_rows(rows[:, u_at::4])
-    out[luma + cw * ch:].reshape(ch, cw)[:] = _halve_rows(rows[:, v_at::4])
+    out = np.empty(luma + 2 * cw * ch, np.uint8)
+    quads = flat.view("<u4").reshape(height, cw)
+    half = height // 2
+    upper, lower = quads[0:2 * half:2], quads[1::2]
+    chroma = np.bitwise_xor(upper, lower)
+    chroma >>= 1
+    chroma &= np.uint32(0x7F7F7F7F)
+    scratch = out[:4 * cw * half].view("<u4").reshape(half, cw)  # luma's room, filled last
+    np.bitwise_or(upper, lower, out=scratch)
+    np.subtract(scratch, chroma, out=chroma)
+    if height % 2:
+        chroma = np.concatenate([chroma, quads[-1:]])
+    planes = {u_at: out[luma:luma + cw * ch], v_at: out[luma + cw * ch:]}
+    done = 0
+    for lane in sorted(planes):  # lane n of a little-endian word: bits 8n-8n+7
+        chroma >>= 8 * (lane - done)
+        done = lane
+        np.copyto(planes[lane].reshape(ch, cw), chroma, casting="unsafe")  # the low byte
+    # Luma, byte 0 or 1 of each pixel, is the low byte of the pixel's 16 bits read little-
+    # or big-endian.
+    np.copyto(out[:luma], flat.view("<u2" if y_at == 0 else ">u2"), casting="unsafe")
     return out
 
 
