@@ -98,8 +98,10 @@ def bench(args, env) -> dict:
     print(f"vivid {SIZE[0]}x{SIZE[1]} YUYV at {args.rate:g} fps -> mkv (libx264 veryfast), "
           f"medians of {args.runs}")
     for key in sides:
+        s[key]["page_faults"] = statistics.median(r["minflt"] for r in results[key])
         print(f"  {key:12s} cpu {s[key]['cpu_s']:6.2f} s, wall {s[key]['median_s']:6.2f} s, "
-              f"load {s[key]['load']:.2f}, frames per run {frames[key]}")
+              f"{s[key]['page_faults']:.0f} page faults, load {s[key]['load']:.2f}, frames "
+              f"per run {frames[key]}")
     same = _x264_diff(x264_options(files["ms"]), x264_options(files["ffmpeg"]))
     agree = all(abs(m - f) <= 1 for seconds in lengths for m, f in
                 zip(frames[f"ms {seconds:g}s"], frames[f"ffmpeg {seconds:g}s"]))
