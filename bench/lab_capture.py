@@ -192,7 +192,10 @@ def micro(frames: int) -> None:
         sys.path.insert(0, REPO)
     import numpy as np
 
-    from mscli.sources.camera import packed422_to_i420
+    try:
+        from mscli.sources.raw_formats import packed422_to_i420
+    except ImportError:  # a checkout from before it had its own module
+        from mscli.sources.camera import packed422_to_i420
 
     width, height = SIZE
     flat = np.random.default_rng(1).integers(0, 256, width * height * 2, np.uint8)
