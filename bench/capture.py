@@ -218,6 +218,7 @@ def run(cmd: list[str], env: dict, *, stdout: str = "y4m", stderr_path: str | No
               "cpu": cpu}
     if usage is not None:
         result["maxrss_kib"] = usage.ru_maxrss
+        result["minflt"] = usage.ru_minflt  # page faults: fresh memory touched
     if drain is not None:
         result.update(bytes=drain.bytes, frames=drain.frames, stamps=drain.stamps,
                       drain_error=drain.error)

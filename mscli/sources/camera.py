@@ -50,6 +50,8 @@ from mscli.media.frames import VideoFrame, chroma_size, i420_size
 from mscli.sources import SourceThread
 from mscli.sources.camera_copy import COPYABLE, HELD, Packets
 from mscli.sources.camera_formats import COMPRESSED, CompressedDecoder
+from mscli.sources.raw_formats import (PACKED_422, PLANAR_420, packed422_to_i420,
+                                       planar420_to_i420)
 from mscli.track import MUTE_INTERVALS
 from mscli.trackstats import FrameGrid
 
@@ -61,9 +63,6 @@ RATE_TOLERANCE = 0.005  # relative: 29.97 read back for 30 is the same rate
 OPEN_FRAME_SECONDS = 5.0  # the first frame must come within this (a busy device gives none)
 GONE = (errno.ENODEV, errno.ENOENT, errno.ENXIO)
 
-# Formats taken raw (CAP_PROP_CONVERT_RGB off) and rearranged here: bytes per pixel x 2.
-PACKED_422 = {"YUYV": (0, 1, 3), "YVYU": (0, 3, 1), "UYVY": (1, 0, 2), "VYUY": (1, 2, 0)}
-PLANAR_420 = ("YU12", "YV12", "NV12", "NV21")
 
 VIDIOC_G_FMT = 0xC0D05604  # struct v4l2_format (type, then a 200-byte union at offset 8)
 VIDIOC_S_FMT = 0xC0D05605
@@ -521,55 +520,7 @@ def _quiet_opencv(cv2) -> None:
         pass
 
 
-# --- pixel formats -> I420 (1-D Y, U, V planes) -----------------------------------------------
-
-
-def _halve_rows(plane):
-    """Average pairs of rows (4:2:2 chroma to 4:2:0); an odd last row stands alone."""
-    import numpy as np
-
-    if plane.shape[0] % 2:
-        plane = np.concatenate([plane, plane[-1:]])
-    pairs = plane.reshape(plane.shape[0] // 2, 2, plane.shape[1]).astype(np.uint16)
-    return ((pairs[:, 0] + pairs[:, 1] + 1) >> 1).astype(np.uint8)
-
-
-def packed422_to_i420(flat, width: int, height: int, fmt: str):
-    """YUYV-family bytes (two bytes a pixel, rows unpadded) as a 1-D I420 buffer."""
-    import numpy as np
-
-    y_at, u_at, v_at = PACKED_422[fmt]
-    rows = flat.reshape(height, width * 2)
-    out = np.empty(i420_size(width, height), np.uint8)
-    luma = width * height
-    out[:luma].reshape(height, width)[:] = rows[:, y_at::2]
-    cw, ch = chroma_size(width, height)
-    out[luma:luma + cw * ch].reshape(ch, cw)[:] = _halve_rows(rows[:, u_at::4])
-    out[luma + cw * ch:].reshape(ch, cw)[:] = _halve_rows(rows[:, v_at::4])
-    return out
-
-
-def planar420_to_i420(flat, width: int, height: int, fmt: str):
-    """YU12 (I420 itself), YV12 (V before U), NV12/NV21 (interleaved chroma) as I420."""
-    import numpy as np
-
-    if fmt == "YU12":
-        return flat.copy()
-    luma = width * height
-    cw, ch = chroma_size(width, height)
-    out = np.empty(i420_size(width, height), np.uint8)
-    out[:luma] = flat[:luma]
-    u = out[luma:luma + cw * ch]
-    v = out[luma + cw * ch:]
-    if fmt == "YV12":
-        v[:] = flat[luma:luma + cw * ch]
-        u[:] = flat[luma + cw * ch:]
-        return out
-    pairs = flat[luma:luma + 2 * cw * ch]
-    first, second = (u, v) if fmt == "NV12" else (v, u)
-    first[:] = pairs[0::2]
-    second[:] = pairs[1::2]
-    return out
+# --- other pixel formats -> I420 (1-D Y, U, V planes; raw_formats.py has the raw ones) -------
 
 
 def bgr_to_i420(image):
