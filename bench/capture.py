@@ -73,9 +73,16 @@ def lavfi_tone() -> list[str]:
 
 
 # x264 as ms's recorder sets it up (mscli/sinks/recorder.py): preset veryfast, x264's default
-# CRF 23 and keyint, every core, frame threads. ffmpeg gets -thread_type explicitly (PyAV's
-# default is slice threads, the CLI's frame threads); (b) compares the settings x264 wrote.
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+# CRF 23 and keyint, every core, frame threads, and on a machine with fewer than 4 CPUs its
+# lookahead on two threads (x264_lookahead, taken from this checkout: the same for every size
+# here). ffmpeg gets -thread_type explicitly (PyAV's default is slice threads, the CLI's frame
+# threads); (b), lean.py and hd60.py compare the settings x264 wrote.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mscli.sinks.recorder import x264_lookahead  # noqa: E402
+
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+        *(arg for name, value in x264_lookahead(SIZE_720[1]).items()
+          for arg in (f"-{name}", value))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,6 +218,7 @@ def run(cmd: list[str], env: dict, *, stdout: str = "y4m", stderr_path: str | No
               "cpu": cpu}
     if usage is not None:
         result["maxrss_kib"] = usage.ru_maxrss
+        result["minflt"] = usage.ru_minflt  # page faults: fresh memory touched
     if drain is not None:
         result.update(bytes=drain.bytes, frames=drain.frames, stamps=drain.stamps,
                       drain_error=drain.error)

@@ -1,6 +1,6 @@
 """Lean capture: CPU of a paced recording from a file-backed device against `ffmpeg -re` (issue 15).
 
-    python bench/lean.py [--runs 5] [--seconds 10]
+    python bench/lean.py [--runs 5] [--seconds 10] [--before "CMD"]
 
 One lossless clip (1280x720 30 fps yuv420p FFV1 + 48 kHz stereo FLAC, made by ffmpeg once per
 run of the script, or --clip) is recorded for --seconds to mkv with libx264 veryfast + opus by
@@ -8,8 +8,10 @@ both tools, paced in real time: `ms capture` from a device file whose camera and
 play the clip, against `ffmpeg -re -i clip` with the same encoders and options. Whole
 processes, alternating run by run (bench/capture.py's machinery) after --warmup untimed rounds.
 Reported: each side's CPU seconds (user + sys of the child, median), the ratio ms / ffmpeg
-(of the medians, and the median of each round's ratio, which the load moves less), the load, what each file holds and whether x264 ran with the same settings. Target: ms at
-most 1.0x ffmpeg's CPU.
+(of the medians, and the median of each round's ratio, which the load moves less), the load,
+what each file holds and whether x264 ran with the same settings. Target: ms at most 1.0x
+ffmpeg's CPU. --before times another ms (a checkout of main, say) in the same rounds, so that
+before and after share the load of one run.
 """
 
 from __future__ import annotations
@@ -49,39 +51,47 @@ def bench(args, env) -> dict:
         make_clip(args.ffmpeg, clip, args.seconds + 1)  # longer than the recording
     devices = os.path.join(args.tmp, "devices.json")
     device_file(clip, devices)
-    files = {"ms": os.path.join(args.tmp, "ms.mkv"), "ffmpeg": os.path.join(args.tmp, "ff.mkv")}
     c = json.dumps({"video": {"width": SIZE_720[0], "height": SIZE_720[1], "frameRate": RATE},
                     "audio": {"channelCount": 2}})
-    ms = ms_command(args.ms) + ["capture", "--devices", devices, "-c", c, "-t",
-                                f"{args.seconds:g}", "--events", "none", "-y", "-o", files["ms"]]
-    ff = [args.ffmpeg, *FFMPEG_QUIET, "-y", "-re", "-i", clip, "-t", f"{args.seconds:g}",
-          *X264, "-thread_type", "frame", "-c:a", "libopus", "-f", "matroska", files["ffmpeg"]]
+    commands = {"ms": ms_command(args.ms)}
+    if args.before:
+        commands["before"] = ms_command(args.before)
+    files = {name: os.path.join(args.tmp, f"{name}.mkv") for name in [*commands, "ffmpeg"]}
+    kw = {"stdout": "null"}
+    sides = {name: {"cmd": command + ["capture", "--devices", devices, "-c", c, "-t",
+                                      f"{args.seconds:g}", "--events", "none", "-y", "-o",
+                                      files[name]], "env": env, "kw": kw}
+             for name, command in commands.items()}
+    sides["ffmpeg"] = {"cmd": [args.ffmpeg, *FFMPEG_QUIET, "-y", "-re", "-i", clip, "-t",
+                               f"{args.seconds:g}", *X264, "-thread_type", "frame", "-c:a",
+                               "libopus", "-f", "matroska", files["ffmpeg"]],
+                       "env": env, "kw": kw}
     print(f"paced {args.seconds:g} s of a lossless 1280x720 30 fps + stereo clip -> mkv "
           f"(libx264 veryfast + opus); {args.runs} runs each, load {load()}", file=sys.stderr)
-    kw = {"stdout": "null"}
-    results = interleaved({"ms": {"cmd": ms, "env": env, "kw": kw},
-                           "ffmpeg": {"cmd": ff, "env": env, "kw": kw}}, args.runs, args.warmup)
+    results = interleaved(sides, args.runs, args.warmup)
     s = {name: summary(rs) for name, rs in results.items()}
-    ratio = s["ms"]["cpu_s"] / s["ffmpeg"]["cpu_s"]
-    # Each round's two runs share the load of their moment: the median of their ratios
-    # moves less with it than the ratio of the medians.
-    paired = statistics.median(m["cpu"] / f["cpu"]
-                               for m, f in zip(results["ms"], results["ffmpeg"]))
     rss = {name: max(r.get("maxrss_kib", 0) for r in rs) // 1024 for name, rs in results.items()}
     print(f"paced {args.seconds:g} s, lossless 1280x720 30 fps + 48 kHz stereo -> mkv "
           f"(libx264 veryfast + opus)")
-    for name in ("ms", "ffmpeg"):
+    for name in results:
         print(f"  {name:6s} cpu {s[name]['cpu_s']:6.2f} s (median of {s[name]['n']}), wall "
               f"{s[name]['median_s']:.2f} s, peak RSS {rss[name]} MiB, load {s[name]['load']:.2f}"
               f", others {s[name]['others'] * 100:.0f}%  wrote {probe(files[name])['streams']}")
     same = _x264_diff(x264_options(files["ms"]), x264_options(files["ffmpeg"]))
     print(f"  x264 settings, ms vs ffmpeg: {same}")
-    print(f"  ratio ms / ffmpeg cpu: {ratio:.3f} of the medians, {paired:.3f} median of the "
-          f"rounds' ratios  (target <= {TARGET})")
+    ratios = {}
+    for name in commands:
+        ratio = s[name]["cpu_s"] / s["ffmpeg"]["cpu_s"]
+        # A round's runs share the load of their moment: the median of their ratios moves
+        # less with it than the ratio of the medians.
+        paired = statistics.median(m["cpu"] / f["cpu"]
+                                   for m, f in zip(results[name], results["ffmpeg"]))
+        ratios[name] = {"ratio": round(ratio, 3), "paired_ratio": round(paired, 3)}
+        print(f"  ratio {name} / ffmpeg cpu: {ratio:.3f} of the medians, {paired:.3f} median of "
+              f"the rounds' ratios  (target <= {TARGET})")
     return {"bench": "lean", "seconds": args.seconds, "runs": args.runs, "sides": s,
-            "peak_rss_mib": rss, "x264_diff": same, "ratio": round(ratio, 3),
-            "paired_ratio": round(paired, 3),
-            "target": f"<= {TARGET}", "met": ratio <= TARGET}
+            "peak_rss_mib": rss, "x264_diff": same, **ratios.pop("ms"), **ratios,
+            "target": f"<= {TARGET}", "met": s["ms"]["cpu_s"] <= TARGET * s["ffmpeg"]["cpu_s"]}
 
 
 def main() -> int:
@@ -93,6 +103,7 @@ def main() -> int:
     parser.add_argument("--clip", help="play this clip instead of making one")
     parser.add_argument("--ffmpeg", default="ffmpeg")
     parser.add_argument("--ms", help="the ms command (default: the ms next to this Python)")
+    parser.add_argument("--before", help="another ms command timed in the same rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ms-bench-lean-") as tmp:
         args.tmp = tmp

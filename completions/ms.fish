@@ -152,7 +152,7 @@ complete -c ms -n '__ms_in capture' -l play -r -F -d 'play FILE\'s audio on the 
 complete -c ms -n '__ms_in capture' -l speaker -r -f -d 'the speaker --play plays on: a deviceId, label:TEXT or index:N'
 complete -c ms -n '__ms_in capture' -s f -l format -r -f -a 'matroska webm mp4 mov nut y4m wav ogg opus flac png jpg' -d 'container for -o - (matroska, nut, y4m, wav, ...) or to override an extension'
 complete -c ms -n '__ms_in capture' -s y -l overwrite -d 'replace existing output files'
-complete -c ms -n '__ms_in capture' -l video-codec -r -f -d 'e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed device\'s packets as they are (native settings only; no content checks; faults that change or drop frames refused)'
+complete -c ms -n '__ms_in capture' -l video-codec -r -f -d 'e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed device\'s packets, or a V4L2 camera\'s MJPEG/H.264 (mkv, mp4, nut; H.264 not mkv) or YUYV as rawvideo (nut, mkv), as they are (native settings only; no content checks; faults that change or drop frames refused)'
 complete -c ms -n '__ms_in capture' -l audio-codec -r -f -d 'e.g. libopus, aac, flac; copy as for --video-codec'
 complete -c ms -n '__ms_in capture' -l crf -r -f -d 'video quality (x264: 0-51)'
 complete -c ms -n '__ms_in capture' -l bitrate -r -f -d 'e.g. 2M, 128k'

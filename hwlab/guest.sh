@@ -2,7 +2,8 @@
 # Runs inside the lab guest as root, chrooted into the host's root filesystem (read-only over
 # 9p; /tmp, /run and /dev/shm are the guest's own tmpfs). hwlab/run.py's init has exported
 # MS_HWLAB_* (see guest_env there) and copied the deviceId secret to /tmp/lab/id-secret.
-# Prints HWLAB-DEVICES-BEGIN/END around `ms devices --json`; its exit status is the result.
+# Prints HWLAB-DEVICES-BEGIN/END around `ms devices --json`; its exit status is the result:
+# the hwlab tests' (mode "tests") or the benchmark script's (mode "bench").
 PY="$MS_HWLAB_PYTHON"
 export HOME=/tmp/home MS_STATE_DIR=/tmp/ms-state
 export PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$MS_HWLAB_REPO"
@@ -20,8 +21,13 @@ rc=0
 if [ "$MS_HWLAB_MODE" = tests ]; then
     echo "hwlab: $(uname -r), $("$PY" --version), running the hwlab tests"
     # The repo is read-only here: no cache provider, no bytecode.
-    eval "set -- $MS_HWLAB_PYTEST_ARGS"
+    eval "set -- $MS_HWLAB_ARGS"
     "$PY" -m pytest -m hwlab tests/hwlab -q -ra -p no:cacheprovider --color=no "$@"
+    rc=$?
+elif [ "$MS_HWLAB_MODE" = bench ]; then
+    echo "hwlab: $(uname -r), $("$PY" --version), running $MS_HWLAB_BENCH"
+    eval "set -- $MS_HWLAB_ARGS"
+    "$PY" "$MS_HWLAB_BENCH" "$@"
     rc=$?
 fi
 echo HWLAB-DEVICES-BEGIN

@@ -5,6 +5,9 @@
     python hwlab/run.py --boots 2       # and a second boot that only lists devices, to check
                                         # that deviceIds survive a reboot
     python hwlab/run.py -- -k caps -x   # extra pytest arguments after --
+    python hwlab/run.py --bench bench/lab_capture.py -- --runs 3
+                                        # a script in the guest instead of the tests, its
+                                        # arguments after --
 
 How: Debian's own kernel boots under QEMU (TCG, `-cpu max`: KVM did not work on this kind of
 machine and OpenCV needs the newer instruction sets) from a tiny initramfs that this script
@@ -287,7 +290,9 @@ def build_initrd(path: str, version: str, busybox: str, env: dict[str, str],
 # --- one boot ------------------------------------------------------------------------------
 
 
-def guest_env(mode: str, pytest_args: list[str]) -> dict[str, str]:
+def guest_env(mode: str, args: list[str], bench: str = "") -> dict[str, str]:
+    """The guest's environment. mode: "tests" (pytest with ARGS), "bench" (the script BENCH,
+    relative to the checkout, with ARGS) or "devices" (list them only)."""
     host_path = os.environ.get("PATH", "/usr/bin:/bin")
     # What the guest's tmpfs on /tmp and /run would hide but the lab needs.
     keep = sorted({os.path.realpath(p) for p in (REPO, sys.prefix, sys.base_prefix)
@@ -295,10 +300,11 @@ def guest_env(mode: str, pytest_args: list[str]) -> dict[str, str]:
     return {
         "MS_HWLAB_KEEP": ":".join(keep),
         "MS_HWLAB": "1",
-        "MS_HWLAB_MODE": mode,  # "tests" or "devices"
+        "MS_HWLAB_MODE": mode,
         "MS_HWLAB_REPO": REPO,
         "MS_HWLAB_PYTHON": sys.executable,
-        "MS_HWLAB_PYTEST_ARGS": shlex.join(pytest_args),
+        "MS_HWLAB_BENCH": bench,
+        "MS_HWLAB_ARGS": shlex.join(args),
         "PATH": f"{os.path.dirname(sys.executable)}:{host_path}:/usr/sbin:/sbin",
     }
 
@@ -370,8 +376,14 @@ def main(argv=None) -> int:
     parser.add_argument("--secret", metavar="FILE",
                         help="deviceId secret to give the guest (default: a new one per run)")
     parser.add_argument("--quiet", action="store_true", help="do not echo the guest's console")
-    parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
+    parser.add_argument("--bench", metavar="SCRIPT",
+                        help="run this script of the checkout in the guest instead of the "
+                             "tests (a benchmark that needs the lab's devices)")
+    parser.add_argument("pytest_args", nargs="*",
+                        help="extra arguments for pytest, or for --bench's script (after --)")
     args = parser.parse_args(argv)
+    if args.bench and args.boots != 1:
+        parser.error("--bench runs in one boot (--boots 1)")
 
     started = time.monotonic()
     try:
@@ -395,9 +407,10 @@ def main(argv=None) -> int:
     failures = None
     with tempfile.TemporaryDirectory(prefix="ms-hwlab-") as work:
         for n in range(args.boots):
-            mode = "tests" if n == 0 else "devices"
+            mode = "devices" if n else "bench" if args.bench else "tests"
             initrd = os.path.join(work, f"initrd-{n}.gz")
-            build_initrd(initrd, version, busybox, guest_env(mode, args.pytest_args), secret)
+            env = guest_env(mode, args.pytest_args, args.bench or "")
+            build_initrd(initrd, version, busybox, env, secret)
             t0 = time.monotonic()
             print(f"hwlab: boot {n + 1}/{args.boots} ({mode}), kernel {version}", flush=True)
             code, console = boot(qemu, kernel, initrd, args.timeout, echo)

@@ -163,8 +163,10 @@ def build_parser() -> Parser:
                      help="replace existing output files")
     out.add_argument("--video-codec", metavar="CODEC",
                      help="e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed "
-                          "device's packets as they are (native settings only; no content "
-                          "checks; faults that change or drop frames refused)")
+                          "device's packets, or a V4L2 camera's MJPEG/H.264 (mkv, mp4, nut; "
+                          "H.264 not mkv) or YUYV as rawvideo (nut, mkv), as they are (native "
+                          "settings only; no content checks; faults that change or drop "
+                          "frames refused)")
     out.add_argument("--audio-codec", metavar="CODEC",
                      help="e.g. libopus, aac, flac; copy as for --video-codec")
     out.add_argument("--crf", type=float, metavar="N", help="video quality (x264: 0-51)")

@@ -1,13 +1,15 @@
 """Stream copy (`--video-codec copy`, `--audio-codec copy`): a file-backed device's packets go to
 the outputs as they are stored, with no decode and no encode (sources/file.py demuxes,
-sinks/recorder.py muxes).
+sinks/recorder.py muxes); a V4L2 camera's MJPEG, H.264 or YUYV buffers go to them as the
+driver delivers them (sources/camera_copy.py).
 
 A stored packet can only be what the file holds, so everything that would change the media is
 refused before anything opens, naming the setting that prevents it: a track whose settings are
 not the file stream's own (a crop, a scale, a decimated rate, a resampled or remixed audio
 track), device faults that alter or drop frames (black, freeze, control, frameRate, mute,
 silence, clip: an inter frame after a dropped one does not decode), a device with controls
-(they change the pixels), audio processing (echoCancellation, noiseSuppression,
+(they change the pixels; a camera's act before it codes the picture, so they stay), a camera
+mode that is not native to the track or whose format has no stored form, audio processing (echoCancellation, noiseSuppression,
 autoGainControl: they change the samples), --reapply (it may change the settings
 mid-recording), an output that takes decoded frames (y4m, WAV, an image), and a container that
 does not take the codec.
@@ -37,9 +39,20 @@ def copied_kinds(recorder: dict) -> frozenset[str]:
 
 
 def copy_sources(recorder: dict, tracks) -> dict:
-    """The recorder options, with the file each copied track's packets come from."""
-    files = {t.kind: t.device.source["file"] for t in tracks if t.copy}
-    return dict(recorder, copy_from=files) if files else recorder
+    """The recorder options, with where each copied track's packets come from."""
+    sources = {t.kind: _stored_form(t) for t in tracks if t.copy}
+    return dict(recorder, copy_from=sources) if sources else recorder
+
+
+def _stored_form(track):
+    """What the recorder makes a copied stream from: a media file's path, or a camera's
+    native stream (`track` a session track or a selection: both have device and mode)."""
+    source = track.device.source
+    if isinstance(source, dict) and "file" in source:
+        return source["file"]
+    from mscli.sources.camera_copy import native_stream
+
+    return native_stream(track.mode)
 
 
 def check_copy(selections, plans, args, recorder: dict) -> None:
@@ -60,18 +73,24 @@ def check_copy(selections, plans, args, recorder: dict) -> None:
                              f"copied track (--{e.kind}-codec copy decodes nothing); give an "
                              "encoder or drop this --expect")
     settings = {s.kind: s.settings for s in selections}
-    files = {s.kind: s.device.source["file"] for s in selections if s.kind in copied}
+    sources = {s.kind: _stored_form(s) for s in selections if s.kind in copied}
     for plan in plans:
         for kind in copied.intersection(plan.kinds):
-            _check_output(f"--{kind}-codec copy", plan, settings, dict(recorder, copy_from=files))
+            _check_output(kind, plan, settings, dict(recorder, copy_from=sources))
 
 
 def _check_track(option: str, selection) -> None:
     device = selection.device
     source = device.source
+    if selection.kind == "video" and device.backend == "v4l2":
+        why = _camera_not_copyable(selection)
+        if why:
+            raise UsageError(f"{option}: {why}")
+        return  # its controls act in the camera, before it codes the picture
     if not (isinstance(source, dict) and "file" in source):
-        raise UsageError(f"{option}: {device.label!r} is not file-backed; only a media file's "
-                         "stored packets can be copied (give an encoder)")
+        raise UsageError(f"{option}: {device.label!r} is not file-backed or a V4L2 "
+                         "camera; only a media file's stored packets and a camera's own "
+                         "MJPEG, H.264 or YUYV can be copied (give an encoder)")
     fault = next((f for f in device.faults if f.event in CHANGING_FAULTS), None)
     if fault is not None:
         raise UsageError(f"{option}: {device.label!r} has a {fault.event} fault at {fault.at:g} "
@@ -91,20 +110,38 @@ def _check_track(option: str, selection) -> None:
         raise UsageError(f"{option}: {why}")
 
 
+def _camera_not_copyable(selection) -> str | None:
+    """Why a camera track cannot be stored as the driver delivers it, or None: a format
+    with no stored form, or settings that are not the native mode's own."""
+    from mscli.sources.camera_copy import COPYABLE
+
+    mode, label = selection.mode, repr(selection.device.label)
+    if mode is None or mode.pixel_format not in COPYABLE:
+        fmt = getattr(mode, "pixel_format", None) or "unknown"
+        return (f"{label} delivers {fmt} in this mode, which has no stored form ms copies "
+                "(MJPEG, H.264 and YUYV do); ask for a size and rate it delivers in one of "
+                "them (`ms caps` lists its modes), or give an encoder")
+    return _other_video(selection.settings, mode, label, "delivers")
+
+
+def _other_video(s: dict, mode, source: str, verb: str) -> str | None:
+    """Why video settings are not the native `mode` of `source`, or None."""
+    if (s["width"], s["height"]) != (mode.width, mode.height):
+        return (f"the track is {s['width']}x{s['height']}, {source} {verb} "
+                f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
+    if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
+        return (f"the track runs at {s['frameRate']:g} fps, {source} at "
+                f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
+    return None
+
+
 def _not_native(selection, path: str) -> str | None:
     """Why the track's settings are not the file stream's own, or None."""
     from mscli.media.probe import probe_audio, probe_video_mode
 
     s = selection.settings
     if selection.kind == "video":
-        mode = probe_video_mode(path)
-        if (s["width"], s["height"]) != (mode.width, mode.height):
-            return (f"the track is {s['width']}x{s['height']}, the file's stream is "
-                    f"{mode.width}x{mode.height} (a crop or scale needs encoding)")
-        if abs(s["frameRate"] - mode.frame_rate) > 0.005 * mode.frame_rate:
-            return (f"the track runs at {s['frameRate']:g} fps, the file's stream at "
-                    f"{mode.frame_rate:g} (fewer frames per second needs encoding)")
-        return None
+        return _other_video(s, probe_video_mode(path), "the file's stream", "is")
     rate, channels = probe_audio(path)
     if (s["sampleRate"], s["channelCount"]) != (rate, channels):
         return (f"the track is {s['sampleRate']} Hz x {s['channelCount']}, the file's stream "
@@ -113,11 +150,13 @@ def _not_native(selection, path: str) -> str | None:
     return None
 
 
-def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
-    """The output stores packets, in a container that takes the file's codec: tried by
-    setting up the same recording in memory (no file opened)."""
+def _check_output(kind: str, plan, settings: dict, recorder: dict) -> None:
+    """The output stores packets, in a container that takes their codec: tried by setting up
+    the same recording in memory (no file opened)."""
     from mscli.outputs import open_sink
 
+    option = f"--{kind}-codec copy"
+    stored = "file's" if isinstance(recorder["copy_from"][kind], str) else "camera's"
     shown = "-" if plan.target == "-" else plan.target
     if plan.format == "null":
         return
@@ -141,6 +180,6 @@ def _check_output(option: str, plan, settings: dict, recorder: dict) -> None:
             raise
         reason = e.message.split(": ", 1)[1]  # FFmpeg's, without the in-memory target
         raise UsageError(f"{option}: {shown} ({getattr(plan.format, 'muxer', plan.format)}) "
-                         "cannot take the file's stream: "
+                         f"cannot take the {stored} stream: "
                          f"{reason}") from None
     sink.discard()

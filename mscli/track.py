@@ -22,7 +22,7 @@ from mscli.audioproc import wanted
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
-from mscli.media.frames import AudioFrame, VideoFrame
+from mscli.media.frames import AudioFrame, VideoFrame, i420_size
 from mscli.trackcontrols import unmet
 from mscli.trackstats import TrackStats
 
@@ -365,7 +365,7 @@ def blank(frame):
     import numpy as np
 
     if isinstance(frame, VideoFrame):
-        data = np.empty_like(frame.data)
+        data = np.empty(i420_size(frame.width, frame.height), np.uint8)
         luma = frame.width * frame.height
         data[:luma] = 16
         data[luma:] = 128
@@ -382,6 +382,7 @@ class VideoProcessor:
         self.height = track.settings["height"]
         self.rate = Fraction(track.settings["frameRate"]).limit_denominator(1001)
         self.time_base = 1 / self.rate
+        self._rate = float(self.rate)  # a float times a Fraction is this product, made slowly
         self._last_pts: int | None = None
         mode = track.mode
         self._at_native_rate = mode is not None and \
@@ -391,18 +392,19 @@ class VideoProcessor:
         # Output slot of this capture time at the settings' rate: a frame that falls in the
         # slot of the previous one is decimated away; a late frame leaves a gap in pts. The
         # tenth of a slot absorbs timestamps rounded by a container (1 ms in Matroska).
-        pts = math.floor(frame.time * self.rate + SLOT_TOLERANCE)
+        pts = math.floor(frame.time * self._rate + SLOT_TOLERANCE)
         if self._last_pts is not None and pts <= self._last_pts:
             if not (self._at_native_rate
-                    and frame.time * self.rate + JITTER_SLOTS >= self._last_pts + 1):
+                    and frame.time * self._rate + JITTER_SLOTS >= self._last_pts + 1):
                 return
             pts = self._last_pts + 1  # early by jitter: no frame is extra at the native rate
         self._last_pts = pts
-        data = frame.data
-        if (frame.width, frame.height) != (self.width, self.height):
-            from mscli.media.convert import scale_i420
+        if (frame.width, frame.height) == (self.width, self.height):
+            yield frame.replace(pts=pts, time_base=self.time_base)  # its pixels as they are
+            return
+        from mscli.media.convert import scale_i420
 
-            data = scale_i420(data, frame.width, frame.height, self.width, self.height)
+        data = scale_i420(frame.data, frame.width, frame.height, self.width, self.height)
         yield VideoFrame(data, self.width, self.height, pts, self.time_base, frame.time,
                          frame.index)
 

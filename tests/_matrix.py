@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests._nginx import free_port, wait_until
-from tests._netsend import X264_LIVE, pattern_sender, stop
+from tests._netsend import pattern_sender, stop
 from tests._receivers import _listening
 
 RATE = 30

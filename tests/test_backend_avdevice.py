@@ -18,7 +18,7 @@ import types
 import cv2
 import numpy as np
 import pytest
-from test_source_camera import BGR, FakeCapture, FakeDriver
+from _fake_camera import BGR, FakeCapture, FakeDriver
 
 from mscli import catalog
 from mscli.backends import avdevice

@@ -99,7 +99,7 @@ def video(track, seconds, options=DEFAULTS, black=(), frozen=(), size=(320, 240)
         t = i / RATE
         frame = VideoFrame(gen.frame(i), *size, i, 1 / RATE, t, i)
         if any(a <= t < b for a, b in frozen):
-            frame = replace(frame, data=still)
+            frame = frame.replace(data=still)
         elif any(a <= t < b for a, b in black):
             frame = blank(frame)
         still = frame.data
@@ -134,7 +134,7 @@ def test_black_level_and_frozen_after_options():
         track = FakeTrack("video")
         content = watch(track, replace(DEFAULTS, black_level=level))
         for i in range(RATE):
-            content.observe(replace(dark, time=i / RATE, data=dark.data + (i % 2)))
+            content.observe(dark.replace(time=i / RATE, data=dark.data + (i % 2)))
         assert content.summary()["black"] == pytest.approx(expected, abs=1e-3), level
     # a 1.5 s freeze is frozen after 0.5 s (the default), not after 2 s
     assert video(FakeTrack("video"), 4, frozen=[(1, 2.5)]).summary()["frozen"] == 1.5
@@ -144,8 +144,7 @@ def test_black_level_and_frozen_after_options():
 
 def test_the_luma_sample_is_a_few_thousand_points_of_any_frame():
     for width, height in ((1920, 1080), (640, 480), (33, 17), (1, 1)):
-        data = np.zeros(width * height * 2, np.uint8)
-        sample = luma_sample(data, width, height)
+        sample = luma_sample(np.zeros((height, width), np.uint8))
         assert sample.size <= SAMPLE_COLUMNS * SAMPLE_ROWS
         assert sample.size >= min(width * height, SAMPLE_COLUMNS * SAMPLE_ROWS // 2)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from _voice import at_level, dbfs, read_wav, voice, write_wav
 
@@ -43,6 +44,7 @@ def record(ms, tmp_path, devices: str, audio, name: str) -> np.ndarray:
     return read_wav(out)
 
 
+@pytest.mark.slow  # 8 s of real time; test_audioproc_quality.py checks the same in-process
 def test_echo_cancellation_removes_the_played_voice_and_keeps_the_near_talker(ms, tmp_path):
     devices = room(tmp_path)
     raw = record(ms, tmp_path, devices, True, "raw")

@@ -122,3 +122,18 @@ def test_devices_block_is_read_from_the_console():
                "HWLAB-EXIT=0\n")
     assert lab.devices_listed(console) == [{"deviceId": "a"}]
     assert lab.devices_listed("HWLAB-EXIT=1\n") is None
+
+
+def test_a_bench_run_gives_the_guest_its_script_and_arguments():
+    env = lab.guest_env("bench", ["--runs", "3", "--rate", "12.5"], "bench/lab_capture.py")
+    assert env["MS_HWLAB_MODE"] == "bench" and env["MS_HWLAB_BENCH"] == "bench/lab_capture.py"
+    assert env["MS_HWLAB_ARGS"] == "--runs 3 --rate 12.5"
+    guest = (REPO / "hwlab" / "guest.sh").read_text()
+    assert '"$PY" "$MS_HWLAB_BENCH" "$@"' in guest
+    assert lab.guest_env("tests", ["-k", "caps"])["MS_HWLAB_BENCH"] == ""
+
+
+def test_a_bench_run_is_one_boot(capsys):
+    with pytest.raises(SystemExit) as e:
+        lab.main(["--bench", "bench/lab_capture.py", "--boots", "2"])
+    assert e.value.code == 2 and "one boot" in capsys.readouterr().err

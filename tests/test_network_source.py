@@ -595,6 +595,15 @@ def decoded(path) -> list:
         return list(container.decode(video=0))
 
 
+def stop_all(capture, *senders) -> None:
+    """The end of a test with senders and a capture: whichever of them were started."""
+    for sender in senders:
+        if sender is not None:
+            stop(sender)
+    if capture is not None:
+        capture.kill()
+
+
 @needs_ffmpeg
 def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
     port = free_port()
@@ -627,9 +636,7 @@ def test_stall_mutes_within_a_second_resume_unmutes_end_ends(ms_env, tmp_path):
         runs_to_its_end(capture)
         assert not [e for e in capture.seen if e["event"] == "stopped"]
     finally:
-        stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, sender)
     frames = decoded(out)
     assert len(frames) >= 10 and frames[0].width == 160
 
@@ -652,9 +659,7 @@ def test_video_and_audio_of_a_one_reader_stream(ms_env, tmp_path):
                           "-o", str(out), "-t", "30")
         assert capture.finish() == 0, capture.other
     finally:
-        stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, sender)
     ended = [e["detail"]["reason"] for e in capture.seen if e["event"] == "ended"]
     assert ended == ["end-of-stream"] * 2, capture.seen
     import av
@@ -665,6 +670,7 @@ def test_video_and_audio_of_a_one_reader_stream(ms_env, tmp_path):
     assert len(decoded(out)) >= 15  # of 45 sent, less what came before the capture began
 
 
+@pytest.mark.slow  # a real sender, 2.5-10 s: the default lane keeps the one-reader test
 @needs_ffmpeg
 def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
     """ffmpeg serving FLV over rtmp to one player (-listen 1); ms plays it at half the size
@@ -681,9 +687,7 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
                           "-t", "30")
         runs_to_its_end(capture)
     finally:
-        stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, sender)
     frames = decoded(out)
     assert (frames[0].width, frames[0].height) == (160, 120)
     # up to 2 s at 15 fps, less what was sent before the capture began; none missing
@@ -697,6 +701,7 @@ def test_rtmp_stream_scaled_and_decimated_until_it_ends(ms_env, tmp_path):
     ("rtsp://127.0.0.1:{port}/live", ("-f", "rtsp", "-rtsp_transport", "tcp")),
     ("rtmp://127.0.0.1:{port}/live/cam", ("-f", "flv")),
 ])
+@pytest.mark.slow  # a real sender, 2.5-10 s: the default lane keeps the one-reader test
 def test_ms_listens_and_a_sender_pushes_to_it(ms_env, tmp_path, url, muxer):
     """`"listen": true`: ms waits on the port; ffmpeg publishes to it (rtsp RECORD, rtmp)."""
     port = free_port()
@@ -711,13 +716,12 @@ def test_ms_listens_and_a_sender_pushes_to_it(ms_env, tmp_path, url, muxer):
         sender = ffmpeg_sender(url, 2, muxer)
         runs_to_its_end(capture)
     finally:
-        if sender is not None:
-            stop(sender)
-        capture.kill()
+        stop_all(capture, sender)
     frames = decoded(out)
     assert len(frames) >= 10 and frames[0].width == 160
 
 
+@pytest.mark.slow  # a real sender, 2.5-10 s: the default lane keeps the one-reader test
 @needs_ffmpeg
 def test_reconnect_reopens_a_stream_whose_sender_came_back(ms_env, tmp_path):
     port = free_port()
@@ -745,11 +749,7 @@ def test_reconnect_reopens_a_stream_whose_sender_came_back(ms_env, tmp_path):
         frames = {t["trackId"]: t["frames"] for t in stopped["detail"]["tracks"]}
         assert frames[ended["trackId"]] > 0 and frames[added["trackId"]] >= 5
     finally:
-        for sender in (first, second):
-            if sender is not None:
-                stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, first, second)
 
 
 @pytest.mark.slow
@@ -781,13 +781,10 @@ def test_reconnect_brings_a_streams_video_and_audio_back_on_one_connection(ms_en
         capture.proc.send_signal(signal.SIGINT)
         assert capture.finish() == 0
     finally:
-        for sender in (first, second):
-            if sender is not None:
-                stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, first, second)
 
 
+@pytest.mark.slow  # a real sender, 2.5-10 s: the default lane keeps the one-reader test
 @needs_ffmpeg
 def test_glass_to_glass_latency_of_ms_pattern_over_udp(ms_env, tmp_path):
     """ms's epoch-numbered pattern, encoded live by ffmpeg and sent as MPEG-TS over udp to a
@@ -804,9 +801,7 @@ def test_glass_to_glass_latency_of_ms_pattern_over_udp(ms_env, tmp_path):
                           "-o", str(tmp_path / "out.mkv"), "-t", "2")
         assert capture.finish(seconds=60) == 0, capture.other
     finally:
-        stop(sender)
-        if capture is not None:
-            capture.kill()
+        stop_all(capture, sender)
     stopped = next(e for e in capture.seen if e["event"] == "stopped")
     glass = stopped["detail"]["tracks"][0]["glassToGlass"]
     assert glass is not None and glass["frames"] >= 20  # of about 2 s at 30 fps

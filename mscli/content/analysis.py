@@ -70,7 +70,7 @@ class VideoContent(Watcher):
         self._interval = 0.0  # between the last two frames: how long the last one shows
 
     def observe(self, frame) -> None:
-        sample = luma_sample(frame.data, frame.width, frame.height)
+        sample = luma_sample(frame.y)
         t = frame.time
         bright = np.count_nonzero(sample > self.options.black_level)
         black = bright <= (1 - BLACK_SHARE) * sample.size
@@ -92,12 +92,12 @@ class VideoContent(Watcher):
         return {name: round(runs.seconds, 3) for name, runs in self.conditions.items()}
 
 
-def luma_sample(data: np.ndarray, width: int, height: int) -> np.ndarray:
-    """At most SAMPLE_COLUMNS x SAMPLE_ROWS points of an I420 frame's Y plane, evenly spread,
-    as int16 (differences of two samples do not wrap). Only the points are copied."""
+def luma_sample(y: np.ndarray) -> np.ndarray:
+    """At most SAMPLE_COLUMNS x SAMPLE_ROWS points of a Y plane (2-D), evenly spread, as
+    int16 (differences of two samples do not wrap). Only the points are copied."""
+    height, width = y.shape
     step_x = -(-width // SAMPLE_COLUMNS)  # ceil: never more points than that
     step_y = -(-height // SAMPLE_ROWS)
-    y = data[:width * height].reshape(height, width)
     return y[step_y // 2::step_y, step_x // 2::step_x].astype(np.int16)
 
 

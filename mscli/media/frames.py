@@ -5,6 +5,10 @@ U, then V (each ceil(width/2) x ceil(height/2)), with no padding between rows: t
 writes as is. Any size is valid, odd ones included (a native mode, or a rescaled size: the
 engine rounds to the nearest pixel as Chromium does, 27x20 from a 40x30 mode); what needs
 even sizes pads (pad_i420, sinks/geometry.py).
+A decoded frame (a file's, an av.VideoFrame in the decoder's own pixel format) travels as it
+is, and `data` is made from it only when something reads the pixels (a scale, the controls,
+content checks, y4m, an image): an encoder that takes it as it is gets the decoder's frame,
+with no copy into numpy and none back out.
 Audio is interleaved signed 16-bit, shape (samples, channels).
 
 Every frame carries its presentation time twice: `pts` in `time_base` units for muxers, and
@@ -21,18 +25,52 @@ if TYPE_CHECKING:  # imported where a function needs it: a stream copy never loa
     import numpy as np
 
 
-@dataclass
 class VideoFrame:
-    data: np.ndarray  # uint8, 1-D, I420: Y then U then V, rows unpadded
-    width: int
-    height: int
-    pts: int
-    time_base: Fraction  # 1 / frame rate for synthetic sources
-    time: float  # seconds since capture start, capture clock
-    index: int  # the source's frame number (burned into the pattern)
+    """A picture and its times. Its pixels are `data`, or `decoded`, the av.VideoFrame they
+    were decoded into, from which `data` is made (and kept) the first time it is read."""
+
+    __slots__ = ("_data", "decoded", "width", "height", "pts", "time_base", "time", "index")
+
+    def __init__(self, data: np.ndarray | None, width: int, height: int, pts: int,
+                 time_base: Fraction, time: float, index: int, decoded=None):
+        if data is None and decoded is None:
+            raise ValueError("a VideoFrame needs its pixels: data or a decoded frame")
+        self._data = data  # uint8, 1-D, I420: Y then U then V, rows unpadded
+        self.decoded = decoded  # the av.VideoFrame `data` is (or will be) made from
+        self.width = width
+        self.height = height
+        self.pts = pts
+        self.time_base = time_base  # 1 / frame rate for synthetic sources
+        self.time = time  # seconds since capture start, capture clock
+        self.index = index  # the source's frame number (burned into the pattern)
+
+    @property
+    def data(self) -> np.ndarray:
+        if self._data is None:
+            self._data = decoded_i420(self.decoded)
+        return self._data
+
+    def replace(self, **changes) -> VideoFrame:
+        """A copy with `changes` (as dataclasses.replace): new `data` is the picture, the
+        decoded frame no longer."""
+        fields = {name: getattr(self, name) for name in
+                  ("width", "height", "pts", "time_base", "time", "index")}
+        fields["data"], fields["decoded"] = self._data, self.decoded
+        if "data" in changes:
+            fields["decoded"] = None
+        fields.update(changes)
+        return VideoFrame(**fields)
 
     @property
     def y(self) -> np.ndarray:
+        """The Y plane, 2-D. Of a decoded yuv420p frame, a view of the decoder's own plane:
+        looking at a few points of it (the content watcher) copies nothing else."""
+        decoded = self.decoded
+        if self._data is None and decoded.format.name == "yuv420p" \
+                and decoded.color_range != FULL_RANGE_FLAG:
+            plane = decoded.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            return rows[:self.height, :self.width]
         return i420_planes(self.data, self.width, self.height)[0]
 
     @property
@@ -42,6 +80,37 @@ class VideoFrame:
     @property
     def v(self) -> np.ndarray:
         return i420_planes(self.data, self.width, self.height)[2]
+
+
+# Decoders' pixel formats that are full-range (JPEG) YUV; a yuv420p picture may say it is too.
+FULL_RANGE_FORMATS = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
+FULL_RANGE_FLAG = 2  # AVCOL_RANGE_JPEG
+
+
+def is_full_range(frame) -> bool:
+    """Whether a decoded av.VideoFrame holds full-range (JPEG) YUV: an MJPEG clip or camera,
+    an H.264 stream flagged full-range."""
+    return frame.format.name in FULL_RANGE_FORMATS or frame.color_range == FULL_RANGE_FLAG
+
+
+def limited_yuv420p(frame):
+    """A decoded av.VideoFrame as limited-range yuv420p (the range ms's I420 is, and what y4m
+    and encoders are told), converted once by libswscale: itself when it already is. The
+    source range is named: PyAV otherwise hands a frame's full range on to the converted one
+    (blacks and whites too deep), where FFmpeg's own conversion would scale it."""
+    full = is_full_range(frame)
+    if frame.format.name == "yuv420p" and not full:
+        return frame
+    return frame.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG",
+                          dst_color_range="MPEG")
+
+
+def decoded_i420(frame) -> np.ndarray:
+    """A decoded av.VideoFrame as one 1-D limited-range I420 buffer: its planes copied without
+    their row padding (odd sizes included, which PyAV's to_ndarray refuses)."""
+    frame = limited_yuv420p(frame)
+    return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                           [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
 
 
 def chroma_size(width: int, height: int) -> tuple[int, int]:

@@ -20,7 +20,8 @@ from fractions import Fraction
 
 import av
 
-from mscli.media.frames import VideoFrame, i420_planes, i420_size, pad_i420
+from mscli.media.frames import (VideoFrame, i420_planes, i420_size, limited_yuv420p,
+                                pad_i420)
 
 # Codecs whose bitstream codes a picture in whole chroma samples (see above).
 WHOLE_CHROMA_CODECS = frozenset({"h264", "hevc"})
@@ -70,6 +71,22 @@ def padding_note(name: str, codec: av.Codec, pix_fmt: str, real: tuple[int, int]
     return (f"{name}: {w}x{h} is odd; {codec.name} in {pix_fmt} codes even sizes only: "
             f"encoding {cw}x{ch} with the last {repeated} repeated, so it decodes as "
             f"{cw}x{ch} (y4m, nut, webm, or mkv with --video-codec ffv1, keep {w}x{h})")
+
+
+def encoder_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
+    """What an encoder coding `width` x `height` takes for `frame`: the decoder's own frame
+    when it has one of that size (reference-counted, so libavcodec does not copy it, and in
+    its own pixel format: the encoder converts once if it needs another), else to_av_frame's.
+    The caller sets its pts and time base and encodes it before anything else uses it."""
+    decoded = frame.decoded
+    if decoded is None or (decoded.width, decoded.height) != (width, height):
+        return to_av_frame(frame, width, height)
+    # The encoder's own conversion would keep a full-range picture's values in a stream
+    # flagged limited range: convert it here, naming its range.
+    decoded = limited_yuv420p(decoded)
+    # A decoder marks its pictures I, P or B; an I would have the encoder code a keyframe.
+    decoded.pict_type = av.video.frame.PictureType.NONE
+    return decoded
 
 
 def to_av_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:

@@ -17,7 +17,9 @@ number): a gap of whole frame intervals between two of them counts in the track'
 as frames never delivered (mscli.trackstats.FrameGrid).
 Frames are converted to I420:
 packed 4:2:2 and planar 4:2:0 formats are taken raw from the driver and rearranged with numpy,
-anything else (MJPEG, RGB, grey ...) goes through OpenCV's BGR conversion.
+H.264 is taken raw and decoded once by PyAV (camera_formats.py), anything else (MJPEG, whose
+OpenCV decode measured cheaper, RGB, grey ...) goes through OpenCV's BGR conversion. With stream copy (`--video-codec copy`) the
+raw MJPEG, H.264 or YUYV buffers go to the outputs undecoded (camera_copy.py).
 
 Controls (brightness, exposure, zoom …) are set and read on that descriptor too, through
 mscli.backends.v4l2_controls: `apply_controls` sets them and reports what the driver took,
@@ -46,6 +48,10 @@ from mscli.devices import VideoMode
 from mscli.errors import NotReadableError, OverconstrainedError
 from mscli.media.frames import VideoFrame, chroma_size, i420_size
 from mscli.sources import SourceThread
+from mscli.sources.camera_copy import COPYABLE, HELD, Packets
+from mscli.sources.camera_formats import COMPRESSED, CompressedDecoder
+from mscli.sources.raw_formats import (PACKED_422, PLANAR_420, packed422_to_i420,
+                                       planar420_to_i420)
 from mscli.track import MUTE_INTERVALS
 from mscli.trackstats import FrameGrid
 
@@ -57,9 +63,6 @@ RATE_TOLERANCE = 0.005  # relative: 29.97 read back for 30 is the same rate
 OPEN_FRAME_SECONDS = 5.0  # the first frame must come within this (a busy device gives none)
 GONE = (errno.ENODEV, errno.ENOENT, errno.ENXIO)
 
-# Formats taken raw (CAP_PROP_CONVERT_RGB off) and rearranged here: bytes per pixel x 2.
-PACKED_422 = {"YUYV": (0, 1, 3), "YVYU": (0, 3, 1), "UYVY": (1, 0, 2), "VYUY": (1, 2, 0)}
-PLANAR_420 = ("YU12", "YV12", "NV12", "NV21")
 
 VIDIOC_G_FMT = 0xC0D05604  # struct v4l2_format (type, then a 200-byte union at offset 8)
 VIDIOC_S_FMT = 0xC0D05605
@@ -112,6 +115,8 @@ class CameraSource(SourceThread):
         self._cap = None
         self._fd: int | None = None
         self._raw = False  # frames come raw from the driver (else BGR from OpenCV)
+        self._decoder = None  # for a compressed raw format: CompressedDecoder
+        self._packets = None  # stream copy: Packets, the raw buffers as they are
         self._format = None  # the driver's pixel format, as read back
         self._size = (0, 0)
         self._rate = 0.0
@@ -194,7 +199,7 @@ class CameraSource(SourceThread):
         mode = self.track.mode
         cap = self._cap = self._video_capture(cv2)
         wanted = (mode.pixel_format or "").strip()
-        self._raw = self.RAW_FORMATS and (wanted in PACKED_422 or wanted in PLANAR_420)
+        self._raw = self.RAW_FORMATS and self._taken_raw(wanted)
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0 if self._raw else 1)
         self._ask_for_mode(cap, cv2, wanted, mode)
         # What the driver really gave.
@@ -203,9 +208,12 @@ class CameraSource(SourceThread):
         self._size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
                       int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self._rate = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if self._raw and self._format not in PACKED_422 and self._format not in PLANAR_420:
+        if self._raw and not self._taken_raw(self._format):
             self._raw = False  # the driver chose a format we do not rearrange ourselves
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+        self._decoder = CompressedDecoder(COMPRESSED[self._format]) \
+            if self._raw and self._format in COMPRESSED else None
+        self._packets = self._copier() if self.track.copy else None
         # The first frame: a busy or broken device fails here, before anything is written.
         started = time.monotonic()
         while not cap.grab():
@@ -214,9 +222,26 @@ class CameraSource(SourceThread):
             time.sleep(0.01)
         self._last_ok = time.monotonic()
         ok, raw = cap.retrieve()
-        if ok and self._raw and self._to_i420(raw) is None:
+        # A decoder takes it too (H.264's first key frame), and may give nothing yet.
+        if ok and self._raw and not self.track.copy and self._to_i420(raw) is None and \
+                self._format not in COMPRESSED:
             self._raw = False  # an unexpected raw layout (padded rows, say): let OpenCV convert
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+
+    def _taken_raw(self, fmt: str) -> bool:
+        """Whether frames of this pixel format are taken raw from the driver (CONVERT_RGB
+        off): to be rearranged or decoded here, or stored as they are."""
+        return fmt in PACKED_422 or fmt in PLANAR_420 or fmt in COMPRESSED or \
+            self.track.copy and fmt in COPYABLE
+
+    def _copier(self) -> Packets:
+        """Stream copy's packets; NotReadableError for a format the driver chose that has no
+        stored form (streamcopy.py checked the one asked for)."""
+        if self._format not in COPYABLE:
+            raise NotReadableError(self._cannot(
+                f"asked for {self.track.mode.pixel_format}, the driver gave {self._format}, "
+                "which --video-codec copy cannot store; give an encoder"))
+        return Packets(self._format, *self._size)
 
     def _no_frames_reason(self) -> str:
         if self._device_gone():
@@ -286,7 +311,6 @@ class CameraSource(SourceThread):
             if self.track.mode != self._mode:  # applyConstraints chose another native mode
                 ok = self._reopen()
                 continue
-            width, height = self._size
             if self.past_limit(t):
                 return self._finish()
             if not ok:
@@ -297,8 +321,10 @@ class CameraSource(SourceThread):
             elif t >= self.start_time:
                 failures = 0
                 got, raw = self._cap.retrieve()
-                data = self._to_i420(raw) if got else None
-                if data is None:
+                item = self._item(raw, index, t) if got else None
+                if item is HELD:
+                    self.track.counters.discarded_frame()
+                elif item is None:
                     failures += 1
                     if failures >= FAILED_READS:
                         return self._end("read-error: frames that cannot be decoded")
@@ -311,8 +337,7 @@ class CameraSource(SourceThread):
                         if self._stamp is not None:
                             self.track.frames_lost(self._grid.lost(self._stamp))
                         try:
-                            self.track.deliver(VideoFrame(data, width, height, index,
-                                                          self._time_base(), t, index))
+                            self.track.deliver(item)
                         except ValueError:  # the settings changed while it was delivered
                             if self.track.mode == self._mode:
                                 raise
@@ -432,6 +457,18 @@ class CameraSource(SourceThread):
 
     # --- conversion ---------------------------------------------------------------------------
 
+    def _item(self, raw, index: int, t: float):
+        """What the track gets for a retrieved buffer: a VideoFrame, the stored packet
+        (stream copy; HELD before H.264's first key frame), or None for a buffer that is not
+        a picture."""
+        if self._packets is not None:
+            return self._packets(raw, t, index)
+        data = self._to_i420(raw)
+        if data is None:
+            return None
+        width, height = self._size
+        return VideoFrame(data, width, height, index, self._time_base(), t, index)
+
     def _to_i420(self, raw):
         width, height = self._size
         if raw is None:
@@ -443,6 +480,8 @@ class CameraSource(SourceThread):
                 return grey_to_i420(raw)
             return None
         flat = raw.reshape(-1)
+        if self._decoder is not None:
+            return self._decoder(flat, width, height)
         if self._format in PACKED_422 and flat.size == width * height * 2:
             return packed422_to_i420(flat, width, height, self._format)
         if self._format in PLANAR_420 and flat.size == i420_size(width, height):
@@ -481,55 +520,7 @@ def _quiet_opencv(cv2) -> None:
         pass
 
 
-# --- pixel formats -> I420 (1-D Y, U, V planes) -----------------------------------------------
-
-
-def _halve_rows(plane):
-    """Average pairs of rows (4:2:2 chroma to 4:2:0); an odd last row stands alone."""
-    import numpy as np
-
-    if plane.shape[0] % 2:
-        plane = np.concatenate([plane, plane[-1:]])
-    pairs = plane.reshape(plane.shape[0] // 2, 2, plane.shape[1]).astype(np.uint16)
-    return ((pairs[:, 0] + pairs[:, 1] + 1) >> 1).astype(np.uint8)
-
-
-def packed422_to_i420(flat, width: int, height: int, fmt: str):
-    """YUYV-family bytes (two bytes a pixel, rows unpadded) as a 1-D I420 buffer."""
-    import numpy as np
-
-    y_at, u_at, v_at = PACKED_422[fmt]
-    rows = flat.reshape(height, width * 2)
-    out = np.empty(i420_size(width, height), np.uint8)
-    luma = width * height
-    out[:luma].reshape(height, width)[:] = rows[:, y_at::2]
-    cw, ch = chroma_size(width, height)
-    out[luma:luma + cw * ch].reshape(ch, cw)[:] = _halve_rows(rows[:, u_at::4])
-    out[luma + cw * ch:].reshape(ch, cw)[:] = _halve_rows(rows[:, v_at::4])
-    return out
-
-
-def planar420_to_i420(flat, width: int, height: int, fmt: str):
-    """YU12 (I420 itself), YV12 (V before U), NV12/NV21 (interleaved chroma) as I420."""
-    import numpy as np
-
-    if fmt == "YU12":
-        return flat.copy()
-    luma = width * height
-    cw, ch = chroma_size(width, height)
-    out = np.empty(i420_size(width, height), np.uint8)
-    out[:luma] = flat[:luma]
-    u = out[luma:luma + cw * ch]
-    v = out[luma + cw * ch:]
-    if fmt == "YV12":
-        v[:] = flat[luma:luma + cw * ch]
-        u[:] = flat[luma + cw * ch:]
-        return out
-    pairs = flat[luma:luma + 2 * cw * ch]
-    first, second = (u, v) if fmt == "NV12" else (v, u)
-    first[:] = pairs[0::2]
-    second[:] = pairs[1::2]
-    return out
+# --- other pixel formats -> I420 (1-D Y, U, V planes; raw_formats.py has the raw ones) -------
 
 
 def bgr_to_i420(image):

@@ -85,12 +85,15 @@ class ContentFaults:
         from mscli.track import blank  # numpy: only once a capture runs
 
         t = frame.time
-        if self.script.during("freeze", t) and self._still is not None \
-                and self._still.size == frame.data.size:
-            return replace(frame, data=self._still)
+        still = self._still
+        if self.script.during("freeze", t) and still is not None \
+                and (still.width, still.height) == (frame.width, frame.height):
+            # The still's pixels (as they are: a decoded frame is not copied) at this time.
+            return still.replace(pts=frame.pts, time_base=frame.time_base, time=t,
+                                 index=frame.index)
         if self.script.during("black", t):
             frame = blank(frame)
-        self._still = frame.data
+        self._still = frame
         return frame
 
     def audio(self, frame):

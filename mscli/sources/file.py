@@ -129,38 +129,42 @@ class FileSource(VirtualCameraSource):
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
         stream = self._stream(container)
+        video = self.track.kind == "video"
+        # Worked out once, and frame.time in floats: Fraction arithmetic per frame cost more
+        # Python than the rest of the frame's way to the track.
+        period = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) if video else 0.0
         first = None
         self._frame_duration = 0.0
         for packet in container.demux(stream):
             for frame in packet.decode():
-                if frame.pts is None:
+                seconds = frame.time  # pts x time base, exactly rounded; None without a pts
+                if seconds is None:
                     continue
-                seconds = float(frame.pts * frame.time_base)
                 first = seconds if first is None else first
-                if self.track.kind == "video":
-                    rate = stream.average_rate or stream.guessed_rate or 30
-                    self._frame_duration = 1.0 / float(rate)
-                else:
-                    self._frame_duration = frame.samples / frame.sample_rate
+                self._frame_duration = period if video else frame.samples / frame.sample_rate
                 yield offset + seconds - first, frame
 
     def _convert(self, frame, t: float, index: int, script):
         if self.track.kind == "video":
-            data = frame.to_ndarray(format="yuv420p").reshape(-1)
-            if self.track.device.controls:
-                data = self._adjust(data, frame.width, frame.height, script, t)
-            return VideoFrame(data, frame.width, frame.height, index, frame.time_base, t, index)
+            # The decoder's frame as it is: its pixels are copied or converted only by a step
+            # that needs them in ms's I420 (media/frames.py).
+            out = VideoFrame(None, frame.width, frame.height, index, frame.time_base, t, index,
+                             decoded=frame)
+            return self._adjust(out, script, t) if self.track.device.controls else out
         return self._audio(frame, t)
 
-    def _adjust(self, data, width: int, height: int, script, t: float):
-        """The frame as the controls in force at t show it."""
+    def _adjust(self, frame: VideoFrame, script, t: float) -> VideoFrame:
+        """The frame as the controls in force at t show it (itself at their defaults)."""
         from mscli.media import adjust
 
         values = self.controls_at(script, t)
+        width, height = frame.width, frame.height
         if self._shown != (values, width, height):
             self._shown = (values, width, height)
             self._picture = adjust.plan(width, height, self.track.device.controls, values)
-        return adjust.adjust_frame(self._picture, data, width, height)
+        if adjust.is_identity(self._picture):
+            return frame
+        return frame.replace(data=adjust.adjust_frame(self._picture, frame.data, width, height))
 
 
 
