@@ -68,6 +68,8 @@ class VideoFrame:
         decoded = self.decoded
         if self._data is None and decoded.format.name == "yuv420p" \
                 and decoded.color_range != FULL_RANGE_FLAG:
+            import numpy as np
+
             plane = decoded.planes[0]
             rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
             return rows[:self.height, :self.width]
@@ -108,6 +110,8 @@ def limited_yuv420p(frame):
 def decoded_i420(frame) -> np.ndarray:
     """A decoded av.VideoFrame as one 1-D limited-range I420 buffer: its planes copied without
     their row padding (odd sizes included, which PyAV's to_ndarray refuses)."""
+    import numpy as np
+
     frame = limited_yuv420p(frame)
     return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
                            [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
