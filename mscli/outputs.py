@@ -32,7 +32,7 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
     and the reports; - is stdout), against the tracks and each other before anything opens;
     UsageError says why not. `devices`: where -o speaker:DEVICE looks; `play`: --play's
     speakers.plan.PlayPlan, whose speaker no -o may take."""
-    from mscli.network.whip import check_whip, is_whip
+    from mscli.network.urls import check_whip, is_whip
     from mscli.sinks.files import check_target
     from mscli.sinks.formats import check_output  # not recorder.py: no PyAV for y4m/WAV
 

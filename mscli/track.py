@@ -18,9 +18,7 @@ import uuid
 from collections import deque
 from fractions import Fraction
 
-import numpy as np
-
-from mscli.audioproc.apm import Processing, wanted
+from mscli.audioproc import wanted
 from mscli.constraints import TrackConstraints, numeric_bounds
 from mscli.devices import Device, VideoMode, capabilities
 from mscli.events import EventLog
@@ -66,6 +64,8 @@ class MediaStreamTrack:
         # Stream copy: the source delivers stored packets (EncodedPacket), which go to the
         # outputs as they are; the settings equal the native mode (streamcopy.py checks).
         self.copy = copy
+        # The source wakes the writer once per batch of frames (wake_writer), not per frame.
+        self.batched = False
         self.frames = 0
         self.drops = 0
         self.first_time: float | None = None
@@ -182,6 +182,11 @@ class MediaStreamTrack:
             kept = True
         if not kept and self.kind == "video" and not self._past_frame_limit:
             self.counters.discarded_frame()  # decimated to the settings' frame rate
+
+    def wake_writer(self) -> None:
+        """A batched source has queued a batch: the writer may take it."""
+        with self._wake:
+            self._wake.notify_all()
 
     def frames_lost(self, count: int, sample_rate: float | None = None) -> None:
         """The device lost `count` frames before ms saw them (audio: samples at
@@ -303,7 +308,8 @@ class MediaStreamTrack:
                         self._wake.wait(0.1)
             self._queue.append(frame)
             self.frames += 1
-            self._wake.notify_all()
+            if not self.batched or len(self._queue) >= self._limit // 2:  # before it fills
+                self._wake.notify_all()
 
     def stats(self) -> dict:
         duration = 0.0 if self.first_time is None else self.last_time - self.first_time
@@ -356,6 +362,8 @@ class LatencyHistogram:
 
 def blank(frame):
     """A disabled track's frame: black video, silent audio, same timing."""
+    import numpy as np
+
     if isinstance(frame, VideoFrame):
         data = np.empty(i420_size(frame.width, frame.height), np.uint8)
         luma = frame.width * frame.height
@@ -415,6 +423,8 @@ class AudioProcessor:
         self._converter = None
         self._processing = None
         if wanted(track.settings):
+            from mscli.audioproc.apm import Processing  # numpy and the binding: only if used
+
             # track.playback is set by the session after the track is made: read when used.
             self._processing = Processing(track.settings, lambda: track.playback)
         self._next_pts: int | None = None

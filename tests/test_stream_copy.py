@@ -7,20 +7,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import subprocess
+import sys
 
 import av
 import numpy as np
 import pytest
 
-from tests.conftest import one_error_line
+from tests.conftest import REPO, one_error_line
 
 FRAMES = 24
 SIZE = (64, 48)
 
 
-def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
+def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False,
+               moving: bool = False) -> None:
     """A 30 fps clip of noise (every frame different, so no two packets are alike), with AAC
-    stereo audio if asked."""
+    stereo audio if asked. `moving`: gradients that move instead, which x264 codes with
+    B-frames in a pyramid (noise gets none): Matroska then stores no dts, and the second
+    packet's pts lies above the third's dts."""
     with av.open(str(path), "w") as out:
         video = out.add_stream(codec, rate=30)
         video.width, video.height = SIZE
@@ -29,8 +35,11 @@ def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
         if sound is not None:
             sound.layout = "stereo"
         noise = np.random.default_rng(15)
+        x, y = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
         for i in range(FRAMES):
-            picture = noise.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+            picture = noise.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8) if not moving \
+                else np.stack([(x * 4 + i * 5 + 0 * y) % 256, (y * 5 + i * 3 + 0 * x) % 256,
+                               ((x + y) * 2 + i * 7) % 256], axis=2).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = i
             out.mux(video.encode(frame))
@@ -48,9 +57,11 @@ def _make_clip(path, codec: str, pix_fmt: str, audio: bool = False) -> None:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clips")
-    made = {"h264": folder / "h264.mkv", "mjpeg": folder / "mjpeg.mkv"}
+    made = {"h264": folder / "h264.mkv", "mjpeg": folder / "mjpeg.mkv",
+            "h264-bframes": folder / "h264-bframes.mkv"}
     _make_clip(made["h264"], "libx264", "yuv420p", audio=True)
     _make_clip(made["mjpeg"], "mjpeg", "yuvj420p", audio=True)
+    _make_clip(made["h264-bframes"], "libx264", "yuv420p", audio=True, moving=True)
     return made
 
 
@@ -83,6 +94,108 @@ def test_copied_video_packets_are_the_files(ms, tmp_path, clips, codec, ext):
     with av.open(str(out)) as container:  # on the capture timeline: it starts at 0
         first = next(p for p in container.demux(container.streams.video[0]) if p.size)
         assert abs(float(first.pts * first.time_base)) < 0.1
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4"])
+def test_copied_b_frames_are_decoded_before_they_are_shown(ms, tmp_path, clips, ext):
+    """The clip's first packets have no dts and the second's pts is ahead of the third's dts:
+    each got the previous dts + 1 and the muxer refused a pts below its dts (exit 1)."""
+    with av.open(str(clips["h264-bframes"])) as container:  # the case, as the file has it
+        first = [(p.pts, p.dts) for p in container.demux(container.streams.video[0])][:3]
+    assert first[0][1] is None and first[1][1] is None and first[1][0] > first[2][1]
+    out = tmp_path / f"copy.{ext}"
+    r = ms("capture", "--devices", _devices(tmp_path, clips["h264-bframes"]), "-c",
+           '{"video": true}', "--video-codec", "copy", "--unpaced", "-o", str(out))
+    assert r.code == 0, r.err
+    assert packet_hashes(out) == packet_hashes(clips["h264-bframes"])
+    with av.open(str(out)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    with av.open(str(out)) as container:
+        shown = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    known = [p for p in packets if p.dts is not None]  # Matroska's first ones have none
+    assert all(p.pts >= p.dts for p in known)
+    assert [p.dts for p in known] == sorted({p.dts for p in known})
+    assert len(shown) == FRAMES and shown[0] < 0.2  # a picture each 1/30 s, from the start
+    assert all(abs(b - a - 1 / 30) < 0.002 for a, b in zip(shown, shown[1:]))
+
+
+LOADED = """
+import sys
+from mscli.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+"""
+
+
+def test_a_copy_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips):
+    """Nothing is decoded, converted or sent over WebRTC, so nothing needs them: numpy alone
+    was 0.1-0.15 s of CPU at every start, as much as ffmpeg's whole 10 s copy, and asyncio
+    with urllib.request (the WHIP client's) 0.05 s, xml.etree (--junit's) 3 ms
+    (bench/stream_copy.py)."""
+    out = tmp_path / "both.mkv"
+    proc = subprocess.run([sys.executable, "-c", LOADED, "capture", "--devices",
+                           _devices(tmp_path, clips["h264"]), "-c",
+                           '{"video": true, "audio": {"channelCount": 2}}', "--video-codec",
+                           "copy", "--audio-codec", "copy", "-t", "0.2", "-o", str(out)],
+                          env=ms_env, capture_output=True, text=True, cwd=REPO)
+    loaded = proc.stderr.rsplit("LOADED:", 1)[1].split(",")
+    assert "av" in loaded and out.exists(), proc.stderr  # it did capture, with PyAV
+    assert [m for m in loaded if m in ("numpy", "cv2", "asyncio", "xml")] == [], proc.stderr
+
+
+def test_a_paced_copy_wakes_the_writer_per_batch_not_per_packet(monkeypatch, tmp_path, clips):
+    """A second of 30 fps: the packets come COPY_BATCH_SECONDS at a time, the writer is woken
+    for each batch (a thread's wake-up cost more than the packets need, and a wake-up per
+    packet on each thread made ms's copy ~1.7x ffmpeg's CPU per second)."""
+    from mscli.catalog import load_devices
+    from mscli.constraints import parse_stream_constraints
+    from mscli.events import CaptureClock, EventLog
+    from mscli.select import resolve_stream
+    from mscli.session import CaptureOptions, CaptureSession
+    from mscli.sources.file import COPY_BATCH_SECONDS
+
+    monkeypatch.setenv("MS_STATE_DIR", str(tmp_path))
+    constraints = parse_stream_constraints({"video": True})
+    devices = load_devices(_devices(tmp_path, clips["mjpeg"]))
+    selections = [s for s in resolve_stream(constraints, devices) if s.kind == "video"]
+    session = CaptureSession(selections, constraints, [],
+                             CaptureOptions(paced=True, duration=0.5,
+                                            recorder={"video_codec": "copy"}),
+                             EventLog(CaptureClock()))
+    taken = []
+    write = session._write
+    monkeypatch.setattr(session, "_write", lambda frames: (taken.append(len(frames)),
+                                                           write(frames)))
+    detail = session.run()
+    assert detail["tracks"][0]["frames"] == 15 and sum(taken) == 15
+    # 2 batches and the first packet (at 0), and a margin for the idle writer's timeout: a
+    # writer woken per packet takes one at a time (15 turns with a packet).
+    batches = 0.5 / COPY_BATCH_SECONDS
+    assert len([n for n in taken if n]) <= batches + 3, taken
+    assert max(taken) >= 30 * COPY_BATCH_SECONDS - 1, taken
+
+
+def test_a_file_is_decoded_once_to_probe_it_while_it_stays_the_same(monkeypatch, tmp_path,
+                                                                     clips):
+    """Loading the device file probes it and checking a copy probed it again: a second
+    decode of the first frame (10-15 ms of CPU for 720p H.264) at every copy's start."""
+    from mscli.media import probe
+
+    decoded = []
+    first_frame = probe._first_frame
+    monkeypatch.setattr(probe, "_first_frame", lambda path, kind: (decoded.append(kind),
+                                                                   first_frame(path, kind))[1])
+    clip = tmp_path / "clip.mkv"
+    shutil.copy(clips["mjpeg"], clip)
+    mode = probe.probe_video_mode(str(clip))
+    assert probe.probe_video_mode(str(clip)) == mode
+    assert probe.probe_audio(str(clip)) == probe.probe_audio(str(clip)) == (48000, 2)
+    assert decoded == ["video", "audio"]
+    shutil.copy(clips["h264-bframes"], clip)  # another file at the same path: probed anew
+    assert probe.probe_video_mode(str(clip)) == mode and decoded == ["video", "audio", "video"]
 
 
 def test_a_copied_track_counts_its_frames_and_claims_no_content(ms, tmp_path, clips):

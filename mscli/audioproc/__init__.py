@@ -10,6 +10,12 @@ PACKAGE = "pywebrtc-audio"  # on PyPI
 SETTINGS = ("echoCancellation", "noiseSuppression", "autoGainControl")  # what runs it
 
 
+def wanted(settings: dict) -> bool:
+    """Whether any processing setting of the track is on (here, not in apm.py: a track
+    without processing loads neither numpy nor the binding)."""
+    return any(settings.get(name) is True for name in SETTINGS)
+
+
 def installed() -> bool:
     """Whether the processing can run here: the binding is found (not imported: listing
     devices must not load numpy)."""

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from mscli.audioproc import SETTINGS
 from mscli.media.frames import AudioFrame
 
 RATES = (16000, 32000, 48000)  # the standalone modules' rates
@@ -44,11 +43,6 @@ MAX_CHANNELS = 16
 # off such an echo instead of ~30. What plays 5 ms ahead is known: players hand their samples
 # over earlier than that, and a block is processed after its last sample was captured.
 FAR_END_AHEAD = 0.005
-
-
-def wanted(settings: dict) -> bool:
-    """Whether any processing setting of the track is on."""
-    return any(settings.get(name) is True for name in SETTINGS)
 
 
 class Modules:

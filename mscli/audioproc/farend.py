@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import bisect
 import threading
+from typing import TYPE_CHECKING
 
-import numpy as np
+# numpy is imported where samples are handled: every capture makes a Playback, and one that
+# plays nothing (a stream copy above all) need not load numpy.
+if TYPE_CHECKING:
+    import numpy as np
 
 HISTORY = 30.0  # seconds of played audio kept: longer than any echo path or measurement window
 
@@ -37,6 +41,8 @@ class PlayedAudio:
         """`data` (int16, (samples, channels)) starts leaving the speaker at capture time
         `time`. Chunks come in time order; one that overlaps its predecessor replaces the
         overlapped part (a speaker plays one thing at a time)."""
+        import numpy as np
+
         mono = data.astype(np.float32).mean(axis=1) / 32768.0 if data.ndim == 2 \
             else data.astype(np.float32) / 32768.0
         with self._lock:
@@ -48,6 +54,8 @@ class PlayedAudio:
     def read(self, time: float, count: int, rate: int) -> np.ndarray:
         """The `count` samples at `rate` that were playing from capture time `time`: mono
         float32, zero where nothing played."""
+        import numpy as np
+
         out = np.zeros(count, np.float32)
         end = time + count / rate
         with self._lock:
@@ -67,6 +75,8 @@ class PlayedAudio:
 def _overlay(out: np.ndarray, time: float, rate: int, mono: np.ndarray, start: float,
              chunk_rate: int) -> None:
     """Copy the part of one played chunk that falls in out's span into out."""
+    import numpy as np
+
     # out[i] is the sample at time + i / rate; the chunk's sample j plays at start + j / chunk_rate
     first = max(int(np.ceil((start - time) * rate - 1e-6)), 0)
     last = min(int(np.floor((start + len(mono) / chunk_rate - time) * rate - 1e-6)) + 1,
@@ -102,6 +112,8 @@ class Playback:
 
     def mix(self, time: float, count: int, rate: int) -> np.ndarray:
         """Everything ms played, summed: echo cancellation's reference."""
+        import numpy as np
+
         with self._lock:
             speakers = list(self._speakers.values())
         out = np.zeros(count, np.float32)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 
 from mscli.checks.measure import Result
 
@@ -44,6 +43,8 @@ def _entry(result: Result) -> dict:
 
 
 def junit_report(results: list[Result], detail: dict) -> bytes:
+    import xml.etree.ElementTree as ET  # only for --junit: every capture imports this module
+
     tracks = detail["tracks"]
     counts = {"tests": str(len(results)), "failures": str(sum(not r.passed for r in results)),
               "errors": "0"}

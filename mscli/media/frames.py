@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # imported where a function needs it: a stream copy never loads numpy
+    import numpy as np
 
 
 class VideoFrame:
@@ -66,6 +68,8 @@ class VideoFrame:
         decoded = self.decoded
         if self._data is None and decoded.format.name == "yuv420p" \
                 and decoded.color_range != FULL_RANGE_FLAG:
+            import numpy as np
+
             plane = decoded.planes[0]
             rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
             return rows[:self.height, :self.width]
@@ -106,6 +110,8 @@ def limited_yuv420p(frame):
 def decoded_i420(frame) -> np.ndarray:
     """A decoded av.VideoFrame as one 1-D limited-range I420 buffer: its planes copied without
     their row padding (odd sizes included, which PyAV's to_ndarray refuses)."""
+    import numpy as np
+
     frame = limited_yuv420p(frame)
     return np.concatenate([np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
                            [:plane.height, :plane.width].reshape(-1) for plane in frame.planes])
@@ -137,6 +143,8 @@ def pad_i420(data: np.ndarray, width: int, height: int, to_width: int,
         return data
     if to_width < width or to_height < height:
         raise ValueError(f"cannot pad {width}x{height} to {to_width}x{to_height}")
+    import numpy as np
+
     out = np.empty(i420_size(to_width, to_height), np.uint8)
     for src, dst in zip(i420_planes(data, width, height),
                         i420_planes(out, to_width, to_height)):

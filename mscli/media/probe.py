@@ -10,6 +10,9 @@ ValueError whose message says what is wrong with the file in one line.
 
 from __future__ import annotations
 
+import functools
+import os
+
 from mscli.devices import MAX_FRAME_RATE, MIN_FRAME_RATE, VideoMode
 
 MAX_PACKETS = 256  # a decodable stream gives a frame within a few packets; noise never does
@@ -17,8 +20,29 @@ MAX_SIDE = 16384  # the same bounds as a mode declared in a device file
 MAX_SAMPLE_RATE = 1_000_000
 MAX_CHANNELS = 64
 DEFAULT_RATE = 30  # a stream that states no rate at all: what the file source assumes
+# What each file gave, by the file's identity: a capture probes it when it loads the device
+# file and again when it checks a stream copy (each a decode, 10-15 ms of CPU for 720p H.264).
+_PROBED: dict[tuple, object] = {}
 
 
+def _once_per_file(probe):
+    """`probe(path)`, run again only for a file that changed (or cannot be stat'ed)."""
+
+    @functools.wraps(probe)
+    def cached(path: str):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return probe(path)  # its own error says why
+        key = (probe.__name__, path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in _PROBED:
+            _PROBED[key] = probe(path)
+        return _PROBED[key]
+
+    return cached
+
+
+@_once_per_file
 def probe_video_mode(path: str) -> VideoMode:
     """The file's video stream as one native mode; ValueError if it has none it can decode."""
     stream, frame = _first_frame(path, "video")
@@ -29,6 +53,7 @@ def probe_video_mode(path: str) -> VideoMode:
     return VideoMode(frame.width, frame.height, round(rate, 3))
 
 
+@_once_per_file
 def probe_audio(path: str) -> tuple[int, int]:
     """(sample rate, channel count) of the file's audio as decoded; ValueError if it has no
     audio stream it can decode."""

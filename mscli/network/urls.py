@@ -9,9 +9,14 @@ dict, and FFmpeg reads them from there.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 from mscli.errors import UsageError
+
+# WHIP (network/whip.py) is told apart here: that module loads asyncio and urllib.request.
+WHIP_SCHEMES = ("whip+http://", "whip+https://")
+WHIP_INSTALL_HINT = "pip install 'mscli[webrtc]'"
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,29 @@ def protocol_of(spec: str, target: str) -> str:
         raise UsageError(f"-o {spec}: {UNSUPPORTED[name]}")
     raise UsageError(f"-o {spec}: ms cannot publish to {name}:// (it publishes to "
                      f"{', '.join(s + '://' for s in PROTOCOLS)})")
+
+
+def is_whip(target: str) -> bool:
+    return target.lower().startswith(WHIP_SCHEMES)
+
+
+def http_url(target: str) -> str:
+    """The endpoint's http(s) URL of a whip+http(s) target."""
+    return target[len("whip+"):]
+
+
+def check_whip(spec: str, target: str) -> None:
+    """Before anything opens: a URL with a host, and aiortc installed."""
+    parts = urllib.parse.urlsplit(http_url(target))
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number in 0-65535)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.hostname:
+        raise UsageError(f"-o {spec}: not a URL with a host and a port ms can use (e.g. "
+                         "whip+http://127.0.0.1:8889/cam/whip)")
+    try:
+        import aiortc  # noqa: F401  (imports PyAV: only a capture with a WHIP output gets here)
+    except ImportError:
+        raise UsageError(f"-o {spec}: publishing over WebRTC needs aiortc: "
+                         f"{WHIP_INSTALL_HINT}") from None

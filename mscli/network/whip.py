@@ -28,10 +28,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from mscli.errors import AbortError, UsageError
+from mscli.errors import AbortError
+from mscli.network.urls import http_url
 
-SCHEMES = ("whip+http://", "whip+https://")
-INSTALL_HINT = "pip install 'mscli[webrtc]'"
 HTTP_SECONDS = 10.0  # the POST and the DELETE
 CONNECT_SECONDS = 10.0  # ICE + DTLS after the answer: a failure within this bound
 # The endpoint's RTCP receiver reports come about every second (aiortc: 0.5-1.5 s, Chrome and
@@ -47,32 +46,6 @@ DRAIN_SECONDS = 5.0
 BUFFERED = {"video": 30, "audio": 100}
 VIDEO_CLOCK = 90000  # RTP's video clock: frames' pts are in these units
 OPUS_CLOCK = 48000
-
-
-def is_whip(target: str) -> bool:
-    return target.lower().startswith(SCHEMES)
-
-
-def http_url(target: str) -> str:
-    """The endpoint's http(s) URL of a whip+http(s) target."""
-    return target[len("whip+"):]
-
-
-def check_whip(spec: str, target: str) -> None:
-    """Before anything opens: a URL with a host, and aiortc installed."""
-    parts = urllib.parse.urlsplit(http_url(target))
-    try:
-        parts.port  # noqa: B018  (raises on a port that is not a number in 0-65535)
-    except ValueError:
-        parts = None
-    if parts is None or not parts.hostname:
-        raise UsageError(f"-o {spec}: not a URL with a host and a port ms can use (e.g. "
-                         "whip+http://127.0.0.1:8889/cam/whip)")
-    try:
-        import aiortc  # noqa: F401  (imports PyAV: only a capture with a WHIP output gets here)
-    except ImportError:
-        raise UsageError(f"-o {spec}: publishing over WebRTC needs aiortc: "
-                         f"{INSTALL_HINT}") from None
 
 
 class _Buffer:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
-import numpy as np
 
 from mscli.media.frames import (VideoFrame, i420_planes, i420_size, limited_yuv420p,
                                 pad_i420)
@@ -95,6 +94,8 @@ def to_av_frame(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     I420 buffer, the last column and row repeated into any extra ones. No copy when the sizes
     are equal, the width even and the height a multiple of 4 (PyAV 18's from_numpy_buffer
     misplaces the planes when height / 2 is odd)."""
+    import numpy as np  # here: a stream copy uses this module's other functions, not numpy
+
     w, h = frame.width, frame.height
     if frame.data.size != i420_size(w, h):
         raise ValueError(f"frame buffer has {frame.data.size} bytes, expected {i420_size(w, h)}")

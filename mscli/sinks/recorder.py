@@ -29,15 +29,16 @@ import os
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import av
 import av.logging
-import numpy as np
+
+if TYPE_CHECKING:  # imported where audio is written: a stream copy never loads numpy
+    import numpy as np
 
 from mscli import messages
 from mscli.errors import AbortError, UsageError
-from mscli.media.convert import audio_layout
 from mscli.media.frames import AudioFrame, EncodedPacket, VideoFrame
 from mscli.sinks.files import OutputFile, open_target, write_error
 from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
@@ -406,6 +407,8 @@ class Recorder:
         if rates and rate not in rates:
             higher = [r for r in rates if r >= rate]
             rate = min(higher) if higher else max(rates)
+        from mscli.media.convert import audio_layout  # numpy's module: not for a copy
+
         stream = self.container.add_stream(codec.name, rate=rate)
         stream.layout = audio_layout(spec.channels)
         formats = [f.name for f in (codec.audio_formats or ())]
@@ -499,6 +502,8 @@ class Recorder:
                              f"recording {spec.sample_rate} Hz x {spec.channels}")
         if frame.samples == 0:
             return
+        import numpy as np
+
         data = np.ascontiguousarray(frame.data, np.int16)
         rate = frame.sample_rate
         with self._lock:

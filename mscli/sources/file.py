@@ -9,9 +9,19 @@ and video can be a camera and a microphone at once.
 
 from __future__ import annotations
 
+import math
+
 from mscli.media.frames import AudioFrame, EncodedPacket, VideoFrame
 from mscli.sources.faults import ContentFaults, FaultScript
 from mscli.sources.virtual_camera import VirtualCameraSource
+
+
+# Stored packets are delivered this much capture time at a time, and the writer woken once
+# per batch: a thread's wake-up costs more than the packets need (two per packet were ~60%
+# of a copy's CPU, 8 ms per second of 720p30 against ffmpeg's 5 ms). A copy's packets reach
+# the outputs up to this late (its latency statistics show it), and a stop loses at most
+# this much, as with a device that buffers.
+COPY_BATCH_SECONDS = 0.25
 
 
 class FileSource(VirtualCameraSource):
@@ -31,6 +41,8 @@ class FileSource(VirtualCameraSource):
         self._shown = self._picture = None  # the control values the picture is made for
         index = 0
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
+        self.track.batched = self.track.copy  # _copy wakes the writer
+        self._batch_due = None
         while True:
             last_t = offset
             with av.open(spec["file"]) as container:
@@ -38,11 +50,12 @@ class FileSource(VirtualCameraSource):
                     else self._frames(container, offset)
                 for t, frame in items:
                     last_t = t
+                    if self.track.copy:  # faults that drop or alter frames are refused
+                        if not self._copy(frame, t, script):
+                            return
+                        continue
                     if not self.still_running(script, t) or not self.wait_until(t):
                         return
-                    if self.track.copy:  # faults that drop or alter frames are refused
-                        self.track.deliver(frame)
-                        continue
                     if script.muted(t) or t < next_allowed - 1e-6:
                         continue
                     rate = script.rate(t, 0.0)
@@ -55,45 +68,63 @@ class FileSource(VirtualCameraSource):
                 return self.track.source_ended("end-of-file", at=last_t)
             offset = self._pass_end if self.track.copy else last_t + self._frame_duration
 
+    def _copy(self, packet, t: float, script) -> bool:
+        """Delivers a stored packet with the others of its batch (COPY_BATCH_SECONDS);
+        False when the source stops."""
+        if not self.still_running(script, t):
+            return False
+        due = math.ceil(t / COPY_BATCH_SECONDS - 1e-9) * COPY_BATCH_SECONDS
+        if due != self._batch_due:  # the batch before is all queued
+            self._batch_due = due
+            self.track.wake_writer()
+        if not self.wait_until(due):
+            return False
+        self.track.deliver(packet)
+        return True
+
     def _stream(self, container):
         return (container.streams.video if self.track.kind == "video"
                 else container.streams.audio)[0]
 
     def _packets(self, container, offset: float):
         """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
-        packet's decode time is `offset`, every timestamp moved by the same amount."""
+        packet's decode time is `offset`, every timestamp moved by the same amount. Sets
+        _pass_end when the file ends: where a loop's next pass starts."""
         stream = self._stream(container)
-        tb = stream.time_base
-        rate = stream.codec_context.sample_rate if self.track.kind == "audio" else 0
-        self._frame_duration = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) \
-            if self.track.kind == "video" else 0.0
+        tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
+        kind = self.track.kind
+        rate = stream.codec_context.sample_rate if kind == "audio" else 0
+        tick_samples = rate * tb  # audio samples per time-base tick
         shift = last_dts = None
-        self._pass_end = offset
-        for index, packet in enumerate(container.demux(stream)):
-            if not packet.size:  # the empty packet that ends a demux
-                continue
+        end = None  # the latest moment, in ticks, a packet of this pass is shown until
+        for index, packet in enumerate(in_decode_order(container.demux(stream))):
             stamp = packet.dts if packet.dts is not None else packet.pts
-            if shift is None:
-                shift = round(offset / tb) - (stamp or 0)
-            dts = None if stamp is None else stamp + shift
-            # Matroska leaves the dts of the first packets of a reordered stream unset (and
-            # they may come out lower than a guess): the muxers need it rising.
-            if last_dts is not None and (dts is None or dts <= last_dts):
-                dts = last_dts + 1
-            if dts is None:  # no timestamp yet to place it by
+            if stamp is not None:
+                if shift is None:
+                    shift = round(offset / tb) - stamp
+                dts = stamp + shift
+                if last_dts is not None and dts <= last_dts:
+                    dts = last_dts + 1  # the muxers need it rising
+            elif last_dts is None:  # no timestamp yet to place it by
                 continue
+            else:
+                dts = last_dts + 1
             packet.dts = last_dts = dts
-            if packet.pts is not None:
-                packet.pts += shift
-            t = float(dts * tb)
-            samples = round(packet.duration * tb * rate) if rate else 0
-            if rate:
-                self._frame_duration = float(packet.duration * tb)
+            pts = packet.pts
+            if pts is not None:
+                packet.pts = pts = pts + shift
             # A loop's next pass starts after every packet of this one has been shown: a
             # reordered stream's last pts lies beyond its last dts.
-            shown = float(max(dts, packet.pts if packet.pts is not None else dts) * tb)
-            self._pass_end = max(self._pass_end, shown + self._frame_duration)
-            yield t, EncodedPacket(packet, self.track.kind, t, index, samples, rate)
+            shown = dts if pts is None or pts < dts else pts
+            samples = 0
+            if rate:
+                shown += packet.duration or 0
+                samples = round((packet.duration or 0) * tick_samples)
+            end = shown if end is None or shown > end else end
+            t = dts * tb
+            yield t, EncodedPacket(packet, kind, t, index, samples, rate)
+        self._pass_end = offset if end is None else end * tb + (
+            0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30))
 
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
@@ -135,6 +166,44 @@ class FileSource(VirtualCameraSource):
             return frame
         return frame.replace(data=adjust.adjust_frame(self._picture, frame.data, width, height))
 
+
+
+# A stream's first packets may have no dts (Matroska stores none; the demuxer guesses one only
+# from a few packets in): at most this many are held to be placed before the first that has.
+LEADING_PACKETS = 16
+
+
+def in_decode_order(packets):
+    """The packets that carry data, with the first packets' unset dts placed. Reordered
+    H.264 in Matroska leaves them unset, and the pts of the packets among them can lie above
+    the first known dts (a pts is not a decode time): they are decoded before it, a packet
+    duration apart and never after their own pts. A dts that stays unset is the caller's."""
+    leading = []
+    for packet in packets:
+        if not packet.size:  # the empty packet that ends a demux
+            continue
+        if leading is None:
+            yield packet
+        elif packet.dts is None and len(leading) < LEADING_PACKETS:
+            leading.append(packet)
+        else:
+            yield from _placed_before(leading, packet.dts)
+            leading = None
+            yield packet
+    if leading:
+        yield from _placed_before(leading, None)
+
+
+def _placed_before(packets: list, dts: int | None) -> list:
+    """`packets` (with no dts) given rising decode times before `dts` (none without it)."""
+    if dts is None:
+        return packets
+    for packet in reversed(packets):
+        dts -= max(1, packet.duration or 1)
+        if packet.pts is not None:
+            dts = min(dts, packet.pts)
+        packet.dts = dts
+    return packets
 
 
 class S16Audio:
