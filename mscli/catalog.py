@@ -80,7 +80,7 @@ def real_devices(warn, kinds: set[str] | None = None) -> Found:
     return found
 
 
-def kinds_to_list(constraints, speakers: set[str] | None = frozenset()) -> set[str] | None:
+def kinds_to_list(constraints, speakers: set[str] | None) -> set[str] | None:
     """The device kinds `ms resolve`/`ms capture` need listed: the inputs of the tracks the
     constraints request, and `speakers` (speakers.plan.speaker_kinds; None: every kind)."""
     if speakers is None:

@@ -307,7 +307,7 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_devices(args, explain: bool = False, probe=None, keep: bool = False,
-                  speakers: set[str] | None = None):
+                  speakers: set[str] | None = frozenset()):
     """explain: say on stderr why the machine lists no input device at all. probe: the
     constraints whose track kinds need the modes of network sources that declare none
     (mscli/network/probe.py says when), and whose devices alone are listed, with `speakers`
@@ -417,7 +417,7 @@ def cmd_resolve(args) -> None:
     from mscli.select import resolve_stream
 
     parsed = load_constraints(args.constraints)
-    selections = resolve_stream(parsed, _load_devices(args, probe=parsed, speakers=set()))
+    selections = resolve_stream(parsed, _load_devices(args, probe=parsed))
     result = {"tracks": [s.to_json() for s in selections]}
     if render.wants_json(args.json_out):
         render.print_json(result)
