@@ -11,7 +11,7 @@ from importlib import import_module
 
 from mscli import messages
 from mscli.backends import Found
-from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, VIDEO_INPUT, Device
+from mscli.devices import AUDIO_INPUT, AUDIO_OUTPUT, KINDS, TRACK_KIND, VIDEO_INPUT, Device
 from mscli.errors import NotFoundError, UsageError, listed, quoted
 from mscli.ids import IdHasher
 
@@ -22,7 +22,7 @@ CAMERAS = "mscli.backends.v4l2" if sys.platform.startswith("linux") else "mscli.
 REAL_BACKENDS = (CAMERAS, "mscli.backends.portaudio")
 MAX_LISTED = 10  # labels named in a "no such label" error; the rest are counted
 BACKEND_KINDS = {"v4l2": (VIDEO_INPUT,), "avdevice": (VIDEO_INPUT,),
-                 "portaudio": (AUDIO_INPUT, AUDIO_OUTPUT)}  # what a backend that fails hides
+                 "portaudio": (AUDIO_INPUT, AUDIO_OUTPUT)}  # what each lists (or, failing, hides)
 NAMES = {VIDEO_INPUT: "camera", AUDIO_INPUT: "microphone"}
 TRY_VIRTUAL = ("to try ms without hardware: --fake (built-in virtual devices) or "
                "--devices FILE (your own; see `ms schema devices`)")
@@ -37,9 +37,12 @@ class BackendUnavailable(Exception):
         self.reason = reason or message
 
 
-def load_devices(devices_file: str | None = None, fake: bool = False, warn=None) -> list[Device]:
+def load_devices(devices_file: str | None = None, fake: bool = False, warn=None,
+                 kinds: set[str] | None = None) -> list[Device]:
     """The devices of --devices FILE, of --fake, or (neither) of the machine, with ids.
-    Real devices come as a `Found` whose `absent` says why a kind has none."""
+    Real devices come as a `Found` whose `absent` says why a kind has none. `kinds`: the
+    kinds wanted (None: all); a real backend serving none of them is not even imported.
+    Virtual devices cost nothing to list and all of them are."""
     if devices_file:
         from mscli.virtual import load_device_file
 
@@ -48,13 +51,19 @@ def load_devices(devices_file: str | None = None, fake: bool = False, warn=None)
         from mscli.virtual import fake_devices
 
         return assign_ids(fake_devices(), IdHasher.for_user(warn))
-    found = real_devices(warn or messages.warn)
+    found = real_devices(warn or messages.warn, kinds)
     return Found(assign_ids(found, IdHasher.for_user(warn)), absent=found.absent)
 
 
-def real_devices(warn) -> Found:
+def real_devices(warn, kinds: set[str] | None = None) -> Found:
+    """What the real backends list; only those serving one of `kinds` (None: all) are asked:
+    a video-only capture has no use for PortAudio probing every ALSA device. A device's ids
+    hash its own keys only, so they do not depend on which backends were asked."""
     found = Found()
     for name in REAL_BACKENDS:
+        serves = BACKEND_KINDS[name.rsplit(".", 1)[1]]
+        if kinds is not None and kinds.isdisjoint(serves):
+            continue
         try:
             module = import_module(name)
             listed = module.enumerate_devices()
@@ -67,8 +76,17 @@ def real_devices(warn) -> Found:
                 raise
         except BackendUnavailable as e:
             warn(str(e))
-            found.absent.update(dict.fromkeys(BACKEND_KINDS[name.rsplit(".", 1)[1]], e.reason))
+            found.absent.update(dict.fromkeys(serves, e.reason))
     return found
+
+
+def kinds_to_list(constraints, speakers: set[str] | None) -> set[str] | None:
+    """The device kinds `ms resolve`/`ms capture` need listed: the inputs of the tracks the
+    constraints request, and `speakers` (speakers.plan.speaker_kinds; None: every kind)."""
+    if speakers is None:
+        return None
+    tracks = {kind for kind, _ in constraints.tracks()}
+    return {device for device, track in TRACK_KIND.items() if track in tracks} | speakers
 
 
 def absent_notes(devices: list[Device]) -> list[str]:

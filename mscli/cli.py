@@ -306,13 +306,16 @@ def _add_constraints_option(parser: argparse.ArgumentParser) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def _load_devices(args, explain: bool = False, probe=None, keep: bool = False):
+def _load_devices(args, explain: bool = False, probe=None, keep: bool = False,
+                  speakers: set[str] | None = frozenset()):
     """explain: say on stderr why the machine lists no input device at all. probe: the
     constraints whose track kinds need the modes of network sources that declare none
-    (mscli/network/probe.py says when); keep: their streams stay open for the capture."""
-    from mscli.catalog import absent_notes, load_devices
+    (mscli/network/probe.py says when), and whose devices alone are listed, with `speakers`
+    (speakers.plan.speaker_kinds); keep: their streams stay open for the capture."""
+    from mscli.catalog import absent_notes, kinds_to_list, load_devices
 
-    devices = load_devices(args.devices_file, args.fake)
+    kinds = None if probe is None else kinds_to_list(probe, speakers)
+    devices = load_devices(args.devices_file, args.fake, kinds=kinds)
     for note in absent_notes(devices) if explain else ():
         _warn(note)
     if probe is not None:
@@ -424,9 +427,11 @@ def cmd_resolve(args) -> None:
 
 def cmd_capture(args) -> None:
     from mscli.capture import capture
+    from mscli.speakers.plan import speaker_kinds
 
     parsed = load_constraints(args.constraints)
-    capture(args, parsed, _load_devices(args, probe=parsed, keep=True))
+    speakers = speaker_kinds(args.output, args.play, args.speaker)
+    capture(args, parsed, _load_devices(args, probe=parsed, keep=True, speakers=speakers))
 
 
 def cmd_schema(args) -> None:

@@ -45,6 +45,16 @@ def find_speaker(devices, selector: str | None, option: str):
     return device
 
 
+def speaker_kinds(outputs: list[str], play: str | None, speaker: str | None) -> set[str] | None:
+    """The device kinds finding a capture's speakers needs listed: none without a speaker,
+    the speakers for the default one, every kind (None) for one a DEVICE names: index:N counts
+    in `ms devices` order, and a camera's label must be refused as no speaker, not unknown."""
+    named = [spec for spec in outputs if is_speaker(spec)]
+    if speaker is not None or any(spec != PREFIX for spec in named):
+        return None
+    return {AUDIO_OUTPUT} if named or play is not None else set()
+
+
 def speaker_of(spec: str, devices):
     """The speaker of `-o speaker[:DEVICE]`."""
     selector = spec[len(PREFIX) + 1:] if spec != PREFIX else None
