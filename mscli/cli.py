@@ -16,7 +16,7 @@ import os
 import sys
 
 from mscli import __version__, render, streams
-from mscli.errors import AbortError, ConstraintTypeError, MediaError, UsageError
+from mscli.errors import AbortError, ConstraintTypeError, MediaError
 from mscli.usage import Parser, check_option_order, unknown_arguments
 
 DESCRIPTION = ("List, inspect, resolve and capture cameras and microphones the way a browser's "
