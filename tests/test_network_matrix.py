@@ -73,12 +73,18 @@ def check_frames(pair, seconds: float) -> None:
     assert got[0] < 2 * RATE, got[:3]  # a keyframe at least every 2 s
 
 
-def test_tcp_frames_arrive_to_the_end(runs):
+def test_tcp_frames_arrive_in_order_and_the_end_ends_the_tracks(runs):
     """The default lane's case: ms -> ms over tcp, a short run, the receiver listening for
     the sender's video and audio (one connection for its camera and microphone); the sender
-    sent every frame, and the stream's end ends both of the receiver's tracks."""
+    sent every frame, the receiver recorded them in order from a keyframe, and the stream's
+    end ends both of its tracks. That every frame arrives is the slow lane's
+    test_every_frame_arrives: a live receiver stalled by more than REANCHOR_SECONDS (another
+    job taking both cores) dates what comes after the stall anew and may decimate a burst,
+    as a browser would, so it holds on a machine that is not saturated."""
     pair = runs("tcp", seconds=SHORT_SECONDS)
-    check_frames(pair, SHORT_SECONDS)
+    got = numbers(pair)
+    assert got and got == sorted(set(got)) and got[-1] < round(SHORT_SECONDS * RATE), got
+    assert got[0] < 2 * RATE, got[:3]  # a keyframe at least every 2 s
     ended = [e for e in pair.events if e["event"] == "ended"]
     assert [e["detail"]["reason"] for e in ended] == ["end-of-stream"] * 2
     assert pair.sent["outputs"][0]["dropped"] == 0
