@@ -361,3 +361,25 @@ def test_sender_reports_give_the_capture_time_of_their_ntp_time():
     # Origin learned: the report's NTP time is capture time 9.995 s (5 ms before now).
     expected = (origin + round(9.995 * 90000)) % 2 ** 32
     assert abs(((third - expected + 2 ** 31) % 2 ** 32) - 2 ** 31) <= 90  # within 1 ms
+
+
+def test_aiortcs_background_errors_print_nothing(capsys):
+    """A task of aiortc's that fails after the connection did (seen under load: 'Task
+    exception was never retrieved ... RTCIceTransport is closed', eight lines of it) prints
+    nothing on the WHIP client's loop: ms has said what failed in one line."""
+    import asyncio
+    import gc
+
+    from mscli.network.whip import quiet_loop
+
+    loop = quiet_loop()
+
+    async def fails():
+        raise RuntimeError("RTCIceTransport is closed")
+
+    task = loop.create_task(fails())
+    loop.run_until_complete(asyncio.sleep(0.01))
+    del task
+    gc.collect()
+    loop.close()
+    assert capsys.readouterr().err == ""

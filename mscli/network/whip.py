@@ -48,6 +48,16 @@ VIDEO_CLOCK = 90000  # RTP's video clock: frames' pts are in these units
 OPUS_CLOCK = 48000
 
 
+def quiet_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop for aiortc on which a background task's unretrieved error prints
+    nothing. When a connection fails, aiortc's own tasks (ICE, DTLS) fail after it, and asyncio
+    would print their tracebacks on stderr beside ms's one line saying what failed; ms's own
+    coroutines run through futures whose errors it takes and reports."""
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)
+    return loop
+
+
 class _Buffer:
     """Frames handed over by the writer thread, taken by aiortc's loop; bounded, oldest
     dropped, so the writer never waits for the network."""
@@ -130,7 +140,7 @@ class WhipClient:
         self.location: str | None = None
         self.error: AbortError | None = None
         self._closing = False
-        self._loop = asyncio.new_event_loop()
+        self._loop = quiet_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="whip",
                                         daemon=True)
         self._thread.start()
