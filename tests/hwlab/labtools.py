@@ -24,9 +24,9 @@ LAB = [pytest.mark.hwlab,
                           "hardware lab (python hwlab/run.py)")]
 
 
-def run_ms(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_ms(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "mscli", *args], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"ms {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
     return done

@@ -98,8 +98,10 @@ def capture(tmp_path, name: str, constraints: str, *args: str,
             ext: str = "wav") -> tuple[int, dict, str]:
     """`ms capture` to NAME.EXT: (exit code, the audio track's stopped detail, stderr)."""
     out, log = tmp_path / f"{name}.{ext}", tmp_path / f"{name}.ndjson"
+    # The emulated guest runs echo cancellation several times slower than real time: a 6 s
+    # capture with it took over 120 s in a CI run on an idle host.
     done = run_ms("capture", "-c", constraints, "-o", str(out), "--events", str(log), *args,
-                  check=False)
+                  check=False, timeout=400)
     assert log.exists(), f"ms capture exited {done.returncode}: {done.stderr}"
     stopped = [e for e in events_in(log) if e["event"] == "stopped"]
     assert stopped, f"no stopped event (exit {done.returncode}):\n{done.stderr}"
