@@ -166,8 +166,9 @@ class Drain(threading.Thread):
 
 
 def run(cmd: list[str], env: dict, *, stdout: str = "y4m", stderr_path: str | None = None,
-        rss_every: float | None = None) -> dict:
-    """One whole process. stdout: "y4m" (parsed), "drain" (discarded) or "null"."""
+        rss_every: float | None = None, sample=None, sample_every: float = 0.25) -> dict:
+    """One whole process. stdout: "y4m" (parsed), "drain" (discarded) or "null".
+    sample: called with the child's pid every sample_every seconds while it runs."""
     err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
     busy0, total0 = cpu_ticks()
     own0 = own_cpu()
@@ -191,15 +192,19 @@ def run(cmd: list[str], env: dict, *, stdout: str = "y4m", stderr_path: str | No
         return True
 
     samples: list[tuple[float, int]] = []
-    if rss_every:
-        next_sample = start + rss_every
+    every = rss_every or (sample_every if sample else None)
+    if every:
+        next_sample = start + every
         while not reap(False):
             time.sleep(max(0.0, min(0.5, next_sample - time.perf_counter())))
             if time.perf_counter() >= next_sample:
-                kib = rss_kib(proc.pid)  # the pid is not reaped yet, so it is still ours
+                # the pid is not reaped yet, so it is still ours
+                kib = rss_kib(proc.pid) if rss_every else None
                 if kib is not None:
                     samples.append((round(time.perf_counter() - start, 2), kib))
-                next_sample += rss_every
+                if sample:
+                    sample(proc.pid)
+                next_sample += every
     if proc.returncode is None:
         reap(True)
     if drain is not None:

@@ -71,19 +71,64 @@ def commands(args, seconds: float, files: dict) -> dict:
     return {"ms": ms, "ffmpeg": ff}
 
 
+class SteadyCPU:
+    """Each run's CPU per second while it captures, measured within the run: the child's
+    user + sys (/proc/PID/stat, every thread) sampled every quarter second. The capture is
+    paced by the camera, so it takes SECONDS of wall time and ends before the process exits;
+    the window runs from SECONDS - SETTLE before the exit (start-up, opening the camera and
+    the encoder's first frames are before it) to TAIL before the exit (the encoder's flush
+    and the exit after it, as long as they take less than TAIL). CPU per wall second in it is
+    CPU per captured second, with nothing subtracted between two noisy runs."""
+
+    def __init__(self, seconds: float, settle: float, tail: float):
+        self.seconds, self.settle, self.tail = seconds, settle, tail
+        self.samples: list[tuple[float, float]] = []  # (time, CPU s)
+        self.per_second: list[float | None] = []
+        self.windows: list[float] = []
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def before(self) -> None:
+        self.samples = []
+
+    def __call__(self, pid: int) -> None:  # run()'s sample hook
+        now = time.perf_counter()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return
+        self.samples.append((now, (int(fields[11]) + int(fields[12])) / self.tick))
+
+    def after(self, r: dict) -> None:
+        """The window's CPU per second (None when the run was too short for one)."""
+        exit_ = r["start"] + r["wall"]
+        inside = [(t, cpu) for t, cpu in self.samples
+                  if exit_ - self.seconds + self.settle <= t <= exit_ - self.tail]
+        span = inside[-1][0] - inside[0][0] if len(inside) > 1 else 0.0
+        self.windows.append(round(span, 1))
+        self.per_second.append((inside[-1][1] - inside[0][1]) / span if span >= 2 else None)
+
+
 def bench(args, env) -> dict:
-    """Both tools at --seconds and at --short seconds, the four runs of a round alternating:
-    the long runs give CPU per captured second with start-up, the difference between the
-    lengths without it (what each further second of a long recording costs)."""
+    """Both tools at --seconds (and at --short seconds, if given), alternating run by run:
+    each long run gives CPU per captured second with start-up (whole process / seconds) and
+    without it (SteadyCPU, within the same run); the short runs the older estimate without
+    start-up, the difference between the lengths."""
     files = {"ms": os.path.join(args.tmp, "ms.mkv"), "ffmpeg": os.path.join(args.tmp, "ff.mkv")}
     lengths = [args.seconds] + ([args.short] if args.short else [])
     sides, frames = {}, {}
+    steady = {tool: SteadyCPU(args.seconds, args.settle, args.tail) for tool in files}
     for seconds in lengths:
         for tool, cmd in commands(args, seconds, files).items():
             key = f"{tool} {seconds:g}s"
             frames[key] = []
-            sides[key] = {"cmd": cmd, "env": env, "kw": {"stdout": "null"},
-                          "after": _count_into(frames[key], files[tool])}
+            count = _count_into(frames[key], files[tool])
+            sides[key] = {"cmd": cmd, "env": env, "kw": {"stdout": "null"}, "after": count}
+            if seconds == args.seconds:
+                sampler = steady[tool]
+                sides[key].update(kw={"stdout": "null", "sample": sampler},
+                                  before=sampler.before,
+                                  after=lambda r, count=count, s=sampler: (count(r), s.after(r)))
     print(f"vivid {SIZE[0]}x{SIZE[1]} YUYV at {args.rate:g} fps -> mkv (libx264 veryfast), "
           f"{' and '.join(f'{s:g} s' for s in lengths)}; {args.runs} runs each, load {load()}",
           file=sys.stderr)
@@ -108,6 +153,29 @@ def bench(args, env) -> dict:
     print(f"  x264 settings, ms vs ffmpeg: {same}")
     print(f"  frames, ms vs ffmpeg in each round: "
           f"{'the same (within one)' if agree else 'DIFFER'}")
+    within = {tool: [v for v in s_.per_second[args.warmup:] if v is not None]
+              for tool, s_ in steady.items()}
+    if all(within.values()):
+        running = {tool: statistics.median(v) for tool, v in within.items()}
+        rounds = statistics.median(m / f for m, f in zip(
+            steady["ms"].per_second[args.warmup:], steady["ffmpeg"].per_second[args.warmup:])
+            if m is not None and f is not None)
+        print(f"  CPU per captured second once capturing (within each {args.seconds:g} s run, "
+              f"{args.seconds - args.settle:g} s to {args.tail:g} s before the exit; "
+              f"windows {steady['ms'].windows[args.warmup:]} / "
+              f"{steady['ffmpeg'].windows[args.warmup:]} s): ms {running['ms']:.3f} s "
+              f"{[round(v, 3) for v in within['ms']]}, ffmpeg {running['ffmpeg']:.3f} s "
+              f"{[round(v, 3) for v in within['ffmpeg']]}, ratio "
+              f"{running['ms'] / running['ffmpeg']:.3f} (median of the rounds' ratios "
+              f"{rounds:.3f}; target <= {TARGET})")
+        result_steady = {"steady_per_second": {k: round(v, 4) for k, v in running.items()},
+                         "steady_runs": {k: [round(x, 4) for x in v] for k, v in
+                                         within.items()},
+                         "steady_ratio": round(running["ms"] / running["ffmpeg"], 3),
+                         "steady_paired_ratio": round(rounds, 3)}
+    else:
+        print("  CPU once capturing: no window (runs too short for --settle and --tail)")
+        result_steady = {}
     print(f"  CPU per captured second ({args.seconds:g} s runs, start-up included): ms "
           f"{per_second['ms']:.3f} s, ffmpeg {per_second['ffmpeg']:.3f} s, ratio {ratio:.3f} "
           f"(median of the rounds' ratios {paired:.3f}; target <= {TARGET})")
@@ -116,7 +184,7 @@ def bench(args, env) -> dict:
               "x264_diff": same, "cpu_per_second": {k: round(v, 4) for k, v in
                                                     per_second.items()},
               "ratio": round(ratio, 3), "paired_ratio": round(paired, 3),
-              "target": f"<= {TARGET}"}
+              "target": f"<= {TARGET}", **result_steady}
     if args.short:
         span = args.seconds - args.short
         running = {tool: (s[key]["cpu_s"] - s[f"{tool} {args.short:g}s"]["cpu_s"]) / span
@@ -252,9 +320,15 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each side (5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (1)")
-    parser.add_argument("--seconds", type=float, default=10, help="recording length (10)")
-    parser.add_argument("--short", type=float, default=1,
-                        help="length of the short runs that tell start-up apart (1; 0: none)")
+    parser.add_argument("--seconds", type=float, default=20, help="recording length (20)")
+    parser.add_argument("--short", type=float, default=0,
+                        help="also runs this long, to tell start-up apart by difference "
+                             "(0: none; the window within each long run does it steadier)")
+    parser.add_argument("--settle", type=float, default=3,
+                        help="the window opens this long after the capture's start (3)")
+    parser.add_argument("--tail", type=float, default=4,
+                        help="the window closes this long before the process ended (4; "
+                             "more than the encoder's flush and the exit take)")
     parser.add_argument("--rate", type=float, default=5,
                         help="vivid's frame rate (5; at 1280x720 it offers 1-12.5)")
     parser.add_argument("--node", default="/dev/video0", help="vivid's capture node")
