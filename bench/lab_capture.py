@@ -1,6 +1,6 @@
 """The hardware lab's camera figure: `ms capture` of vivid against `ffmpeg -f v4l2` (issue 15).
 
-    python hwlab/run.py --bench bench/lab_capture.py -- [--runs 5] [--seconds 10] [--rate 5]
+    python hwlab/run.py --bench bench/lab_capture.py -- [--runs 5] [--seconds 20] [--rate 5]
     python bench/lab_capture.py --micro      # the raw-format conversions alone, here or there
 
 Runs inside the lab guest (hwlab/run.py boots it; the guest is TCG-emulated, so its CPU
@@ -11,7 +11,8 @@ a file: preset veryfast, CRF 23, x264's default keyint, frame threads, yuv420p):
 yuyv422 -video_size 1280x720 -framerate R -i /dev/video0 -t S -c:v libx264 -preset veryfast
 -pix_fmt yuv420p -thread_type frame`. Whole processes, alternating run by run after one
 untimed round (bench/capture.py's machinery): CPU = user + sys of the child. Reported: each
-side's median CPU per captured second, the ratio of the medians and the median of each round's
+side's median CPU per captured second once capturing (SteadyCPU: sampled within each run) and
+with start-up (the whole process), the ratios of the medians and the medians of each round's
 ratio, the frames each file holds (they must agree: a side that loses frames does less work)
 and whether x264 ran with the same settings. Target: ms at most 1.1x ffmpeg's CPU.
 
