@@ -120,7 +120,7 @@ def reader_gone():
 def exit_now(code) -> None:
     """Ends the process with exit status `code` (a SystemExit's) once everything it wrote is
     out, skipping the interpreter's teardown: freeing every module (PyAV's, numpy's) took
-    ~40 ms of CPU after a recording was closed, a tenth of a short capture's start-up and
+    25-45 ms of CPU after a recording was closed, a tenth of a short capture's start-up and
     exit (bench/lean.py). What the teardown did that matters is done here: the atexit
     functions run and stdout and stderr are flushed; files are closed by whoever opened them
     (the outputs, the events file) before main returns. Otherwise, the interpreter's own

@@ -92,7 +92,7 @@ def _with_sitecustomize(ms_env, tmp_path) -> dict:
 
 
 def test_ms_exits_after_its_outputs_without_tearing_the_interpreter_down(ms_env, tmp_path):
-    """Freeing PyAV's and numpy's modules at exit cost ~40 ms of CPU after the recording was
+    """Freeing PyAV's and numpy's modules at exit cost 25-45 ms of CPU after the recording was
     closed. Skipped, with the atexit functions still run and every output whole: the
     recording, the events file and the one on stdout (a pipe)."""
     env = _with_sitecustomize(ms_env, tmp_path)
@@ -177,7 +177,7 @@ print(sum(before_freeze), gc.get_freeze_count(), gc.isenabled())
 
 def test_the_collector_waits_until_the_capture_has_started(ms_env):
     """The ~50 collections start-up ran over objects that live for the whole capture
-    (~12 ms of CPU): none now, start-up's objects frozen, the collector on again."""
+    (~80 ms of CPU): none now, start-up's objects frozen, the collector on again."""
     args = ["capture", "--fake", "-c", '{"video": true, "audio": true}', "-t", "0.1",
             "--unpaced", "--events", "none", "-o", "null"]
     proc = subprocess.run([sys.executable, "-c", COLLECTIONS_IN_A_CAPTURE, *args],
