@@ -426,12 +426,15 @@ def cmd_resolve(args) -> None:
 
 
 def cmd_capture(args) -> None:
-    from mscli.capture import capture
-    from mscli.speakers.plan import speaker_kinds
+    from mscli.startup import paused_collector
 
-    parsed = load_constraints(args.constraints)
-    speakers = speaker_kinds(args.output, args.play, args.speaker)
-    capture(args, parsed, _load_devices(args, probe=parsed, keep=True, speakers=speakers))
+    with paused_collector():
+        from mscli.capture import capture
+        from mscli.speakers.plan import speaker_kinds
+
+        parsed = load_constraints(args.constraints)
+        speakers = speaker_kinds(args.output, args.play, args.speaker)
+        capture(args, parsed, _load_devices(args, probe=parsed, keep=True, speakers=speakers))
 
 
 def cmd_schema(args) -> None:

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from importlib import import_module
 
+from mscli import startup
 from mscli.audioproc.farend import Playback
 from mscli.content import DEFAULTS, ContentOptions
 from mscli.errors import AbortError, MediaError
@@ -168,6 +169,7 @@ class CaptureSession:
                         track.source.start()
                     if self.player is not None:
                         self.player.start()
+                    startup.started()  # the collector back (startup.py)
             reason = self._loop()
         finally:
             self._stop_sources()
