@@ -130,9 +130,10 @@ def exit_now(code) -> None:
     import atexit
     import threading
 
-    if code is not None and not isinstance(code, int) or any(
-            not t.daemon and t is not threading.main_thread() and t.is_alive()
-            for t in threading.enumerate()):
+    numeric = code is None or isinstance(code, int)
+    waiting = any(not t.daemon and t is not threading.main_thread() and t.is_alive()
+                  for t in threading.enumerate())
+    if not numeric or waiting:
         sys.exit(code)
     atexit._run_exitfuncs()
     try:
