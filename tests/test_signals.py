@@ -289,8 +289,9 @@ def test_the_reader_going_away_ends_a_stop_blocked_on_it(ms_env):
     assert b"Traceback" not in err
 
 
-# Each case waits ~2 s for ms to block on its reader: the default lane keeps a repeated HUP and
-# a person's INT after a HUP; QUIT, TERM then HUP and repeated XCPU go the same path (slow lane).
+# Each case waits ~2 s for ms to block on its reader; one handler (mscli/stopping.py) takes
+# all five. The default lane keeps a repeated system signal and a person's signal after one;
+# QUIT alone, TERM then HUP and repeated XCPU run in the slow lane.
 @pytest.mark.parametrize("signames", [
     pytest.param(("QUIT",), marks=pytest.mark.slow), ("HUP", "HUP", "HUP"),
     pytest.param(("TERM", "HUP"), marks=pytest.mark.slow),
