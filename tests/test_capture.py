@@ -217,6 +217,7 @@ def test_second_interrupt_is_a_hard_stop(ms_env, tmp_path):
     assert proc.returncode in (0, 130)  # 0 only if the stop finished between the two
 
 
+@pytest.mark.slow  # 3 s of real time; test_media_recorder's test_matroska_survives_sigkill
 def test_sigkill_leaves_matroska_readable_to_the_last_seconds(ms_env, tmp_path):
     out = tmp_path / "killed.mkv"
     proc = _start(ms_env, out)

@@ -20,15 +20,30 @@ SHELL_EXAMPLES = [body for lang, body in BLOCKS if lang == "sh"]
 SETUP_COMMANDS = [body.strip() for lang, body in BLOCKS if lang == "bash"]
 
 
-@pytest.fixture
-def shell_env(ms_env, tmp_path):
-    """A PATH where `ms` is this checkout, as the installed console script would be."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "ms"
+@pytest.fixture(scope="module")
+def run_example(ms_module_env, tmp_path_factory):
+    """run_example(block) -> (finished process, its working directory). Each block runs once
+    per module: the tests that check what an example prints read the run that checked it
+    works, rather than capturing again (a capture example takes seconds of real time)."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    shim = bin_dir / "ms"  # `ms` is this checkout, as the installed console script would be
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mscli "$@"\n')
     shim.chmod(0o755)
-    return dict(ms_env, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    env = dict(ms_module_env, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    runs = {}
+
+    def run(block):
+        if block not in runs:
+            work = tmp_path_factory.mktemp("work")
+            if "ci-devices.json" in block and "cat > ci-devices.json" not in block:
+                (work / "ci-devices.json").write_text(_ci_devices())
+            own = dict(env, MS_STATE_DIR=str(tmp_path_factory.mktemp("state")))  # one each
+            runs[block] = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=work,
+                                         env=own, capture_output=True, text=True,
+                                         timeout=120, stdin=subprocess.DEVNULL), work
+        return runs[block]
+
+    return run
 
 
 def test_readme_has_examples_for_every_command():
@@ -42,39 +57,27 @@ def test_readme_has_examples_for_every_command():
 
 @pytest.mark.parametrize("block", SHELL_EXAMPLES,
                          ids=[b.strip().splitlines()[0][:40] for b in SHELL_EXAMPLES])
-def test_readme_example_runs(block, shell_env, tmp_path):
+def test_readme_example_runs(block, run_example):
     if "ffmpeg" in block or "ffprobe" in block:
         if shutil.which("ffmpeg") is None:
             pytest.skip("needs ffmpeg (apt-get install ffmpeg; .ci/run installs it)")
-    work = tmp_path / "work"
-    work.mkdir()
-    if "ci-devices.json" in block and "cat > ci-devices.json" not in block:
-        (work / "ci-devices.json").write_text(_ci_devices())
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=work,
-                          env=shell_env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    proc, _ = run_example(block)
     assert proc.returncode == 0, f"{block}\n--- stderr ---\n{proc.stderr}"
     assert "Traceback" not in proc.stderr
 
 
-def test_smoke_test_example_prints_what_the_readme_says(shell_env, tmp_path):
-    block = next(b for b in SHELL_EXAMPLES if "cat > ci-devices.json" in b)
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path,
-                          env=shell_env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+def test_smoke_test_example_prints_what_the_readme_says(run_example):
+    proc, _ = run_example(next(b for b in SHELL_EXAMPLES if "cat > ci-devices.json" in b))
     assert "['mute', 'unmute', 'ended']" in proc.stdout
 
 
-def test_ci_checks_example_prints_what_the_readme_says(shell_env, tmp_path):
-    block = next(b for b in SHELL_EXAMPLES if "--junit" in b)
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path,
-                          env=shell_env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+def test_ci_checks_example_prints_what_the_readme_says(run_example):
+    proc, work = run_example(next(b for b in SHELL_EXAMPLES if "--junit" in b))
     said = "ms: expectation failed: video.black < 0.5 (measured 1.5 s)"
     assert said in README and "`exit 6`" in README
     assert proc.stderr.splitlines()[-1] == said, proc.stderr
     assert proc.stdout.splitlines() == ["exit 6"]
-    assert json.loads((tmp_path / "ms-report.json").read_text())["passed"] is True
+    assert json.loads((work / "ms-report.json").read_text())["passed"] is True
 
 
 def _ci_devices() -> str:

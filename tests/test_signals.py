@@ -289,8 +289,13 @@ def test_the_reader_going_away_ends_a_stop_blocked_on_it(ms_env):
     assert b"Traceback" not in err
 
 
-@pytest.mark.parametrize("signames", [("QUIT",), ("HUP", "HUP", "HUP"), ("TERM", "HUP"),
-                                      ("XCPU", "XCPU"), ("HUP", "INT")])
+# Each case waits ~2 s for ms to block on its reader; one handler (mscli/stopping.py) takes
+# all five. The default lane keeps a repeated system signal and a person's signal after one;
+# QUIT alone, TERM then HUP and repeated XCPU run in the slow lane.
+@pytest.mark.parametrize("signames", [
+    pytest.param(("QUIT",), marks=pytest.mark.slow), ("HUP", "HUP", "HUP"),
+    pytest.param(("TERM", "HUP"), marks=pytest.mark.slow),
+    pytest.param(("XCPU", "XCPU"), marks=pytest.mark.slow), ("HUP", "INT")])
 def test_signals_the_system_repeats_never_force_a_stop(ms_env, signames):
     """SIGQUIT finalises as ffmpeg does. SIGHUP and SIGXCPU come more than once for one event
     (a dropped ssh session: the shell passes its SIGHUP on, the end of the session may bring
