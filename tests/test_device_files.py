@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import one_error_line
+from mscli.errors import quoted
 
 # 164 bytes that FFmpeg's apc demuxer opens as adpcm_ima_apc with a sample rate of
 # -2103432375 and no channels (issue 10, finding 10); and 164 bytes it opens as h263 0x0.
@@ -70,7 +71,10 @@ def test_a_file_ffmpeg_opens_but_cannot_decode_is_refused(ms, tmp_path, kind, no
     devices = device_file(tmp_path, {"kind": kind, "source": {"file": "noise.bin"}})
     for command in (["devices"], ["caps"], ["caps", "--modes", "index:0"]):
         line = refused(ms(*command, "--devices", devices), "devices[0].source.file")
-        assert str(tmp_path / "noise.bin") in line and "FFmpeg cannot decode it" in line
+        # The path as errors quote it: whole, or its first 80 characters when the temporary
+        # directory is deep (pytest-xdist's workers add a level).
+        assert quoted(str(tmp_path / "noise.bin")) in line, line
+        assert "FFmpeg cannot decode it" in line, line
 
 
 def test_capture_from_an_undecodable_file_fails_before_any_output(ms, tmp_path):
