@@ -157,11 +157,12 @@ def test_a_copy_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips)
 # Imported by every capture before, used only by some: the expectation language, its measures
 # and the report writers (--expect, --report, --junit), the echo-delay tracker's thread pool
 # (a capture that plays something), the median of a camera's frame intervals, the encoder
-# names suggested for a misspelt one. ~6 ms of CPU together in every start-up, where
-# ms's start-up is most of what a short capture costs beyond ffmpeg's (bench/README.md).
+# names suggested for a misspelt one; and socket, whose socket pair carried the signals where
+# a pipe does (stopping.py). ~9 ms of CPU together in every start-up, where ms's start-up is
+# most of what a short capture costs beyond ffmpeg's (bench/README.md, lean.py).
 UNUSED_BY_AN_ENCODED_CAPTURE = ("mscli.checks.expectations", "mscli.checks.measure",
                                 "mscli.checks.reports", "concurrent.futures", "statistics",
-                                "difflib")
+                                "difflib", "socket")
 
 
 def test_an_encoded_file_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips):
