@@ -103,7 +103,7 @@ def bench(args, env) -> dict:
     print(f"paced {args.seconds:g} s, lossless 1280x720 30 fps + 48 kHz stereo -> mkv "
           f"(libx264 veryfast + opus)")
     for name in results:
-        print(f"  {name:9s} cpu {s[name]['cpu_s']:6.2f} s (median of {s[name]['n']}), wall "
+        print(f"  {name:9s} cpu {s[name]['cpu_s']:6.3f} s (median of {s[name]['n']}), wall "
               f"{s[name]['median_s']:.2f} s, peak RSS {rss[name]} MiB, load {s[name]['load']:.2f}"
               f", others {s[name]['others'] * 100:.0f}%  wrote {probe(files[name])['streams']}")
     same = _x264_diff(x264_options(files["ms"]), x264_options(files["ffmpeg"]))
