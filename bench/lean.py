@@ -1,6 +1,6 @@
 """Lean capture: CPU of a paced recording from a file-backed device against `ffmpeg -re` (issue 15).
 
-    python bench/lean.py [--runs 5] [--seconds 10] [--before "CMD"]
+    python bench/lean.py [--runs 5] [--seconds 10] [--before "CMD"] [--installed [CHECKOUT]]
 
 One lossless clip (1280x720 30 fps yuv420p FFV1 + 48 kHz stereo FLAC, made by ffmpeg once per
 run of the script, or --clip) is recorded for --seconds to mkv with libx264 veryfast + opus by
@@ -11,7 +11,10 @@ Reported: each side's CPU seconds (user + sys of the child, median), the ratio m
 (of the medians, and the median of each round's ratio, which the load moves less), the load,
 what each file holds and whether x264 ran with the same settings. Target: ms at most 1.0x
 ffmpeg's CPU. --before times another ms (a checkout of main, say) in the same rounds, so that
-before and after share the load of one run.
+before and after share the load of one run. --installed also times ms as `pip install .` of
+this checkout (or CHECKOUT) makes it, in the same rounds: the default ms is the one next to
+this Python, in a development venv an editable install, whose path finder (a .pth file every
+start-up of that venv's Python runs) a regular install does not have.
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 
 from capture import (FFMPEG_QUIET, RATE, SIZE_720, X264, _x264_diff, interleaved, lavfi_tone,
                      lavfi_video, load, ms_command, probe, summary, x264_options)
 
 TARGET = 1.0  # ms CPU / ffmpeg CPU
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_clip(ffmpeg: str, path: str, seconds: float) -> None:
@@ -45,6 +51,27 @@ def device_file(clip: str, path: str) -> None:
         ]}, f)
 
 
+def regular_install(checkout: str, tmp: str) -> list[str]:
+    """The `ms` of `pip install CHECKOUT` in a throwaway venv, made once per run of the script.
+    Its dependencies are this Python's (a .pth line to its site-packages: the same libraries,
+    and not that site-packages' own .pth files, where an editable install's finder lives); pip
+    fetches the build backend as for any `pip install .`. Built from a copy: setuptools leaves
+    build/ in the tree it builds, and installs what a stale build/ still holds."""
+    source = os.path.join(tmp, "source")
+    shutil.copytree(checkout, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "results"))
+    venv = os.path.join(tmp, "installed")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    python = os.path.join(venv, "bin", "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(site, "bench-dependencies.pth"), "w") as f:
+        f.write(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                    "--no-deps", source], check=True)
+    return [os.path.join(venv, "bin", "ms")]
+
+
 def bench(args, env) -> dict:
     clip = args.clip or os.path.join(args.tmp, "clip.mkv")
     if not args.clip:
@@ -56,6 +83,8 @@ def bench(args, env) -> dict:
     commands = {"ms": ms_command(args.ms)}
     if args.before:
         commands["before"] = ms_command(args.before)
+    if args.installed:
+        commands["installed"] = regular_install(args.installed, args.tmp)
     files = {name: os.path.join(args.tmp, f"{name}.mkv") for name in [*commands, "ffmpeg"]}
     kw = {"stdout": "null"}
     sides = {name: {"cmd": command + ["capture", "--devices", devices, "-c", c, "-t",
@@ -74,7 +103,7 @@ def bench(args, env) -> dict:
     print(f"paced {args.seconds:g} s, lossless 1280x720 30 fps + 48 kHz stereo -> mkv "
           f"(libx264 veryfast + opus)")
     for name in results:
-        print(f"  {name:6s} cpu {s[name]['cpu_s']:6.2f} s (median of {s[name]['n']}), wall "
+        print(f"  {name:9s} cpu {s[name]['cpu_s']:6.3f} s (median of {s[name]['n']}), wall "
               f"{s[name]['median_s']:.2f} s, peak RSS {rss[name]} MiB, load {s[name]['load']:.2f}"
               f", others {s[name]['others'] * 100:.0f}%  wrote {probe(files[name])['streams']}")
     same = _x264_diff(x264_options(files["ms"]), x264_options(files["ffmpeg"]))
@@ -104,6 +133,9 @@ def main() -> int:
     parser.add_argument("--ffmpeg", default="ffmpeg")
     parser.add_argument("--ms", help="the ms command (default: the ms next to this Python)")
     parser.add_argument("--before", help="another ms command timed in the same rounds")
+    parser.add_argument("--installed", nargs="?", const=CHECKOUT, metavar="CHECKOUT",
+                        help="also time `pip install CHECKOUT` (this checkout) in a throwaway "
+                             "venv, in the same rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ms-bench-lean-") as tmp:
         args.tmp = tmp

@@ -15,14 +15,14 @@ write, which ms turns into exit 141.
 The signals are acted on by a thread reading Python's wakeup fd, not by a Python-level
 handler: such a handler runs only when the main thread is back in the interpreter, and the main
 thread may sit for minutes in a write to a slow reader, or inside FFmpeg. The C-level handler
-writes each signal's number to the wakeup socket at once, wherever the main thread is.
+writes each signal's number to the wakeup pipe at once, wherever the main thread is.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
+import sys
 import threading
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in
@@ -47,7 +47,7 @@ class StopSignals:
         self._lock = threading.Lock()
         self._previous: dict = {}
         self._previous_fd: int | None = None
-        self._sockets: tuple[socket.socket, socket.socket] | None = None
+        self._wakeup = None  # (reader, writer) of _wakeup_channel while inside
 
     def attach(self, target) -> None:
         with self._lock:
@@ -61,9 +61,7 @@ class StopSignals:
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is not threading.main_thread():
             return self  # only the main thread may install handlers (a library caller's job)
-        reader, writer = socket.socketpair()
-        writer.setblocking(False)
-        self._sockets = (reader, writer)
+        reader, writer = self._wakeup = _wakeup_channel()
         for sig in STOP_SIGNALS:
             # A Python-level handler (that does nothing) keeps Python's C handler, which
             # writes to the wakeup fd; it also keeps SIGINT from raising KeyboardInterrupt.
@@ -74,25 +72,25 @@ class StopSignals:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._sockets is None:
+        if self._wakeup is None:
             return
-        reader, writer = self._sockets
+        reader, writer = self._wakeup
         for sig, handler in self._previous.items():  # from here a signal does what it did
             signal.signal(sig, handler)
         signal.set_wakeup_fd(self._previous_fd)
         try:
-            writer.send(b"\0")  # not a signal number: the watcher's cue to finish
+            writer.write(b"\0")  # not a signal number: the watcher's cue to finish
         except OSError:
             pass
         writer.close()
 
     # --- the watcher thread --------------------------------------------------------------------
 
-    def _watch(self, reader: socket.socket) -> None:
+    def _watch(self, reader) -> None:
         with reader:
             while True:
                 try:
-                    data = reader.recv(64)
+                    data = reader.read(64)
                 except OSError:
                     return
                 for signum in data:
@@ -122,3 +120,21 @@ class StopSignals:
 
 def _ignore(signum, frame) -> None:
     """The Python-level handler: the watcher thread does the work."""
+
+
+def _wakeup_channel():
+    """(reader, writer): unbuffered binary files, the writer's descriptor non-blocking, for
+    signal.set_wakeup_fd. A pipe, not a socket pair: the socket module costs every capture
+    ~3 ms of start-up. Windows' set_wakeup_fd takes only a socket."""
+    if sys.platform == "win32":
+        import socket
+
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        files = reader.makefile("rb", buffering=0), writer.makefile("wb", buffering=0)
+        reader.close()  # each socket stays open until its file closes
+        writer.close()
+        return files
+    reader, writer = os.pipe()
+    os.set_blocking(writer, False)
+    return open(reader, "rb", buffering=0), open(writer, "wb", buffering=0)

@@ -23,7 +23,6 @@ import io
 from dataclasses import replace
 
 from mscli.audioproc import SETTINGS
-from mscli.checks.expectations import metric_of
 from mscli.errors import MediaError, UsageError, quoted
 
 COPY = "copy"  # the codec name that asks for it (recorder.COPY, without importing PyAV here)
@@ -60,6 +59,10 @@ def check_copy(selections, plans, args, recorder: dict) -> None:
     copied = copied_kinds(recorder)
     if not copied:
         return
+    # Imported past the return: a capture that copies nothing would load the expectation
+    # language for nothing (checks/verdict.py).
+    from mscli.checks.expectations import metric_of
+
     first = f"--{next(k for k in KINDS if k in copied)}-codec copy"
     if args.reapply:
         raise UsageError(f"{first}: --reapply may change the track's settings, which stored "

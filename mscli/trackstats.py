@@ -20,8 +20,6 @@ apart between counters, never wrong for long.
 
 from __future__ import annotations
 
-from statistics import median
-
 GRID_INTERVALS = 9  # a camera's frame interval is the median of its last this many
 
 
@@ -118,6 +116,11 @@ class FrameGrid:
     one."""
 
     def __init__(self, stall_intervals: float):
+        # Imported here: only a camera's track has a grid, and statistics is ~1.5 ms of every
+        # capture's start-up (with random, which it imports).
+        from statistics import median
+
+        self._median = median
         self.stall_intervals = stall_intervals
         self._last: float | None = None
         self._intervals: list[float] = []
@@ -131,7 +134,7 @@ class FrameGrid:
         if last is None or stamp <= last:
             return 0
         gap = stamp - last
-        interval = median(self._intervals) if self._intervals else None
+        interval = self._median(self._intervals) if self._intervals else None
         self._intervals = (self._intervals + [gap])[-GRID_INTERVALS:]
         pending, self._pending = self._pending, None
         if pending is not None and round(gap / pending[1]) <= 1:

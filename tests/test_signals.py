@@ -313,3 +313,23 @@ def test_signals_the_system_repeats_never_force_a_stop(ms_env, signames):
     reader.join(TIMEOUT)
     assert proc.returncode == 0, err.decode()
     assert reader.frame_numbers()
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32"])
+def test_the_wakeup_channel_carries_each_byte_until_the_writer_closes(monkeypatch, platform):
+    """What the watcher thread relies on: a byte written to the writer's descriptor (as
+    Python's C handler writes a signal's number) is read at once, a closed writer reads as the
+    end, and the writer never blocks (the C handler must not wait). Windows' socket pair is
+    tried here too: it works on any system, and no Windows machine runs these tests."""
+    from mscli import stopping
+
+    monkeypatch.setattr(sys, "platform", platform)
+    reader, writer = stopping._wakeup_channel()
+    with reader:
+        assert not os.get_blocking(writer.fileno())
+        os.write(writer.fileno(), bytes([signal.SIGTERM]))
+        assert reader.read(64) == bytes([signal.SIGTERM])
+        writer.write(b"\0")  # StopSignals.__exit__'s cue
+        assert reader.read(64) == b"\0"
+        writer.close()
+        assert reader.read(64) == b""

@@ -126,8 +126,21 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+print("LOADED:" + ",".join(sorted(sys.modules)), file=sys.stderr)
 """
+
+
+def _modules_loaded(ms_env, tmp_path, clip, *options: str) -> list[str]:
+    """Every module (and package) a 0.2 s capture of `clip`'s video and audio to an mkv
+    loaded, once it recorded."""
+    out = tmp_path / "loaded.mkv"
+    proc = subprocess.run([sys.executable, "-c", LOADED, "capture", "--devices",
+                           _devices(tmp_path, clip), "-c",
+                           '{"video": true, "audio": {"channelCount": 2}}', *options,
+                           "-t", "0.2", "-o", str(out)],
+                          env=ms_env, capture_output=True, text=True, cwd=REPO)
+    assert "LOADED:" in proc.stderr and out.exists(), proc.stderr
+    return proc.stderr.rsplit("LOADED:", 1)[1].strip().split(",")
 
 
 def test_a_copy_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips):
@@ -135,15 +148,28 @@ def test_a_copy_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips)
     was 0.1-0.15 s of CPU at every start, as much as ffmpeg's whole 10 s copy, and asyncio
     with urllib.request (the WHIP client's) 0.05 s, xml.etree (--junit's) 3 ms
     (bench/stream_copy.py)."""
-    out = tmp_path / "both.mkv"
-    proc = subprocess.run([sys.executable, "-c", LOADED, "capture", "--devices",
-                           _devices(tmp_path, clips["h264"]), "-c",
-                           '{"video": true, "audio": {"channelCount": 2}}', "--video-codec",
-                           "copy", "--audio-codec", "copy", "-t", "0.2", "-o", str(out)],
-                          env=ms_env, capture_output=True, text=True, cwd=REPO)
-    loaded = proc.stderr.rsplit("LOADED:", 1)[1].split(",")
-    assert "av" in loaded and out.exists(), proc.stderr  # it did capture, with PyAV
-    assert [m for m in loaded if m in ("numpy", "cv2", "asyncio", "xml")] == [], proc.stderr
+    loaded = _modules_loaded(ms_env, tmp_path, clips["h264"], "--video-codec", "copy",
+                             "--audio-codec", "copy")
+    assert "av" in loaded  # it did capture, with PyAV
+    assert [m for m in loaded if m in ("numpy", "cv2", "asyncio", "xml")] == []
+
+
+# Imported by every capture before, used only by some: the expectation language, its measures
+# and the report writers (--expect, --report, --junit), the echo-delay tracker's thread pool
+# (a capture that plays something), the median of a camera's frame intervals, the encoder
+# names suggested for a misspelt one; and socket, whose socket pair carried the signals where
+# a pipe does (stopping.py). ~9 ms of CPU together in every start-up, where ms's start-up is
+# most of what a short capture costs beyond ffmpeg's (bench/README.md, lean.py).
+UNUSED_BY_AN_ENCODED_CAPTURE = ("mscli.checks.expectations", "mscli.checks.measure",
+                                "mscli.checks.reports", "concurrent.futures", "statistics",
+                                "difflib", "socket")
+
+
+def test_an_encoded_file_capture_loads_no_module_it_does_not_use(ms_env, tmp_path, clips):
+    """bench/lean.py's capture: a file's video and audio decoded, encoded and muxed."""
+    loaded = _modules_loaded(ms_env, tmp_path, clips["h264"])
+    assert "mscli.sinks.recorder" in loaded and "numpy" in loaded  # it did encode
+    assert [m for m in loaded if m in UNUSED_BY_AN_ENCODED_CAPTURE] == []
 
 
 def test_a_paced_copy_wakes_the_writer_per_batch_not_per_packet(monkeypatch, tmp_path, clips):

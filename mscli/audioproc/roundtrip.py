@@ -29,9 +29,12 @@ the source's thread). Only a machine that falls two windows behind makes the sou
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 WINDOW = 2.0  # seconds of capture per estimate: a few words of speech, several bursts
 MIN_WINDOW = 0.5  # the last, partial window counts from this long
@@ -112,6 +115,10 @@ class EchoDelay:
             if len(self._pending) >= PENDING:
                 self._pending.pop(0).result()  # fallen behind: memory stays bounded
             if self._worker is None:
+                # Imported here: only a capture that plays something gets a window to
+                # correlate, and concurrent.futures is ~1 ms of every capture's start-up.
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._worker = ThreadPoolExecutor(1, thread_name_prefix="ms-echo-delay")
             self._pending.append(self._worker.submit(
                 self._estimate, self._chunks, self._start, self._rate))

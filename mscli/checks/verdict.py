@@ -14,41 +14,53 @@ the lines of any expectation that did not hold.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mscli import messages, streams
-from mscli.checks.expectations import Expectation, check_captured
-from mscli.checks.measure import evaluate
-from mscli.checks.reports import json_report, junit_report
 from mscli.errors import ExpectationError, MediaError, UsageError
+
+# The expectation language, its measures and the report writers are imported where a capture
+# with --expect, --report or --junit uses them: every other capture would load them (~2 ms of
+# its start-up) for nothing.
+if TYPE_CHECKING:
+    from mscli.checks.expectations import Expectation
 
 
 class CaptureChecks:
     def __init__(self, expectations: list[Expectation], kinds: list[str], *,
                  report: str | None, junit: str | None, unpaced: bool, content: bool,
                  overwrite: bool):
-        check_captured(expectations, kinds, unpaced=unpaced, content=content)
+        if expectations:
+            from mscli.checks.expectations import check_captured
+
+            check_captured(expectations, kinds, unpaced=unpaced, content=content)
         if junit is not None and not expectations:
             raise UsageError(f"--junit {junit}: no --expect to report; add one, e.g. "
                              "--expect 'video.fps >= 24'")
         self.expectations = expectations
-        self.reports = [(option, path, build) for option, path, build in
-                        (("--report", report, json_report), ("--junit", junit, junit_report))
-                        if path is not None]
+        self.reports = [(option, path) for option, path in
+                        (("--report", report), ("--junit", junit)) if path is not None]
         self.overwrite = overwrite
 
     def files(self) -> list[tuple[str, str]]:
         """(option, path) of each report, for the checks every output gets before it opens."""
-        return [(option, path) for option, path, _ in self.reports]
+        return list(self.reports)
 
     def finish(self, detail: dict, history: list[dict]) -> None:
         """After the capture stopped and its outputs are finalised: `detail` is the stopped
         detail, `history` every event of the capture."""
+        if not self.expectations and not self.reports:
+            return  # nothing to evaluate or write
+        from mscli.checks.measure import evaluate
+        from mscli.checks.reports import json_report, junit_report
         from mscli.sinks.files import write_whole
 
+        build = {"--report": json_report, "--junit": junit_report}
         results = evaluate(self.expectations, detail, history)
         failed = [r.line() for r in results if not r.passed]
         try:
-            for _, path, build in self.reports:
-                write_whole(path, build(results, detail), self.overwrite)
+            for option, path in self.reports:
+                write_whole(path, build[option](results, detail), self.overwrite)
         except (MediaError, OSError):
             for line in ExpectationError(failed).lines() if failed else ():
                 streams.say(line)

@@ -24,7 +24,6 @@ Choices that matter to users:
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import threading
 from dataclasses import dataclass
@@ -155,6 +154,8 @@ def _encoder(name: str, kind: str) -> av.Codec | str:
     try:
         codec = av.Codec(name, "w")
     except Exception:
+        import difflib  # only on the error path: ~1 ms of every capture's start-up
+
         close = difflib.get_close_matches(name, _encoders(kind), n=2, cutoff=0.6)
         hint = f" (did you mean {' or '.join(sorted(close))}?)" if close else ""
         raise UsageError(f"unknown {kind} encoder {name!r}{hint}") from None
