@@ -18,7 +18,8 @@ import pytest
 from mscli.errors import AbortError, UsageError
 from mscli.media.frames import AudioFrame, VideoFrame
 from mscli.media.tone import ToneGenerator
-from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec, check_output
+from mscli.sinks.formats import check_output
+from mscli.sinks.recorder import AudioSpec, Recorder, VideoSpec
 
 from _media import audio_frames, clicks, decode, flashes, video_frames
 from conftest import needs_ffmpeg
@@ -394,7 +395,7 @@ def test_stdout_detection_in_a_child():
     terminal is refused."""
     import pty
 
-    code = ("from mscli.sinks.recorder import check_output\n"
+    code = ("from mscli.sinks.formats import check_output\n"
             "import sys\n"
             "try:\n    print(check_output('-', {'video'}), file=sys.stderr)\n"
             "except Exception as e:\n    print(type(e).__name__, e, file=sys.stderr)\n")

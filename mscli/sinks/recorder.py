@@ -40,16 +40,7 @@ from mscli import messages
 from mscli.errors import AbortError, UsageError
 from mscli.media.frames import AudioFrame, EncodedPacket, VideoFrame
 from mscli.sinks.files import OutputFile, open_target, write_error
-from mscli.sinks.formats import (  # noqa: F401  (re-exported: the recorder's public names)
-    EXTENSIONS,
-    FORMAT_ALIASES,
-    FORMATS,
-    IMAGE_FORMATS,
-    STDOUT_DEFAULTS,
-    FormatInfo,
-    check_output,
-    resolve_format,
-)
+from mscli.sinks.formats import FORMATS, FormatInfo, resolve_format
 from mscli.sinks.geometry import coded_size, encoder_frame, padding_note, size_options
 
 
