@@ -1,0 +1,144 @@
+"""What users type and give, tried as a hostile or careless user would (the second hostile
+pass, after issue 10): every input is used or refused in one line naming where, and none
+makes ms wait for ever."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+
+import pytest
+
+from conftest import one_error_line
+from mscli import jsoninput
+from mscli.errors import ConstraintTypeError, DeviceFileError
+
+CONSTRAINTS = '{"video": true}'
+SHORT_WAIT = 0.5  # STREAM_WAIT for the unit tests: the logic is the same at 10 s
+HUNG = 20.0  # seconds after which a load that should have given up is a hang
+
+
+def load_within(source: str, what: str, error) -> Exception | object:
+    """load_json's value or raised error, from a thread given HUNG seconds: a test of a hang
+    fails instead of hanging itself."""
+    outcome = []
+
+    def load():
+        try:
+            outcome.append(jsoninput.load_json(source, what, error)[0])
+        except Exception as e:  # the error under test, returned to the test
+            outcome.append(e)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(HUNG)
+    assert outcome, f"loading {source!r} still blocks after {HUNG} s"
+    return outcome[0]
+
+
+@pytest.fixture
+def short_wait(monkeypatch):
+    monkeypatch.setattr(jsoninput, "STREAM_WAIT", SHORT_WAIT, raising=False)
+
+
+@pytest.mark.parametrize("what, error", [("constraints", ConstraintTypeError),
+                                         ("device", DeviceFileError)])
+def test_a_fifo_nobody_writes_is_an_error_naming_it_not_a_hang(tmp_path, short_wait, what,
+                                                               error):
+    fifo = tmp_path / "in.json"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    raised = load_within(str(fifo), what, error)
+    assert isinstance(raised, error), raised
+    assert str(fifo) in str(raised) and "FIFO" in str(raised), raised
+    assert time.monotonic() - started < HUNG
+
+
+def test_a_fifo_whose_writer_never_closes_is_an_error_not_a_hang(tmp_path, short_wait):
+    fifo = tmp_path / "in.json"
+    os.mkfifo(fifo)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(
+        load_within(str(fifo), "constraints", ConstraintTypeError)), daemon=True)
+    reader.start()
+    with open(fifo, "w") as writer:  # opens once the reader has: then writes, and stays
+        writer.write('{"video": ')
+        writer.flush()
+        reader.join(HUNG + 1)
+    assert outcome and isinstance(outcome[0], ConstraintTypeError), outcome
+    assert "did not end" in str(outcome[0])
+
+
+def test_a_stdin_pipe_that_never_closes_is_an_error_not_a_hang(monkeypatch, short_wait):
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b'{"video": true')
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(open(read_end, "rb", closefd=False)))
+        raised = load_within("-", "constraints", ConstraintTypeError)
+        assert isinstance(raised, ConstraintTypeError), raised
+        assert "<stdin>" in str(raised), raised
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_stdin_pipe_that_closes_is_read_whole(monkeypatch, short_wait):
+    read_end, write_end = os.pipe()
+    os.write(write_end, CONSTRAINTS.encode())
+    os.close(write_end)
+    with open(read_end, "rb") as stdin:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stdin))
+        assert load_within("-", "constraints", ConstraintTypeError) == {"video": True}
+
+
+def _write_later(path, text: str) -> threading.Thread:
+    def write():
+        with open(path, "w") as f:  # blocks until ms opens the FIFO to read
+            f.write(text)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_fifo_with_a_writer_is_read_for_constraints_and_devices(ms, tmp_path):
+    """Process substitution (-c <(...)) and a named FIFO fed by another program still work."""
+    constraints, devices = tmp_path / "c.json", tmp_path / "d.json"
+    os.mkfifo(constraints)
+    os.mkfifo(devices)
+    writers = [_write_later(constraints, CONSTRAINTS), _write_later(
+        devices, '{"devices": [{"kind": "videoinput", "label": "Piped"}]}')]
+    result = ms("resolve", "--devices", str(devices), "-c", str(constraints), "--json")
+    assert result.code == 0, result.err
+    assert result.json()["tracks"][0]["label"] == "Piped"
+    for writer in writers:
+        writer.join(5)
+
+
+@pytest.mark.slow
+def test_a_fifo_nobody_writes_ends_the_command_with_exit_2(ms, tmp_path):
+    """The same through the CLI, at the real wait (STREAM_WAIT seconds)."""
+    fifo = tmp_path / "devices.json"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    result = ms("devices", "--devices", str(fifo), timeout=jsoninput.STREAM_WAIT + HUNG)
+    assert result.code == 2, result.err
+    assert one_error_line(result).startswith(f"ms: DeviceFileError: '{fifo}': ")
+    assert time.monotonic() - started < jsoninput.STREAM_WAIT + HUNG
+
+
+@pytest.mark.parametrize("text", ["[]", "[1, 2]", "true", '"video"', "42", " null"])
+def test_inline_json_that_is_not_an_object_says_so(ms, text):
+    result = ms("resolve", "--fake", "-c", text)
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert "inline JSON must be an object, starting with '{'" in line, line
+
+
+def test_a_missing_file_gets_no_inline_hint(ms, tmp_path):
+    result = ms("resolve", "--fake", "-c", str(tmp_path / "nothing.json"))
+    assert result.code == 2, result.err
+    assert "does not exist" in one_error_line(result)
+    assert "inline" not in result.err
