@@ -142,3 +142,31 @@ def test_a_missing_file_gets_no_inline_hint(ms, tmp_path):
     assert result.code == 2, result.err
     assert "does not exist" in one_error_line(result)
     assert "inline" not in result.err
+
+
+@pytest.mark.parametrize("option", ["-o", "--events", "--report", "--junit"])
+def test_an_output_name_too_long_is_exit_2_before_anything_opens(ms, tmp_path, option):
+    """A name over the file system's NAME_MAX failed only when its file opened: for --report
+    and --junit after the whole capture (exit 1, the report lost)."""
+    long_name = str(tmp_path / ("r" * 300 + ".json"))
+    video = tmp_path / "v.y4m"
+    outputs = (["-o", long_name.replace(".json", ".y4m")] if option == "-o"
+               else ["-o", str(video), option, long_name])
+    result = ms("capture", "--fake", "-c", CONSTRAINTS, *outputs, "--frames", "3",
+                "--unpaced", "--expect", "video.frames >= 1")
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert line.startswith("ms: UsageError: cannot write "), line
+    assert line.endswith("choose a shorter name"), line
+    assert not video.exists()
+
+
+def test_a_long_message_keeps_its_end_where_it_says_what_is_wrong(ms, tmp_path):
+    """A 5,000-character path was cut with the rest of the line: the reason went with it."""
+    missing = tmp_path.joinpath(*["d" * 200] * 25)
+    result = ms("capture", "--fake", "-c", CONSTRAINTS, "-o", str(missing / "v.y4m"),
+                "--frames", "3")
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert line.endswith("' does not exist"), line
+    assert "characters cut" in line and len(line) < 400, line
