@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
+import av
 import pytest
 
 from conftest import one_error_line
@@ -18,6 +22,7 @@ from mscli.errors import ConstraintTypeError, DeviceFileError
 CONSTRAINTS = '{"video": true}'
 SHORT_WAIT = 0.5  # STREAM_WAIT for the unit tests: the logic is the same at 10 s
 HUNG = 20.0  # seconds after which a load that should have given up is a hang
+FRAME_640x480 = 640 * 480 * 3 // 2  # bytes of one y4m frame at the fake camera's default
 
 
 def load_within(source: str, what: str, error) -> Exception | object:
@@ -170,3 +175,36 @@ def test_a_long_message_keeps_its_end_where_it_says_what_is_wrong(ms, tmp_path):
     line = one_error_line(result)
     assert line.endswith("' does not exist"), line
     assert "characters cut" in line and len(line) < 400, line
+
+
+def test_reapply_to_a_smaller_size_keeps_recording_at_the_file_size(ms_env, tmp_path):
+    """--reapply with a satisfiable smaller size (640x480 to 320x240) ended the capture with
+    "unexpected ValueError: cannot scale 320x240 up to 640x480", exit 1: an open file keeps
+    its size, so the smaller frames are scaled up to it."""
+    from test_events import wait_until_recording
+
+    constraints = tmp_path / "c.json"
+    constraints.write_text(CONSTRAINTS)
+    out = tmp_path / "v.y4m"
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--fake", "-c",
+                             str(constraints), "--reapply", "-t", "60", "-o", str(out)],
+                            env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_until_recording(out)
+        constraints.write_text('{"video": {"width": {"exact": 320}, "height": {"exact": 240}}}')
+        proc.send_signal(signal.SIGHUP)
+        size = out.stat().st_size
+        deadline = time.monotonic() + HUNG
+        while out.stat().st_size < size + 45 * FRAME_640x480 and proc.poll() is None:
+            assert time.monotonic() < deadline, "no frames written after the SIGHUP"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=HUNG)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode() and "unexpected" not in err.decode()
+    with av.open(str(out)) as video:
+        sizes = {(f.width, f.height) for f in video.decode(video=0)}
+    assert sizes == {(640, 480)}
