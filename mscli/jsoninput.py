@@ -29,8 +29,11 @@ MAX_DIGITS = 4300
 STREAM_WAIT = 10.0
 
 
-def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tuple[object, str]:
-    """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise."""
+def load_json(source: str, what: str, error: Callable[[str], Exception],
+              wait: float | None = None) -> tuple[object, str]:
+    """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise.
+    `wait`: seconds a FIFO or pipe may take to deliver its text, STREAM_WAIT by default."""
+    wait = STREAM_WAIT if wait is None else wait
     if source.lstrip().startswith("{"):
         # back to the argv's own bytes: bytes that are not UTF-8 are reported as such
         return parse_json(os.fsencode(source), "<inline>", error), "<inline>"
@@ -39,16 +42,16 @@ def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tupl
         stdin = sys.stdin.buffer
         # a person typing at a terminal takes the time they need; a pipe is a program
         data = (stdin.read(MAX_BYTES + 1) if stdin.isatty()
-                else _read_stream(stdin.fileno(), name, what, error))
+                else _read_stream(stdin.fileno(), name, what, error, wait))
     else:
         name = source
-        data = _read_path(source, what, error)
+        data = _read_path(source, what, error, wait)
     if len(data) > MAX_BYTES:
         raise error(f"{name}: larger than {MAX_BYTES // 1024} KiB; is this really a {what} file?")
     return parse_json(data, name, error), name
 
 
-def _read_path(source: str, what: str, error: Callable[[str], Exception]) -> bytes:
+def _read_path(source: str, what: str, error: Callable[[str], Exception], wait: float) -> bytes:
     """At most MAX_BYTES + 1 bytes of the file `source`. Opened without blocking: a FIFO no
     program writes would otherwise block the open itself, for ever."""
     try:
@@ -65,7 +68,7 @@ def _read_path(source: str, what: str, error: Callable[[str], Exception]) -> byt
             os.set_blocking(fd, True)
             with open(fd, "rb", closefd=False) as f:
                 return f.read(MAX_BYTES + 1)
-        return _read_stream(fd, quoted(source), what, error)  # a FIFO, a device, a socket
+        return _read_stream(fd, quoted(source), what, error, wait)  # a FIFO, device, socket
     except OSError as e:
         raise error(f"cannot read {what} file {quoted(source)}: {e.strerror}") from None
     finally:
@@ -80,23 +83,24 @@ def _inline_hint(source: str) -> str:
     return ""
 
 
-def _read_stream(fd: int, name: str, what: str, error: Callable[[str], Exception]) -> bytes:
+def _read_stream(fd: int, name: str, what: str, error: Callable[[str], Exception],
+                 wait: float) -> bytes:
     """At most MAX_BYTES + 1 bytes of a pipe, FIFO or device, up to its end, which must come
-    within STREAM_WAIT seconds: a writer that never comes, or never closes, is an error naming
-    the file instead of a hang. Reads only what poll() says is there, so a blocking
-    descriptor (stdin, shared with other programs) is read as it is."""
+    within `wait` seconds (0: only what is there already): a writer that never comes, or
+    never closes, is an error naming the file instead of a hang. Reads only what poll() says
+    is there, so a blocking descriptor (stdin, shared with other programs) is read as is."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    deadline = time.monotonic() + STREAM_WAIT
+    deadline = time.monotonic() + wait
     chunks, size = [], 0
     while size <= MAX_BYTES:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise error(f"{name}: the {what} text did not end within {STREAM_WAIT:g} s (a FIFO "
+        left = max(deadline - time.monotonic(), 0)
+        if not poller.poll(left * 1000):
+            if left > 0:
+                continue
+            raise error(f"{name}: the {what} text did not end within {wait:g} s (a FIFO "
                         "or pipe needs a writer that writes the JSON and closes it); give a "
                         "regular file, or inline JSON")
-        if not poller.poll(left * 1000):
-            continue
         try:
             chunk = os.read(fd, MAX_BYTES + 1 - size)
         except BlockingIOError:

@@ -5,6 +5,7 @@ makes ms wait for ever."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -208,3 +209,32 @@ def test_reapply_to_a_smaller_size_keeps_recording_at_the_file_size(ms_env, tmp_
     with av.open(str(out)) as video:
         sizes = {(f.width, f.height) for f in video.decode(video=0)}
     assert sizes == {(640, 480)}
+
+
+def test_reapply_of_a_fifo_nobody_writes_does_not_stall_the_capture(ms_env, tmp_path):
+    """SIGHUP with a FIFO in place of the constraints file blocked the capture in open() for
+    ever (and, with a read deadline alone, for STREAM_WAIT seconds past its -t): a re-read
+    takes what is there at once, or warns and keeps the current constraints."""
+    from test_events import wait_until_recording
+
+    constraints = tmp_path / "c.json"
+    constraints.write_text(CONSTRAINTS)
+    out = tmp_path / "v.y4m"
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--fake", "-c",
+                             str(constraints), "--reapply", "-t", "2", "-o", str(out)],
+                            env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_until_recording(out)
+        constraints.unlink()
+        os.mkfifo(constraints)
+        proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=HUNG)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()
+    lines = err.decode().splitlines()
+    assert any(line.startswith("ms: warning: --reapply: ") and "keeping the current" in line
+               for line in lines), lines
+    stopped = json.loads(next(line for line in lines if line.startswith("{")))
+    assert stopped["event"] == "stopped" and stopped["time"] < jsoninput.STREAM_WAIT, stopped
