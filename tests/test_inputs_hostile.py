@@ -178,21 +178,30 @@ def test_a_long_message_keeps_its_end_where_it_says_what_is_wrong(ms, tmp_path):
     assert "characters cut" in line and len(line) < 400, line
 
 
-def test_reapply_to_a_smaller_size_keeps_recording_at_the_file_size(ms_env, tmp_path):
-    """--reapply with a satisfiable smaller size (640x480 to 320x240) ended the capture with
-    "unexpected ValueError: cannot scale 320x240 up to 640x480", exit 1: an open file keeps
-    its size, so the smaller frames are scaled up to it."""
+def recording_with_reapply(ms_env, constraints, out, seconds: int) -> subprocess.Popen:
+    """`ms capture --fake -c CONSTRAINTS --reapply` into the y4m `out`, once it records."""
     from test_events import wait_until_recording
 
-    constraints = tmp_path / "c.json"
     constraints.write_text(CONSTRAINTS)
-    out = tmp_path / "v.y4m"
     proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--fake", "-c",
-                             str(constraints), "--reapply", "-t", "60", "-o", str(out)],
+                             str(constraints), "--reapply", "-t", str(seconds), "-o", str(out)],
                             env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         wait_until_recording(out)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
+
+
+def test_reapply_to_a_smaller_size_keeps_recording_at_the_file_size(ms_env, tmp_path):
+    """--reapply with a satisfiable smaller size (640x480 to 320x240) ended the capture with
+    "unexpected ValueError: cannot scale 320x240 up to 640x480", exit 1: an open file keeps
+    its size, so the smaller frames are scaled up to it."""
+    constraints, out = tmp_path / "c.json", tmp_path / "v.y4m"
+    proc = recording_with_reapply(ms_env, constraints, out, seconds=60)
+    try:
         constraints.write_text('{"video": {"width": {"exact": 320}, "height": {"exact": 240}}}')
         proc.send_signal(signal.SIGHUP)
         size = out.stat().st_size
@@ -215,17 +224,9 @@ def test_reapply_of_a_fifo_nobody_writes_does_not_stall_the_capture(ms_env, tmp_
     """SIGHUP with a FIFO in place of the constraints file blocked the capture in open() for
     ever (and, with a read deadline alone, for STREAM_WAIT seconds past its -t): a re-read
     takes what is there at once, or warns and keeps the current constraints."""
-    from test_events import wait_until_recording
-
-    constraints = tmp_path / "c.json"
-    constraints.write_text(CONSTRAINTS)
-    out = tmp_path / "v.y4m"
-    proc = subprocess.Popen([sys.executable, "-m", "mscli", "capture", "--fake", "-c",
-                             str(constraints), "--reapply", "-t", "2", "-o", str(out)],
-                            env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    constraints, out = tmp_path / "c.json", tmp_path / "v.y4m"
+    proc = recording_with_reapply(ms_env, constraints, out, seconds=2)
     try:
-        wait_until_recording(out)
         constraints.unlink()
         os.mkfifo(constraints)
         proc.send_signal(signal.SIGHUP)
