@@ -21,7 +21,8 @@ from mscli.trackcontrols import live_device, reapply_controls
 
 def reapply_constraints(session, source: str) -> None:
     try:
-        value, _ = load_json(source, "constraints", ConstraintTypeError)
+        # wait=0: a FIFO with no writer ready must not stall the capture while it waits
+        value, _ = load_json(source, "constraints", ConstraintTypeError, wait=0)
         parsed = parse_stream_constraints(value)
     except MediaError as e:  # a half-saved file must not stop a recording
         warn(f"--reapply: {e.message}; keeping the current constraints")

@@ -12,14 +12,17 @@ LINE_LIMIT = 300  # characters of a message: a line a terminal and a CI log can 
 def shown(text: str, limit: int = LINE_LIMIT) -> str:
     """Text a user or a device gave, safe to print as part of one line: escape codes,
     newlines, lone surrogates and every other unprintable character as Python writes them in
-    a string ('\\x1b', '\\n', '\\udc80'), and at most `limit` characters, the rest counted.
+    a string ('\\x1b', '\\n', '\\udc80'), and at most `limit` characters, the middle cut
+    and counted. The end stays: it is where a message says what went wrong and what to do
+    ("cannot write PATH: File name too long"), behind whatever long text it quotes.
     Every message of a MediaError and every warning goes through it; quote names with
     repr() or show_json() as before, this catches what reaches the line whole."""
     if not text.isprintable():
         text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    tail = limit // 3
+    return f"{text[:limit - tail]}… ({len(text) - limit:,} characters cut) …{text[-tail:]}"
 
 
 def listed(items: list[str], most: int = 5) -> str:

@@ -10,8 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import stat
 import sys
+import time
 from typing import Callable
+
+from mscli.errors import quoted
 
 MAX_BYTES = 1 << 20  # a constraints or device file is a few hundred bytes; 1 MiB is generous
 MAX_DEPTH = 64  # deep enough for any real file, shallow enough to report instead of recursing
@@ -19,30 +24,92 @@ MAX_DEPTH = 64  # deep enough for any real file, shallow enough to report instea
 # in a message suggesting sys.set_int_max_str_digits(). A float may be longer (1e999 is
 # Infinity, as in JavaScript): the types of the constraint or device file then decide.
 MAX_DIGITS = 4300
+# Seconds a FIFO or pipe may take to deliver its whole text: the program writing it runs
+# beside ms and writes a few hundred bytes; past this, nothing is coming.
+STREAM_WAIT = 10.0
 
 
-def load_json(source: str, what: str, error: Callable[[str], Exception]) -> tuple[object, str]:
-    """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise."""
+def load_json(source: str, what: str, error: Callable[[str], Exception],
+              wait: float | None = None) -> tuple[object, str]:
+    """Return (value, display name) for a path, `-` or inline JSON; raise error(msg) otherwise.
+    `wait`: seconds a FIFO or pipe may take to deliver its text, STREAM_WAIT by default."""
+    wait = STREAM_WAIT if wait is None else wait
     if source.lstrip().startswith("{"):
         # back to the argv's own bytes: bytes that are not UTF-8 are reported as such
         return parse_json(os.fsencode(source), "<inline>", error), "<inline>"
     if source == "-":
-        data = sys.stdin.buffer.read(MAX_BYTES + 1)
         name = "<stdin>"
+        stdin = sys.stdin.buffer
+        # a person typing at a terminal takes the time they need; a pipe is a program
+        data = (stdin.read(MAX_BYTES + 1) if stdin.isatty()
+                else _read_stream(stdin.fileno(), name, what, error, wait))
     else:
         name = source
-        try:
-            with open(source, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
-        except FileNotFoundError:
-            raise error(f"{what} file {source!r} does not exist") from None
-        except IsADirectoryError:
-            raise error(f"{what} file {source!r} is a directory") from None
-        except OSError as e:
-            raise error(f"cannot read {what} file {source!r}: {e.strerror}") from None
+        data = _read_path(source, what, error, wait)
     if len(data) > MAX_BYTES:
         raise error(f"{name}: larger than {MAX_BYTES // 1024} KiB; is this really a {what} file?")
     return parse_json(data, name, error), name
+
+
+def _read_path(source: str, what: str, error: Callable[[str], Exception], wait: float) -> bytes:
+    """At most MAX_BYTES + 1 bytes of the file `source`. Opened without blocking: a FIFO no
+    program writes would otherwise block the open itself, for ever."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise error(f"{what} file {quoted(source)} does not exist{_inline_hint(source)}") from None
+    except OSError as e:
+        raise error(f"cannot read {what} file {quoted(source)}: {e.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} file {quoted(source)} is a directory")
+        if stat.S_ISREG(mode):
+            os.set_blocking(fd, True)
+            with open(fd, "rb", closefd=False) as f:
+                return f.read(MAX_BYTES + 1)
+        return _read_stream(fd, quoted(source), what, error, wait)  # a FIFO, device, socket
+    except OSError as e:
+        raise error(f"cannot read {what} file {quoted(source)}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _inline_hint(source: str) -> str:
+    """For a missing file named like JSON that is not an object ('[1]', 'true', '"x"'): the
+    user meant inline JSON, which is only taken for an object."""
+    if re.match(r'\s*([\[\]"}0-9-]|true\b|false\b|null\b)', source):
+        return "; inline JSON must be an object, starting with '{'"
+    return ""
+
+
+def _read_stream(fd: int, name: str, what: str, error: Callable[[str], Exception],
+                 wait: float) -> bytes:
+    """At most MAX_BYTES + 1 bytes of a pipe, FIFO or device, up to its end, which must come
+    within `wait` seconds (0: only what is there already): a writer that never comes, or
+    never closes, is an error naming the file instead of a hang. Reads only what poll() says
+    is there, so a blocking descriptor (stdin, shared with other programs) is read as is."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + wait
+    chunks, size = [], 0
+    while size <= MAX_BYTES:
+        left = max(deadline - time.monotonic(), 0)
+        if not poller.poll(left * 1000):
+            if left > 0:
+                continue
+            raise error(f"{name}: the {what} text did not end within {wait:g} s (a FIFO "
+                        "or pipe needs a writer that writes the JSON and closes it); give a "
+                        "regular file, or inline JSON")
+        try:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _reject_constant(token: str):

@@ -135,7 +135,7 @@ class Sink:
             from mscli.media.convert import scale_i420
 
             w, h = self.video_size
-            data = scale_i420(frame.data, frame.width, frame.height, w, h)
+            data = scale_i420(frame.data, frame.width, frame.height, w, h, upscale=True)
             return VideoFrame(data, w, h, frame.pts, frame.time_base, frame.time, frame.index)
         if isinstance(frame, AudioFrame) and self.audio_format not in (
                 None, (frame.sample_rate, frame.channels)):

@@ -28,10 +28,11 @@ def crop_box(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, 
 
 
 def scale_i420(data: np.ndarray, src_w: int, src_h: int, dst_w: int, dst_h: int,
-               interpolation: int | None = None) -> np.ndarray:
+               interpolation: int | None = None, upscale: bool = False) -> np.ndarray:
     """A src_w x src_h I420 buffer cropped (centred, to dst's aspect ratio) and scaled down to
     dst_w x dst_h, as a new 1-D I420 buffer. Returns `data` itself when the sizes are equal.
-    ValueError when dst is larger than src in either dimension (no upscaling).
+    ValueError when dst is larger than src in either dimension, unless `upscale` (an open
+    file's fixed size after --reapply made the frames smaller: SelectSettings never scales up).
     interpolation: an OpenCV flag, cv2.INTER_AREA by default."""
     import cv2  # here: recording imports this module for audio, and needs no OpenCV
 
@@ -39,7 +40,7 @@ def scale_i420(data: np.ndarray, src_w: int, src_h: int, dst_w: int, dst_h: int,
         interpolation = cv2.INTER_AREA
     if dst_w < 1 or dst_h < 1:
         raise ValueError(f"invalid destination size {dst_w}x{dst_h}")
-    if dst_w > src_w or dst_h > src_h:
+    if not upscale and (dst_w > src_w or dst_h > src_h):
         raise ValueError(f"cannot scale {src_w}x{src_h} up to {dst_w}x{dst_h}")
     if data.size != i420_size(src_w, src_h):
         raise ValueError(f"buffer of {data.size} bytes is not a {src_w}x{src_h} I420 frame")

@@ -20,7 +20,7 @@ import fcntl
 import os
 import stat
 
-from mscli.errors import AbortError, UsageError
+from mscli.errors import AbortError, UsageError, quoted
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -41,6 +41,7 @@ def check_target(path: str, overwrite: bool | None, overwrite_option: str | None
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise UsageError(f"cannot write {path!r}: directory {parent!r} does not exist")
+    _check_name_length(path, parent)
     if not os.path.lexists(path) and not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {path!r}: directory {parent!r} is not writable")
     if overwrite is not False:
@@ -52,6 +53,19 @@ def check_target(path: str, overwrite: bool | None, overwrite_option: str | None
         if stat.S_ISREG(os.stat(path).st_mode):
             raise UsageError(f"{path!r} exists: "
                              f"{_exists_hint(path, overwrite_option, symlink=False)}")
+
+
+def _check_name_length(path: str, parent: str) -> None:
+    """A name the file system cannot hold fails only when the file opens: for a report, after
+    the whole capture. Said before anything opens, as the user's argument."""
+    name = os.fsencode(os.path.basename(path))
+    try:
+        most = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return
+    if len(name) > most:
+        raise UsageError(f"cannot write {quoted(path)}: its name is {len(name):,} bytes long "
+                         f"and this file system takes at most {most}; choose a shorter name")
 
 
 def file_identity(path_or_dash: str) -> set:
