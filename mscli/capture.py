@@ -15,9 +15,14 @@ from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
-from mscli.speakers.plan import plan_play
+from mscli.speakers.plan import is_speaker, plan_play
 from mscli.stopping import StopSignals
 from mscli.streamcopy import check_copy
+
+
+def plays_something(args) -> bool:
+    """--play or -o speaker: only then is there an echo delay to measure."""
+    return args.play is not None or any(map(is_speaker, args.output))
 
 
 def capture(args, constraints, devices) -> None:
@@ -30,6 +35,7 @@ def capture(args, constraints, devices) -> None:
         raise UsageError("--reapply re-reads the constraints file: give -c FILE")
     checks = CaptureChecks(args.expect, kinds, report=args.report, junit=args.junit,
                            unpaced=args.unpaced, content=not args.no_content,
+                           plays=plays_something(args),
                            overwrite=args.overwrite)
     events_file = [("--events", args.events)] if args.events not in (None, "none") else []
     play = plan_play(args.play, args.speaker, devices, paced=not args.unpaced)

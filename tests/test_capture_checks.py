@@ -56,6 +56,17 @@ def test_a_bad_expectation_is_exit_2_and_opens_nothing(ms, tmp_path, expect, say
     assert not out.exists() and not report.exists()
 
 
+def test_an_echo_delay_of_a_capture_that_plays_nothing_is_exit_2_and_opens_nothing(
+        ms, tmp_path):
+    out, report = tmp_path / "out.mkv", tmp_path / "r.json"
+    result = ms("capture", "--fake", "-c", AV, "-t", "1", "-o", str(out), "--report",
+                str(report), "--expect", "audio.echo_delay < 100")
+    assert result.code == 2
+    assert "this capture plays nothing; add --play FILE or -o speaker" in \
+        one_error_line(result)
+    assert not out.exists() and not report.exists()
+
+
 def test_no_content_with_a_content_expectation_is_exit_2(ms, tmp_path):
     result = ms("capture", "--fake", "-c", VIDEO, "-t", "1", "-o", "null", "--no-content",
                 "--expect", "video.black == 0")

@@ -136,6 +136,16 @@ def test_content_metrics_with_no_content_are_a_usage_error(text):
                    content=False)
 
 
+def test_an_echo_delay_when_nothing_plays_is_a_usage_error():
+    """Only what ms plays has an echo delay: without --play or -o speaker the expectation
+    could only fail, after the whole capture."""
+    echo = [parse_expectation("audio.echo_delay < 100")]
+    with pytest.raises(UsageError, match="this capture plays nothing; add --play FILE or "
+                                         "-o speaker"):
+        check_captured(echo, ["audio"], unpaced=False)
+    check_captured(echo, ["audio"], unpaced=False, plays=True)
+
+
 # --- every metric ------------------------------------------------------------------------
 
 
@@ -288,7 +298,7 @@ def checks(tmp_path, *texts, report=True, junit=True, overwrite=False) -> Captur
     return CaptureChecks([parse_expectation(t) for t in texts], ["video", "audio"],
                          report=str(tmp_path / "r.json") if report else None,
                          junit=str(tmp_path / "j.xml") if junit else None,
-                         unpaced=False, content=True, overwrite=overwrite)
+                         unpaced=False, content=True, plays=False, overwrite=overwrite)
 
 
 def test_all_holding_writes_the_reports_and_raises_nothing(tmp_path):
@@ -312,7 +322,7 @@ def test_a_report_that_cannot_be_written_is_the_write_error_after_the_failures(
         tmp_path, capsys):
     target = CaptureChecks([parse_expectation("video.fps >= 50")], ["video"],
                            report="/dev/full", junit=None, unpaced=False, content=True,
-                           overwrite=False)
+                           plays=False, overwrite=False)
     with pytest.raises(AbortError, match="cannot write /dev/full"):
         target.finish(detail(), HISTORY)
     assert capsys.readouterr().err == \

@@ -191,6 +191,7 @@ def capture(tmp_path, monkeypatch):
     """Run `ms capture` in-process on a file-backed microphone that hears `played` from
     capture time 0 with a delay of 80 ms (the stand-in for --play and a virtual echo
     microphone); `played` is put into the capture's Playback as a speaker would put it."""
+    import mscli.capture as capture_module
     from mscli import session
     from mscli.cli import main
 
@@ -204,6 +205,8 @@ def capture(tmp_path, monkeypatch):
             {"kind": "audioinput", "label": "Echo Mic", "source": {"file": str(mic)}},
             {"kind": "videoinput", "label": "Cam"}]}))
         monkeypatch.setattr(session, "Playback", lambda: played_record(played))
+        # and the capture counts as playing, as with --play: echo_delay is then measurable
+        monkeypatch.setattr(capture_module, "plays_something", lambda args: True)
         events, report = tmp_path / "events.ndjson", tmp_path / "report.json"
         with pytest.raises(SystemExit) as code:
             main(["capture", "--devices", str(devices), "-t", "3.5", "--unpaced", "-o", "null",

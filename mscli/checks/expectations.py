@@ -151,9 +151,10 @@ def _value(right: str, metric: str, wrong) -> float:
 
 
 def check_captured(expectations: list[Expectation], kinds: list[str], *, unpaced: bool,
-                   content: bool = True) -> None:
+                   content: bool = True, plays: bool = False) -> None:
     """Before anything opens: every expectation is on a track the capture has, and about
-    something the capture will measure (not latency --unpaced, not content --no-content)."""
+    something the capture will measure (not latency --unpaced, not content --no-content, not
+    an echo delay when the capture plays nothing: `plays` is --play or -o speaker)."""
     for e in expectations:
         if e.kind not in kinds:
             raise UsageError(f"--expect {quoted(e.text)}: the constraints request no {e.kind} "
@@ -165,3 +166,6 @@ def check_captured(expectations: list[Expectation], kinds: list[str], *, unpaced
         if not content and reads == "content":
             raise UsageError(f"--expect {quoted(e.text)}: --no-content turns off what it "
                              "measures; drop one of them")
+        if not plays and reads == "echo":
+            raise UsageError(f"--expect {quoted(e.text)}: the echo delay is of what ms plays, "
+                             "and this capture plays nothing; add --play FILE or -o speaker")

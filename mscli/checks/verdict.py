@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 class CaptureChecks:
     def __init__(self, expectations: list[Expectation], kinds: list[str], *,
                  report: str | None, junit: str | None, unpaced: bool, content: bool,
-                 overwrite: bool):
+                 plays: bool, overwrite: bool):
         if expectations:
             from mscli.checks.expectations import check_captured
 
-            check_captured(expectations, kinds, unpaced=unpaced, content=content)
+            check_captured(expectations, kinds, unpaced=unpaced, content=content, plays=plays)
         if junit is not None and not expectations:
             raise UsageError(f"--junit {junit}: no --expect to report; add one, e.g. "
                              "--expect 'video.fps >= 24'")
