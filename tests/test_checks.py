@@ -94,6 +94,9 @@ def test_expectations_parse(text, parsed):
     ("events.mute == 0", "name the track kind: video.events.mute or audio.events.mute"),
     ("video.fps => 24", "unknown comparison '=>': write '>='"),
     ("video.fps = 24", "unknown comparison '=': write '=='"),
+    ("video.fps \u2265 24", "unknown comparison '\u2265': write '>='"),  # typographic
+    ("audio.peak \u2264 -1", "unknown comparison '\u2264': write '<='"),
+    ("video.drops \u2260 1", "unknown comparison '\u2260': write '!='"),
     ("video.fps 24", "no comparison: write KIND.METRIC OP VALUE"),
     ("", "no comparison"),
     (">= 24", "nothing before the comparison"),

@@ -18,8 +18,9 @@ from mscli.events import EVENT_NAMES
 KINDS = ("video", "audio")
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
 # What people type for an operator the language spells otherwise.
-MISSPELT_OPERATORS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "~=": "!="}
-_OPERATOR = re.compile(r"[<>=!~]+")
+MISSPELT_OPERATORS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "~=": "!=",
+                      "\u2265": ">=", "\u2264": "<=", "\u2260": "!="}  # also ≥ ≤ ≠
+_OPERATOR = re.compile(r"[<>=!~]+|[\u2265\u2264\u2260]")
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)")
 
 
