@@ -19,6 +19,15 @@ WHIP_SCHEMES = ("whip+http://", "whip+https://")
 WHIP_INSTALL_HINT = "pip install 'mscli[webrtc]'"
 
 
+# How long FFmpeg may wait for a server: to connect, to answer, to take what it is sent. PyAV
+# opens an output without its interrupt callback and holding the GIL: unbounded, a server that
+# accepts the connection and says nothing (hung, or a socket nobody accepts on) froze ms for
+# good, deaf to SIGTERM and -t. tcp:// takes it in the URL, rtsp:// as a muxer option; rtmp://
+# has no such option in FFmpeg (a hung RTMP server still blocks the open).
+ANSWER_SECONDS = 5
+ANSWER_MICROSECONDS = ANSWER_SECONDS * 1_000_000
+
+
 @dataclass(frozen=True)
 class Protocol:
     muxer: str
@@ -33,7 +42,8 @@ PROTOCOLS = {
     "rtp": Protocol("rtp_mpegts", "libx264", "aac"),
     # FLV's header would be rewritten with the duration at the end: a stream cannot seek.
     "rtmp": Protocol("flv", "libx264", "aac", (("flvflags", "no_duration_filesize"),)),
-    "rtsp": Protocol("rtsp", "libx264", "aac"),
+    # FFmpeg's wait for the server's replies is bounded only by this (see ANSWER_SECONDS)
+    "rtsp": Protocol("rtsp", "libx264", "aac", (("timeout", str(ANSWER_MICROSECONDS)),)),
 }
 # Schemes people publish to that this build cannot: what to say instead.
 UNSUPPORTED = {
@@ -51,6 +61,16 @@ def format_info(protocol: str):
     p = PROTOCOLS[protocol]
     return FormatInfo(protocol, p.muxer, frozenset({"video", "audio"}), (), p.video_codec,
                       p.audio_codec, f"{p.muxer} over {protocol}")
+
+
+def ffmpeg_url(target: str, protocol: str) -> str:
+    """The URL FFmpeg opens for `target`: a tcp:// one gets the ANSWER_SECONDS bound in its
+    query, unless the user set FFmpeg's timeout there already."""
+    parts = urllib.parse.urlsplit(target)
+    if protocol != "tcp" or "timeout" in urllib.parse.parse_qs(parts.query):
+        return target
+    query = "&".join(q for q in (parts.query, f"timeout={ANSWER_MICROSECONDS}") if q)
+    return parts._replace(query=query).geturl()
 
 
 def scheme(target: str) -> str | None:
