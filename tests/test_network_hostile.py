@@ -57,3 +57,14 @@ def test_publishing_to_a_hung_rtsp_server_ends_with_one_line(tmp_path, ms, deaf_
     assert line == f"ms: AbortError: cannot publish to {url}: no answer within " \
                    f"{ANSWER_SECONDS} s (is the server up, and not hung?)", line
     assert not local.exists()
+
+
+def test_a_source_whose_server_never_answers_says_so(deaf_server, monkeypatch):
+    """FFmpeg's rtsp demuxer, interrupted at the open bound, says "Invalid data found when
+    processing input": the message said the stream was broken when no one had answered."""
+    from mscli.network import probe
+
+    monkeypatch.setattr(probe, "OPEN_SECONDS", 0.5)
+    spec = {"url": f"rtsp://127.0.0.1:{deaf_server}/cam", "transport": "tcp", "timeout": 1.0}
+    with pytest.raises(probe.NetworkUnreachable, match=r"^no answer within 0\.5 s$"):
+        probe.open_stream(spec)

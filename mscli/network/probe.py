@@ -17,6 +17,7 @@ group is complete.
 from __future__ import annotations
 
 import math
+import time
 from urllib.parse import urlsplit
 
 from mscli.devices import AUDIO_INPUT, MAX_FRAME_RATE, MIN_FRAME_RATE, VIDEO_INPUT, ValueSet, \
@@ -70,10 +71,13 @@ def open_stream(spec: dict):
     be opened in time (open_seconds). Reads time out after the source's stall time."""
     import av
 
+    start, seconds = time.monotonic(), open_seconds(spec)
     try:
         return av.open(spec["url"], options=ffmpeg_options(spec),
-                       timeout=(open_seconds(spec), spec.get("timeout", STALL_SECONDS)))
+                       timeout=(seconds, spec.get("timeout", STALL_SECONDS)))
     except av.FFmpegError as e:
+        if time.monotonic() - start >= seconds:  # interrupted: rtsp says "invalid data"
+            raise NetworkUnreachable(f"no answer within {seconds:g} s") from None
         raise NetworkUnreachable(failure_reason(e)) from None
     except OSError as e:  # PyAV lets some socket failures through as they are
         raise NetworkUnreachable(e.strerror or str(e)) from None
