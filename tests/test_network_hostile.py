@@ -68,3 +68,31 @@ def test_a_source_whose_server_never_answers_says_so(deaf_server, monkeypatch):
     spec = {"url": f"rtsp://127.0.0.1:{deaf_server}/cam", "transport": "tcp", "timeout": 1.0}
     with pytest.raises(probe.NetworkUnreachable, match=r"^no answer within 0\.5 s$"):
         probe.open_stream(spec)
+
+
+@pytest.mark.parametrize("target, says", [
+    ("udp://127.0.0.1:99999", "needs a port in 1-65535"),  # FFmpeg sent to port 34463, exit 0
+    ("udp://127.0.0.1:0", "needs a port in 1-65535"),
+    ("udp://127.0.0.1", "needs a port in 1-65535"),  # "the connection was lost" before
+    ("tcp://127.0.0.1:abc", "needs a port in 1-65535"),
+    ("rtmp://127.0.0.1:70000/live/s", "needs a port in 1-65535"),
+    ("rtmp:///live/s", "names no host"),
+    ("tcp://", "names no host"),
+    ("tcp://[::1:5000", "not a valid URL"),  # urlsplit's ValueError: "unexpected" before
+])
+def test_a_url_without_a_usable_address_is_a_usage_error(tmp_path, ms, target, says):
+    local = tmp_path / "local.mkv"
+    result = ms("capture", *FAKE, "-t", "0.5", "-o", str(local), "-o", target)
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert line.startswith(f"ms: UsageError: -o {target}: ") and says in line, line
+    assert "e.g. " in line, line  # what would work
+    assert not local.exists()
+
+
+@pytest.mark.parametrize("target", ["rtmp://127.0.0.1/live/s", "udp://[::1]:5000",
+                                    "rtsp://user:pw@127.0.0.1/cam", "tcp://h:1?pkt_size=1316"])
+def test_a_usable_address_passes(target):
+    from mscli.network.urls import protocol_of
+
+    assert protocol_of(target, target) == target.partition(":")[0]

@@ -26,7 +26,7 @@ from mscli.network.urls import ANSWER_SECONDS, PROTOCOLS, ffmpeg_url, format_inf
 from mscli.outputs import Sink, recorder_specs, write_frame
 
 QUEUE_SECONDS = 2.0  # capture time queued for a slow server before the oldest is dropped
-STALL_SECONDS = 10.0  # a server that takes nothing for this long is gone
+STALL_SECONDS = ANSWER_SECONDS  # a server that takes nothing for this long is gone
 CLOSE_SECONDS = 5.0  # how long closing waits for the last frames to go out
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry; then every 8 s
 

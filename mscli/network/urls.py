@@ -19,12 +19,13 @@ WHIP_SCHEMES = ("whip+http://", "whip+https://")
 WHIP_INSTALL_HINT = "pip install 'mscli[webrtc]'"
 
 
-# How long FFmpeg may wait for a server: to connect, to answer, to take what it is sent. PyAV
+# How long FFmpeg may wait for a server: to connect, to answer, to take what it is sent (the
+# same 10 s after which a publication that took nothing is lost, network/publish.py). PyAV
 # opens an output without its interrupt callback and holding the GIL: unbounded, a server that
 # accepts the connection and says nothing (hung, or a socket nobody accepts on) froze ms for
 # good, deaf to SIGTERM and -t. tcp:// takes it in the URL, rtsp:// as a muxer option; rtmp://
 # has no such option in FFmpeg (a hung RTMP server still blocks the open).
-ANSWER_SECONDS = 5
+ANSWER_SECONDS = 10
 ANSWER_MICROSECONDS = ANSWER_SECONDS * 1_000_000
 
 
@@ -85,11 +86,37 @@ def protocol_of(spec: str, target: str) -> str:
     """The protocol ms publishes `target` with, or a UsageError saying what would work."""
     name = scheme(target)
     if name in PROTOCOLS:
+        check_address(spec, target, name)
         return name
     if name in UNSUPPORTED:
         raise UsageError(f"-o {spec}: {UNSUPPORTED[name]}")
     raise UsageError(f"-o {spec}: ms cannot publish to {name}:// (it publishes to "
                      f"{', '.join(s + '://' for s in PROTOCOLS)})")
+
+
+# Where FFmpeg falls back on a port of its own; udp, tcp and rtp have none to fall back on.
+DEFAULT_PORTS = {"rtmp": 1935, "rtsp": 554}
+
+
+def check_address(spec: str, target: str, protocol: str) -> None:
+    """A host, and a port in 1-65535 (or the protocol's default), before anything opens:
+    FFmpeg took a port over 65535 modulo 65536 (udp:// then sent to another port and ms
+    exited 0), and said "connection lost" for a missing port."""
+    example = f"{protocol}://127.0.0.1:{DEFAULT_PORTS.get(protocol, 5000)}" + \
+        ("/live/cam" if protocol in DEFAULT_PORTS else "")
+    try:
+        parts = urllib.parse.urlsplit(target)
+    except ValueError as e:  # an unclosed [IPv6 literal
+        raise UsageError(f"-o {spec}: not a valid URL ({e}; e.g. {example})") from None
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or outside 0-65535
+        port = 0
+    if not parts.hostname:
+        raise UsageError(f"-o {spec}: the URL names no host (e.g. {example})")
+    if port is None and protocol not in DEFAULT_PORTS or port == 0:
+        raise UsageError(f"-o {spec}: {protocol}:// needs a port in 1-65535 after the host "
+                         f"(e.g. {example})")
 
 
 def is_whip(target: str) -> bool:
