@@ -5,13 +5,18 @@ documented code, no local file left from a run that could not start."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 from mscli.network.publish import Destination
 from mscli.network.urls import ANSWER_SECONDS, ffmpeg_url
+from tests._netsend import free_port
+from tests._receivers import _listening
 from tests.conftest import one_error_line
 
 FAKE = ["--fake", "-c", json.dumps({"video": {"width": 160, "height": 120, "frameRate": 30}})]
@@ -96,3 +101,33 @@ def test_a_usable_address_passes(target):
     from mscli.network.urls import protocol_of
 
     assert protocol_of(target, target) == target.partition(":")[0]
+
+
+def test_ctrl_c_while_a_source_waits_for_its_sender_stops_at_once(tmp_path, ms_env):
+    """A listening source waits as long as its timeout (here 30 s) for a sender: FFmpeg's wait
+    kept the Ctrl-C from the main thread all that time, and it was lost (exit 5, "Connection
+    timed out"). Now it ends ms at once, before anything is recorded."""
+    port = free_port()
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "Net", "source": {
+        "url": f"tcp://127.0.0.1:{port}", "listen": True, "timeout": 30}}]}))
+    local = tmp_path / "local.mkv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mscli", "capture", "--devices", str(devices), "-c",
+         '{"video": true}', "-o", str(local), "-t", "1"], env=ms_env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(port, "tcp"):
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = process.communicate(timeout=40)
+    finally:
+        process.kill()
+    assert time.monotonic() - sent < 10, err  # not the 30 s timeout (margin: a loaded machine)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert not local.exists()
