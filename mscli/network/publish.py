@@ -103,11 +103,11 @@ class PublishSink(Sink):
                             format_info(self._protocol), *self._specs, live=True,
                             **self._options)
         except (AbortError, OSError) as e:
-            # FFmpeg gave up at its bound: its own words ("invalid data") would mislead
-            if self._monotonic() - start >= ANSWER_SECONDS:
+            # FFmpeg gave up at its bound (or the system's): its words ("invalid data") mislead
+            waited = self._monotonic() - start
+            if waited >= ANSWER_SECONDS:
                 raise AbortError(f"cannot publish to {self.plan.target}: no answer within "
-                                 f"{ANSWER_SECONDS} s (is the server up, and not hung?)") \
-                    from None
+                                 f"{waited:.0f} s (is the server up, and not hung?)") from None
             raise publish_error(self.plan.target, e) from None
 
     # -- the writer's side ------------------------------------------------------------------
