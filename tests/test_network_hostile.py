@@ -16,9 +16,9 @@ import pytest
 
 from mscli.network.publish import Destination
 from mscli.network.urls import ANSWER_SECONDS, ffmpeg_url
-from tests._netsend import free_port
+from tests._netsend import ffmpeg_sender, free_port, stop
 from tests._receivers import _listening
-from tests.conftest import one_error_line
+from tests.conftest import needs_ffmpeg, one_error_line
 
 FAKE = ["--fake", "-c", json.dumps({"video": {"width": 160, "height": 120, "frameRate": 30}})]
 
@@ -132,3 +132,31 @@ def test_ctrl_c_while_a_source_waits_for_its_sender_stops_at_once(tmp_path, ms_e
     assert process.returncode == 130, err
     assert b"Traceback" not in err
     assert not local.exists()
+
+
+@needs_ffmpeg
+def test_the_time_limit_ends_a_wait_for_a_stream_that_never_comes_back(tmp_path, ms):
+    """--reconnect -t 3, the sender gone for good after 1.5 s: ms ran until killed, the
+    limit never checked while a stream was being reopened. Now it stops at the limit."""
+    port = free_port()
+    sender = ffmpeg_sender(f"tcp://127.0.0.1:{port}?listen=1", seconds=1.5)
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(port, "tcp"):
+            assert time.monotonic() < deadline, "ffmpeg did not listen"
+            time.sleep(0.05)
+        devices = tmp_path / "devices.json"
+        devices.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "Net",
+                                                    "source": {"url": f"tcp://127.0.0.1:{port}",
+                                                               "timeout": 2}}]}))
+        start = time.monotonic()
+        result = ms("capture", "--devices", str(devices), "-c", '{"video": true}', "-o",
+                    str(tmp_path / "out.mkv"), "-t", "3", "--reconnect", timeout=40)
+    finally:
+        stop(sender)
+    assert result.code == 0, result.err
+    assert time.monotonic() - start < 3 + 10, result.err  # margin: start-up on a loaded machine
+    events = [json.loads(line) for line in result.err.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in events][-1] == "stopped", result.err
+    assert events[-1]["detail"]["reason"] == "limit"
+    assert 2.5 <= events[-1]["time"] < 3 + 1, events[-1]  # at the limit, not when killed
