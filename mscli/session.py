@@ -210,7 +210,10 @@ class CaptureSession:
                 self.view.update(self)
             if self.stop_requested:  # before the tracks: a stop ends them too
                 return "signal"
-            if all(t.done for t in self.tracks) and not (self.returns and self.returns.pending):
+            if all(t.done for t in self.tracks) and self.returns and self.returns.pending:
+                if self.until is not None and now >= self.until:
+                    return "limit"  # -t ends a wait for a stream that may never come back
+            elif all(t.done for t in self.tracks):
                 # "ended" only if every track ended by itself; else -t/--frames stopped one.
                 return "ended" if all(t.ended_reason for t in self.tracks) else "limit"
             if self.outputs and all(output.sink.done for output in self.outputs):

@@ -17,6 +17,8 @@ group is complete.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from urllib.parse import urlsplit
 
 from mscli.devices import AUDIO_INPUT, MAX_FRAME_RATE, MIN_FRAME_RATE, VIDEO_INPUT, ValueSet, \
@@ -67,13 +69,38 @@ def open_seconds(spec: dict) -> float:
 
 def open_stream(spec: dict):
     """The opened PyAV container of the network source `spec`; NetworkUnreachable if it cannot
-    be opened in time (open_seconds). Reads time out after the source's stall time."""
+    be opened in time (open_seconds). Reads time out after the source's stall time.
+
+    FFmpeg opens on a thread of its own: waiting in it, the main thread would not see a Ctrl-C
+    until FFmpeg gave up, as long as a listening source's timeout (up to an hour); waiting for
+    that thread, it sees it at once."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((_open(spec), None))
+        except BaseException as e:  # noqa: BLE001 - raised again on the caller's thread
+            outcome.append((None, e))
+
+    opener = threading.Thread(target=run, name="ms-open", daemon=True)
+    opener.start()
+    opener.join()
+    container, error = outcome[0]
+    if error is not None:
+        raise error
+    return container
+
+
+def _open(spec: dict):
     import av
 
+    start, seconds = time.monotonic(), open_seconds(spec)
     try:
         return av.open(spec["url"], options=ffmpeg_options(spec),
-                       timeout=(open_seconds(spec), spec.get("timeout", STALL_SECONDS)))
+                       timeout=(seconds, spec.get("timeout", STALL_SECONDS)))
     except av.FFmpegError as e:
+        if time.monotonic() - start >= seconds:  # interrupted: rtsp says "invalid data"
+            raise NetworkUnreachable(f"no answer within {seconds:g} s") from None
         raise NetworkUnreachable(failure_reason(e)) from None
     except OSError as e:  # PyAV lets some socket failures through as they are
         raise NetworkUnreachable(e.strerror or str(e)) from None

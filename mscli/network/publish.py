@@ -22,11 +22,11 @@ import time
 
 from mscli import messages
 from mscli.errors import AbortError
-from mscli.network.urls import PROTOCOLS, format_info
+from mscli.network.urls import ANSWER_SECONDS, PROTOCOLS, ffmpeg_url, format_info
 from mscli.outputs import Sink, recorder_specs, write_frame
 
 QUEUE_SECONDS = 2.0  # capture time queued for a slow server before the oldest is dropped
-STALL_SECONDS = 10.0  # a server that takes nothing for this long is gone
+STALL_SECONDS = ANSWER_SECONDS  # a server that takes nothing for this long is gone
 CLOSE_SECONDS = 5.0  # how long closing waits for the last frames to go out
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry; then every 8 s
 
@@ -35,7 +35,8 @@ class Destination:
     """What the recorder writes to instead of a file: FFmpeg's protocol opens the URL."""
 
     def __init__(self, url: str, protocol: str):
-        self.url = self.name = url
+        self.name = url  # what messages name: the user's URL
+        self.url = ffmpeg_url(url, protocol)
         self.muxer_options = dict(PROTOCOLS[protocol].muxer_options)
         self.error = None  # a file's first OSError; FFmpeg's protocol reports its own
         self.bytes_written = 0
@@ -96,11 +97,17 @@ class PublishSink(Sink):
     def _connect(self):
         from mscli.sinks.recorder import Recorder
 
+        start = self._monotonic()
         try:
             return Recorder(Destination(self.plan.target, self._protocol),
                             format_info(self._protocol), *self._specs, live=True,
                             **self._options)
         except (AbortError, OSError) as e:
+            # FFmpeg gave up at its bound (or the system's): its words ("invalid data") mislead
+            waited = self._monotonic() - start
+            if waited >= ANSWER_SECONDS:
+                raise AbortError(f"cannot publish to {self.plan.target}: no answer within "
+                                 f"{waited:.0f} s (is the server up, and not hung?)") from None
             raise publish_error(self.plan.target, e) from None
 
     # -- the writer's side ------------------------------------------------------------------
