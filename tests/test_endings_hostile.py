@@ -1,0 +1,61 @@
+"""How a capture ends and what it leaves, tried as a hostile user would (stop 20)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+VIDEO_10FPS = json.dumps({"video": {"width": 160, "height": 120, "frameRate": 10}})
+Y4M_FRAME_BYTES = len(b"FRAME\n") + 160 * 120 * 3 // 2
+
+
+def _y4m_frames(path) -> int:
+    data = path.read_bytes()
+    header = data.index(b"\n") + 1
+    assert (len(data) - header) % Y4M_FRAME_BYTES == 0, "a partial frame"
+    return (len(data) - header) // Y4M_FRAME_BYTES
+
+
+def test_a_stderr_reader_that_goes_away_does_not_end_the_capture(ms_env, tmp_path):
+    """`ms capture … 2>&1 | head -1` or a log shipper that quits: events and messages on
+    stderr are best effort, as ffmpeg's log is. The recording goes on to its limit and the
+    exit is 0; it was cut at the first event with exit 141, which says stdout's reader went
+    away (stdout here is /dev/null)."""
+    read, write = os.pipe()
+    os.close(read)  # every write to stderr fails with EPIPE from the start
+    out, report = tmp_path / "v.y4m", tmp_path / "r.json"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mscli", "capture", "--fake", "-c", VIDEO_10FPS,
+             "-o", str(out), "--frames", "10", "--stats", "0.1", "--report", str(report)],
+            env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=write,
+            timeout=60)
+    finally:
+        os.close(write)
+    assert proc.returncode == 0
+    assert json.loads(report.read_text())["tracks"][0]["frames"] == 10
+    assert _y4m_frames(out) == 10
+
+
+def _with_stderr_gone(ms_env, code: str) -> int:
+    """Exit status of `python -c code` whose stderr's reader is gone from the start."""
+    env = {k: v for k, v in ms_env.items() if k != "PYTHONUNBUFFERED"}  # stderr buffers
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-c", code], env=env, stderr=write,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              timeout=60).returncode
+    finally:
+        os.close(write)
+
+
+def test_the_fast_exit_keeps_its_status_when_stderr_cannot_be_flushed(ms_env):
+    """Text left in stderr's buffer (a line without its end) meets a gone reader at the
+    flush before os._exit: best effort, the status stays the command's; 141 is for stdout."""
+    code = ("import sys\nfrom mscli.streams import exit_now\n"
+            "sys.stderr.write('no newline')\nexit_now({})\n")
+    assert _with_stderr_gone(ms_env, code.format(0)) == 0
+    assert _with_stderr_gone(ms_env, code.format(6)) == 6
