@@ -273,6 +273,11 @@ class ImageSink(Sink):
         if self.file is not None:
             self.file.close()
 
+    def remove_created(self) -> bool:
+        """No frame came, so no file was opened: True, as for the outputs whose empty file
+        was removed, so that the user hears that there is no image."""
+        return self.file is None
+
     @property
     def bytes_written(self) -> int:
         return self._bytes

@@ -340,7 +340,7 @@ class CaptureSession:
                 error = error or e
             if error is None and output.frames == 0 and output.sink.remove_created():
                 warn(f"{output.sink.name}: no frame was captured before the stop; "
-                     "nothing recorded, file removed")
+                     "nothing recorded, no file left")
         if error is not None:
             raise error
 

@@ -59,3 +59,19 @@ def test_the_fast_exit_keeps_its_status_when_stderr_cannot_be_flushed(ms_env):
             "sys.stderr.write('no newline')\nexit_now({})\n")
     assert _with_stderr_gone(ms_env, code.format(0)) == 0
     assert _with_stderr_gone(ms_env, code.format(6)) == 6
+
+
+def test_a_still_with_no_frame_before_the_stop_says_so(ms, tmp_path):
+    """-o still.png from a camera that delivers nothing before -t ends: no file, exit 0 as
+    for a recording that took no frame, and the same warning; it was silent, and a script
+    found no image with nothing on stderr to say why."""
+    devices = tmp_path / "d.json"
+    devices.write_text(json.dumps({"devices": [
+        {"kind": "videoinput", "label": "Cam", "faults": [{"at": 0, "event": "mute",
+                                                            "for": 60}]}]}))
+    still = tmp_path / "still.png"
+    result = ms("capture", "--devices", str(devices), "-c", '{"video": true}',
+                "-o", str(still), "-t", "0.3", "--events", "none")
+    assert result.code == 0, result.err
+    assert not still.exists()
+    assert f"ms: warning: {still}: no frame was captured before the stop" in result.err
