@@ -75,3 +75,33 @@ def test_a_still_with_no_frame_before_the_stop_says_so(ms, tmp_path):
     assert result.code == 0, result.err
     assert not still.exists()
     assert f"ms: warning: {still}: no frame was captured before the stop" in result.err
+
+
+# An in-process caller of main (a test, a tool built on ms) with its own collector state.
+COLLECTOR_AFTER_CAPTURE = """
+import gc, sys
+from mscli.cli import main
+if sys.argv[1] == "off":
+    gc.disable()
+try:
+    main(sys.argv[2:])
+except SystemExit as e:
+    print(e.code, gc.isenabled(), gc.get_freeze_count())
+"""
+
+
+def test_a_capture_leaves_the_callers_collector_as_it_was(ms_env, tmp_path):
+    """startup.py pauses the collector and freezes what start-up made: afterwards the
+    collector is on or off as the caller had it (it was turned on for a caller that had it
+    off) and nothing stays frozen (frozen cycles are never freed), whether the capture ran
+    or failed before its sources started."""
+    out = tmp_path / "v.y4m"
+    ran = ["capture", "--fake", "-c", VIDEO_10FPS, "-o", str(out), "--frames", "2",
+           "--unpaced", "--events", "none"]
+    failed = ran[:-2] + ["--events", str(out)]  # the same file twice: a usage error
+    for state, args, code in (("off", ran, "0"), ("on", ran, "0"), ("on", failed, "2"),
+                              ("off", failed, "2")):
+        out.unlink(missing_ok=True)
+        proc = subprocess.run([sys.executable, "-c", COLLECTOR_AFTER_CAPTURE, state, *args],
+                              env=ms_env, capture_output=True, text=True, timeout=60)
+        assert proc.stdout.split() == [code, str(state == "on"), "0"], (state, proc.stderr)
