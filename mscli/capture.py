@@ -16,7 +16,7 @@ from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
 from mscli.speakers.plan import plan_play
-from mscli.stopping import StopSignals
+from mscli.stopping import StopSignals, StoppedWaiting
 from mscli.streamcopy import check_copy
 
 
@@ -48,6 +48,16 @@ def capture(args, constraints, devices) -> None:
                   if v is not None}, play=play)
     check_copy(selections, plans, args, options.recorder)
     events = EventLog(CaptureClock())
+    try:
+        detail = _record(args, selections, constraints, plans, options, events)
+    except StoppedWaiting as stop:  # exit 0, as a stop before the first frame
+        messages.warn(str(stop))
+        return
+    checks.finish(detail, events.history)  # after the live view and the event file closed
+
+
+def _record(args, selections, constraints, plans, options, events) -> dict:
+    """Opens the outputs, runs the session; returns the `stopped` detail."""
     with contextlib.ExitStack() as stack:
         # From before the devices and outputs open until after they are finalised: a stop
         # signal at any moment in between finalises (or removes) what is open, exit 0.
@@ -58,8 +68,7 @@ def capture(args, constraints, devices) -> None:
         signals.attach(session)
         session.open_outputs()
         try:
-            detail = session.run()
+            return session.run()
         except BaseException:
             session.abort()
             raise
-    checks.finish(detail, events.history)  # after the live view and the event file closed

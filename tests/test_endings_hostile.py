@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+
+import pytest
+from test_signals import TIMEOUT, _spawn, _wait_until_armed
 
 VIDEO_10FPS = json.dumps({"video": {"width": 160, "height": 120, "frameRate": 10}})
 Y4M_FRAME_BYTES = len(b"FRAME\n") + 160 * 120 * 3 // 2
@@ -105,3 +109,26 @@ def test_a_capture_leaves_the_callers_collector_as_it_was(ms_env, tmp_path):
         proc = subprocess.run([sys.executable, "-c", COLLECTOR_AFTER_CAPTURE, state, *args],
                               env=ms_env, capture_output=True, text=True, timeout=60)
         assert proc.stdout.split() == [code, str(state == "on"), "0"], (state, proc.stderr)
+
+
+@pytest.mark.parametrize("option, signame", [("-o", "SIGTERM"), ("--events", "SIGHUP")])
+def test_a_stop_while_an_output_fifo_waits_for_its_reader(ms_env, tmp_path, option,
+                                                          signame):
+    """`mkfifo v.y4m; ms capture -o v.y4m` and no reader comes (a CI job whose consumer
+    failed to start): ms waited in open() where no stop signal reached it, and only a second
+    SIGINT/SIGTERM (exit 130) ended it; a SIGHUP never did. Now the stop ends it at once:
+    exit 0, nothing written, the FIFO left as it was, and a line saying so."""
+    fifo = tmp_path / "v.y4m"
+    os.mkfifo(fifo)
+    outputs = ["-o", str(fifo)] if option == "-o" else ["-o", "null", "--events", str(fifo)]
+    proc = _spawn(ms_env, "--fake", "-c", VIDEO_10FPS, *outputs)
+    try:
+        _wait_until_armed(proc)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert f"ms: warning: {fifo}: stopped before a reader opened this FIFO" in err.decode()
+    assert fifo.is_fifo()
