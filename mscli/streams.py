@@ -76,7 +76,7 @@ def write_out(text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as e:
-        raise StdoutError(_why(e)) from None
+        raise StdoutError(stdout_problem(e)) from None
 
 
 def _write_all(raw, data: bytes) -> None:
@@ -90,7 +90,8 @@ def _write_all(raw, data: bytes) -> None:
         view = view[written:]
 
 
-def _why(error: OSError) -> str:
+def stdout_problem(error: OSError) -> str:
+    """What to tell a person whose stdout failed with `error`, and how to fix it."""
     if error.errno == errno.EBADF:
         return ("cannot write to stdout: it is closed (>&-); redirect it to a file, or to "
                 "/dev/null to discard the data")

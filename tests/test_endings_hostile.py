@@ -132,3 +132,16 @@ def test_a_stop_while_an_output_fifo_waits_for_its_reader(ms_env, tmp_path, opti
     assert proc.returncode == 0, err.decode()
     assert f"ms: warning: {fifo}: stopped before a reader opened this FIFO" in err.decode()
     assert fifo.is_fifo()
+
+
+def test_a_capture_to_a_closed_stdout_says_how_to_fix_it(ms_env):
+    """`ms capture -o - >&-`: the same line as every other command with a closed stdout
+    (streams.py), not "cannot write <stdout>: Bad file descriptor"."""
+    proc = subprocess.run(["sh", "-c", 'exec "$0" -m mscli capture --fake -c "$1" -o - '
+                           '-f y4m --frames 2 --unpaced --events none >&-',
+                           sys.executable, VIDEO_10FPS],
+                          env=ms_env, stdin=subprocess.DEVNULL, capture_output=False,
+                          stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == ("ms: AbortError: cannot write to stdout: it is closed (>&-); "
+                           "redirect it to a file, or to /dev/null to discard the data\n")

@@ -76,6 +76,10 @@ def write_error(name: str, error: OSError) -> OSError | AbortError:
     OSError as an AbortError naming the output."""
     if isinstance(error, BrokenPipeError):
         return error
+    if name == "<stdout>":  # -o -: closed (>&-) says how to fix it, as for any command
+        from mscli.streams import StdoutError, stdout_problem
+
+        return StdoutError(stdout_problem(error))
     return AbortError(f"cannot write {name}: {error.strerror or error}")
 
 
