@@ -50,9 +50,9 @@ def capture(args, constraints, devices) -> None:
     events = EventLog(CaptureClock())
     try:
         detail = _record(args, selections, constraints, plans, options, events)
-    except StoppedWaiting as stop:  # exit 0, as a stop before the first frame
+    except StoppedWaiting as stop:  # a stop before the first frame: nothing was captured
         messages.warn(str(stop))
-        return
+        detail = {"tracks": [], "reason": "signal"}
     checks.finish(detail, events.history)  # after the live view and the event file closed
 
 

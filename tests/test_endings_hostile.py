@@ -111,6 +111,19 @@ def test_a_capture_leaves_the_callers_collector_as_it_was(ms_env, tmp_path):
         assert proc.stdout.split() == [code, str(state == "on"), "0"], (state, proc.stderr)
 
 
+def _stop_while_a_fifo_waits(ms_env, fifo, outputs, signame, *extra) -> tuple[int, str]:
+    os.mkfifo(fifo)
+    proc = _spawn(ms_env, "--fake", "-c", VIDEO_10FPS, *outputs, *extra)
+    try:
+        _wait_until_armed(proc)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait()
+    return proc.returncode, err.decode()
+
+
 @pytest.mark.parametrize("option, signame", [("-o", "SIGTERM"), ("--events", "SIGHUP")])
 def test_a_stop_while_an_output_fifo_waits_for_its_reader(ms_env, tmp_path, option,
                                                           signame):
@@ -119,19 +132,23 @@ def test_a_stop_while_an_output_fifo_waits_for_its_reader(ms_env, tmp_path, opti
     SIGINT/SIGTERM (exit 130) ended it; a SIGHUP never did. Now the stop ends it at once:
     exit 0, nothing written, the FIFO left as it was, and a line saying so."""
     fifo = tmp_path / "v.y4m"
-    os.mkfifo(fifo)
     outputs = ["-o", str(fifo)] if option == "-o" else ["-o", "null", "--events", str(fifo)]
-    proc = _spawn(ms_env, "--fake", "-c", VIDEO_10FPS, *outputs)
-    try:
-        _wait_until_armed(proc)
-        proc.send_signal(getattr(signal, signame))
-        _, err = proc.communicate(timeout=TIMEOUT)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 0, err.decode()
-    assert f"ms: warning: {fifo}: stopped before a reader opened this FIFO" in err.decode()
+    code, err = _stop_while_a_fifo_waits(ms_env, fifo, outputs, signame)
+    assert code == 0, err
+    assert f"ms: warning: {fifo}: stopped before a reader opened this FIFO" in err
     assert fifo.is_fifo()
+
+
+def test_a_stop_while_a_fifo_waits_still_judges_the_expectations(ms_env, tmp_path):
+    """As any stop before the first frame: the expectations are evaluated (exit 6 here)
+    and the report written."""
+    fifo, report = tmp_path / "v.y4m", tmp_path / "r.json"
+    code, err = _stop_while_a_fifo_waits(ms_env, fifo, ["-o", str(fifo)], "SIGINT",
+                                         "--expect", "video.frames >= 1",
+                                         "--report", str(report))
+    assert code == 6, err
+    assert "ms: expectation failed: video.frames >= 1 (measured 0)" in err
+    assert json.loads(report.read_text())["passed"] is False
 
 
 def test_a_capture_to_a_closed_stdout_says_how_to_fix_it(ms_env):
