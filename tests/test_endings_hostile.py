@@ -162,3 +162,37 @@ def test_a_capture_to_a_closed_stdout_says_how_to_fix_it(ms_env):
     assert proc.returncode == 1
     assert proc.stderr == ("ms: AbortError: cannot write to stdout: it is closed (>&-); "
                            "redirect it to a file, or to /dev/null to discard the data\n")
+
+
+def test_a_still_on_a_fifo_the_stop_caught_waiting_leaves_the_other_outputs_whole(
+        monkeypatch, tmp_path, capsys):
+    """`-o still.png -o v.y4m` with still.png a FIFO no reader opens: the still opens with
+    its first frame, inside the capture, and the stop caught it waiting. It is left out (a
+    warning) and the other outputs take their frames and finish as usual; before, they were
+    closed as they were, a Matroska file with its header only."""
+    from mscli.catalog import load_devices
+    from mscli.constraints import parse_stream_constraints
+    from mscli.events import CaptureClock, EventLog
+    from mscli.outputs import OutputPlan
+    from mscli.select import resolve_stream
+    from mscli.session import CaptureOptions, CaptureSession
+    from mscli.stopping import STOP_REQUESTED
+
+    monkeypatch.setenv("MS_STATE_DIR", str(tmp_path))
+    still, video = tmp_path / "still.png", tmp_path / "v.y4m"
+    os.mkfifo(still)
+    constraints = parse_stream_constraints(json.loads(VIDEO_10FPS))
+    selections = resolve_stream(constraints, load_devices(None, fake=True))
+    plans = [OutputPlan(str(still), ("video",), "png"), OutputPlan(str(video), ("video",), "y4m")]
+    session = CaptureSession(selections, constraints, plans,
+                             CaptureOptions(paced=False, frames=3), EventLog(CaptureClock()))
+    STOP_REQUESTED.set()  # as a stop signal sets it
+    try:
+        session.open_outputs()
+        detail = session.run()
+    finally:
+        STOP_REQUESTED.clear()
+    assert detail["tracks"][0]["frames"] == 3
+    assert _y4m_frames(video) == 3
+    assert still.is_fifo()
+    assert f"{still}: stopped before a reader opened this FIFO" in capsys.readouterr().err
