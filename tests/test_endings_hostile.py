@@ -196,3 +196,21 @@ def test_a_still_on_a_fifo_the_stop_caught_waiting_leaves_the_other_outputs_whol
     assert _y4m_frames(video) == 3
     assert still.is_fifo()
     assert f"{still}: stopped before a reader opened this FIFO" in capsys.readouterr().err
+
+
+def test_a_capture_that_fails_before_the_first_frame_leaves_no_header_only_file(ms, tmp_path):
+    """The events file fails (a full disk) while the camera has delivered nothing yet: exit
+    1 naming it, and the recording that took no frame is removed as after a stop; it was
+    left as a 543-byte Matroska header that does not decode."""
+    devices = tmp_path / "d.json"
+    devices.write_text(json.dumps({"devices": [
+        {"kind": "videoinput", "label": "Cam", "faults": [{"at": 0, "event": "mute",
+                                                            "for": 60}]}]}))
+    out = tmp_path / "v.mkv"
+    result = ms("capture", "--devices", str(devices), "-c", '{"video": true}', "-o", str(out),
+                "--events", "/dev/full", "--stats", "0.1", "-t", "30")
+    assert result.code == 1, result.err
+    assert result.err.endswith("ms: AbortError: cannot write /dev/full: No space left on "
+                               "device\n")
+    assert not out.exists()
+    assert f"ms: warning: {out}: no frame was captured before the failure" in result.err
