@@ -32,8 +32,8 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in
 SYSTEM_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGXCPU")
                        if hasattr(signal, name))
 HARD_STOP_EXIT = 130
-# Set by the first stop signal while a StopSignals is entered: what waits with no target to
-# tell (an output FIFO waiting for its reader, sinks/files.py) looks at it.
+# Set by the first stop signal while a StopSignals is entered (cleared on leaving it): what
+# waits with no target to tell (an output FIFO waiting for its reader, sinks/files.py) looks.
 STOP_REQUESTED = threading.Event()
 
 
@@ -84,6 +84,7 @@ class StopSignals:
         if self._wakeup is None:
             return
         reader, writer = self._wakeup
+        STOP_REQUESTED.clear()  # a report written after the capture waits for its reader
         for sig, handler in self._previous.items():  # from here a signal does what it did
             signal.signal(sig, handler)
         signal.set_wakeup_fd(self._previous_fd)

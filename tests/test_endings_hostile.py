@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from test_signals import TIMEOUT, _spawn, _wait_until_armed
@@ -214,3 +216,39 @@ def test_a_capture_that_fails_before_the_first_frame_leaves_no_header_only_file(
                                "device\n")
     assert not out.exists()
     assert f"ms: warning: {out}: no frame was captured before the failure" in result.err
+
+
+def test_a_report_fifo_after_a_stopped_capture_waits_for_its_reader(ms_env, tmp_path):
+    """The stop that ended the capture is over once the outputs are finalised: --report on
+    a FIFO still waits for its reader and gets the whole report, exit 0 (not the stop
+    carried over into the report: "unexpected StoppedWaiting", exit 1)."""
+    report, events = tmp_path / "r.json", tmp_path / "events.ndjson"
+    os.mkfifo(report)
+    proc = _spawn(ms_env, "--fake", "-c", VIDEO_10FPS, "-o", "null", "--events", str(events),
+                  "--report", str(report))
+    got = {}
+
+    def read() -> None:
+        with open(report, "rb") as reader:  # blocks until a writer opens it
+            got["text"] = reader.read()
+
+    reader = threading.Thread(target=read, daemon=True)
+    try:
+        _wait_until_armed(proc)
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and not (
+                events.exists() and '"stopped"' in events.read_text()):
+            time.sleep(0.01)  # the capture is over; the report comes next
+        time.sleep(0.5)  # the reader comes late: ms must wait for it
+        reader.start()
+        _, err = proc.communicate(timeout=TIMEOUT)
+        reader.join(TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait()
+        if reader.is_alive():  # ms never opened it: release the reader's open
+            os.close(os.open(report, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join()
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(got["text"])["reason"] == "signal"
