@@ -54,6 +54,18 @@ def capture(args, constraints, devices) -> None:
                   if v is not None}, play=play)
     check_copy(selections, plans, args, options.recorder)
     events = EventLog(CaptureClock())
+    from mscli.stopping import StoppedWaiting
+
+    try:
+        detail = _record(args, selections, constraints, plans, options, events)
+    except StoppedWaiting as stop:  # a stop before the first frame: nothing was captured
+        messages.warn(str(stop))
+        detail = {"tracks": [], "reason": "signal"}
+    checks.finish(detail, events.history)  # after the live view and the event file closed
+
+
+def _record(args, selections, constraints, plans, options, events) -> dict:
+    """Opens the outputs, runs the session; returns the `stopped` detail."""
     with contextlib.ExitStack() as stack:
         # From before the devices and outputs open until after they are finalised: a stop
         # signal at any moment in between finalises (or removes) what is open, exit 0.
@@ -64,8 +76,7 @@ def capture(args, constraints, devices) -> None:
         signals.attach(session)
         session.open_outputs()
         try:
-            detail = session.run()
+            return session.run()
         except BaseException:
             session.abort()
             raise
-    checks.finish(detail, events.history)  # after the live view and the event file closed

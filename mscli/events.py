@@ -15,7 +15,7 @@ import json
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from typing import Callable
 
 EVENT_NAMES = ("mute", "unmute", "ended", "overconstrained", "configurationchange",
                "addtrack", "removetrack", "devicechange", "content", "stats", "stopped")
@@ -69,14 +69,6 @@ class EventLog:
         return record
 
 
-def ndjson_writer(stream: TextIO) -> Callable[[dict], None]:
-    def write(record: dict) -> None:
-        stream.write(json.dumps(record) + "\n")
-        stream.flush()  # per event: a CI job tailing the log sees it at once
-
-    return write
-
-
 class EventFile:
     """--events FILE: NDJSON into a file opened like any output (never replacing one without
     -y). The first failed write is the capture's error: raised at once on the main thread,
@@ -123,8 +115,11 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
     `overwrite`), `none`, or by default stderr: NDJSON when it is not a terminal; on a terminal
     the live view (capture) or readable lines (watch). Returns the live view, if one was
     opened on `stack`."""
-    from mscli import messages
+    from mscli import messages, streams
 
+    # On stderr events are best effort, like every message (streams.say): a reader of stderr
+    # that goes away (`2>&1 | head -1`) must not end the recording. --events FILE is an
+    # output: a failed write there is the capture's error.
     view = None
     on_terminal = sys.stderr.isatty()
     if messages.quiet and option is None:
@@ -142,8 +137,7 @@ def attach_event_writers(option: str | None, events: EventLog, stack, live_view:
     elif on_terminal:
         from mscli.liveview import event_line
 
-        events.add_writer(lambda record: print(event_line(record), file=sys.stderr,
-                                               flush=True))
-    else:
-        events.add_writer(ndjson_writer(sys.stderr))
+        events.add_writer(lambda record: streams.say(event_line(record)))
+    else:  # NDJSON, flushed per event: a CI job tailing the log sees it at once
+        events.add_writer(lambda record: streams.say(json.dumps(record)))
     return view

@@ -264,14 +264,25 @@ class ImageSink(Sink):
 
         if self.done:
             return
+        from mscli.stopping import StoppedWaiting
+
         payload = encode_image(frame, self.plan.format)
-        self.file = open_target(self.plan.target, self._overwrite)
-        self._bytes = write_payload(self.file, payload)
         self.done = True
+        try:
+            self.file = open_target(self.plan.target, self._overwrite)
+        except StoppedWaiting as stop:  # a FIFO with no reader yet: the other outputs go on
+            messages.warn(str(stop))  # to their normal stop
+            return
+        self._bytes = write_payload(self.file, payload)
 
     def _close(self) -> None:
         if self.file is not None:
             self.file.close()
+
+    def remove_created(self) -> bool:
+        """No frame came, so no file was opened: True, as for the outputs whose empty file
+        was removed, so that the user hears that there is no image."""
+        return self.file is None
 
     @property
     def bytes_written(self) -> int:

@@ -341,14 +341,21 @@ class CaptureSession:
                 output.sink.close()
             except (MediaError, OSError) as e:
                 error = error or e
-            if error is None and output.frames == 0 and output.sink.remove_created():
-                warn(f"{output.sink.name}: no frame was captured before the stop; "
-                     "nothing recorded, file removed")
+            if error is None:
+                self._remove_if_empty(output, "the stop")
         if error is not None:
             raise error
 
+    @staticmethod
+    def _remove_if_empty(output: OpenOutput, before: str) -> None:
+        """An output that took no frame is removed (see _close_outputs), and the user told."""
+        if output.frames == 0 and not output.sink.failed and output.sink.remove_created():
+            warn(f"{output.sink.name}: no frame was captured before {before}; "
+                 "nothing recorded, no file left")
+
     def abort(self) -> None:
-        """A write failed: stop the sources and finalise what can still be finalised."""
+        """A write failed: stop the sources and finalise what can still be finalised; an
+        output that took no frame goes, as after a stop (a Matroska header alone was left)."""
         self._stop_sources()
         closing = [o.sink for o in self.outputs] + ([self.player] if self.player else [])
         for closable in closing:
@@ -356,6 +363,8 @@ class CaptureSession:
                 closable.close()
             except Exception:  # the first error is the one the user sees
                 pass
+        for output in self.outputs:
+            self._remove_if_empty(output, "the failure")
 
     def _speakers(self) -> list:
         """What played on a speaker (-o speaker, --play): each has report() for `stopped`."""

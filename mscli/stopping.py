@@ -32,6 +32,14 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in
 SYSTEM_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGXCPU")
                        if hasattr(signal, name))
 HARD_STOP_EXIT = 130
+# Set by the first stop signal while a StopSignals is entered (cleared on leaving it): what
+# waits with no target to tell (an output FIFO waiting for its reader, sinks/files.py) looks.
+STOP_REQUESTED = threading.Event()
+
+
+class StoppedWaiting(Exception):
+    """A stop came while an output waited for something outside ms (a FIFO's reader):
+    nothing was written to it. A stop like any other (exit 0); the message says what."""
 
 
 class StopSignals:
@@ -61,6 +69,7 @@ class StopSignals:
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is not threading.main_thread():
             return self  # only the main thread may install handlers (a library caller's job)
+        STOP_REQUESTED.clear()
         reader, writer = self._wakeup = _wakeup_channel()
         for sig in STOP_SIGNALS:
             # A Python-level handler (that does nothing) keeps Python's C handler, which
@@ -75,6 +84,7 @@ class StopSignals:
         if self._wakeup is None:
             return
         reader, writer = self._wakeup
+        STOP_REQUESTED.clear()  # a report written after the capture waits for its reader
         for sig, handler in self._previous.items():  # from here a signal does what it did
             signal.signal(sig, handler)
         signal.set_wakeup_fd(self._previous_fd)
@@ -113,6 +123,7 @@ class StopSignals:
             self._person_stopped = self._person_stopped or by_person
             first = not self.stop_requested
             self.stop_requested = True
+            STOP_REQUESTED.set()
             target = self._target
         if first and target is not None:
             target.request_stop()

@@ -76,7 +76,7 @@ def write_out(text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as e:
-        raise StdoutError(_why(e)) from None
+        raise StdoutError(stdout_problem(e)) from None
 
 
 def _write_all(raw, data: bytes) -> None:
@@ -90,7 +90,8 @@ def _write_all(raw, data: bytes) -> None:
         view = view[written:]
 
 
-def _why(error: OSError) -> str:
+def stdout_problem(error: OSError) -> str:
+    """What to tell a person whose stdout failed with `error`, and how to fix it."""
     if error.errno == errno.EBADF:
         return ("cannot write to stdout: it is closed (>&-); redirect it to a file, or to "
                 "/dev/null to discard the data")
@@ -125,8 +126,8 @@ def exit_now(code) -> None:
     functions run and stdout and stderr are flushed; files are closed by whoever opened them
     (the outputs, the events file) before main returns. Otherwise, the interpreter's own
     exit: a status that is not a number (printed by it), a thread that is not a daemon still
-    running (it waits for that thread), a flush that fails for another reason than the
-    reader going away (it reports that)."""
+    running (it waits for that thread), a flush of stdout that fails for another reason
+    than the reader going away (it reports that)."""
     import atexit
     import threading
 
@@ -137,10 +138,13 @@ def exit_now(code) -> None:
         sys.exit(code)
     atexit._run_exitfuncs()
     try:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+        sys.stdout.flush()
     except BrokenPipeError:
         reader_gone()
     except (OSError, ValueError):
         sys.exit(code)
+    try:  # best effort, as say: stderr's reader gone is not stdout's (no 141)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     os._exit(code or 0)

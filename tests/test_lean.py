@@ -156,22 +156,26 @@ def test_the_fast_exit_leaves_to_the_interpreter_what_it_cannot_skip(ms_env, cas
 
 
 # A capture in a child process, then: the collections that ran in the capture command before
-# start-up's objects were frozen, how many were frozen, whether the collector is on.
+# start-up's objects were frozen, how many were frozen (while the capture ran: they are
+# unfrozen after it), whether the collector is on.
 COLLECTIONS_IN_A_CAPTURE = """
 import gc, sys
-from mscli import cli
-before_freeze = []
-command = cli.cmd_capture
+from mscli import cli, startup
+before_freeze, frozen = [], []
+command, started = cli.cmd_capture, startup.started
 def counted(args):
     gc.callbacks.append(lambda phase, info: phase == "start" and before_freeze.append(
         gc.get_freeze_count() == 0))
     command(args)
-cli.cmd_capture = counted
+def freezes():
+    started()
+    frozen.append(gc.get_freeze_count())
+cli.cmd_capture, startup.started = counted, freezes
 try:
     cli.main(sys.argv[1:])
 except SystemExit as e:
     assert not e.code, e.code
-print(sum(before_freeze), gc.get_freeze_count(), gc.isenabled())
+print(sum(before_freeze), *frozen, gc.isenabled())
 """
 
 

@@ -16,6 +16,7 @@ Free of numpy, PyAV and OpenCV: the checks run for every capture before anything
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -23,6 +24,7 @@ import stat
 from mscli.errors import AbortError, UsageError, quoted
 
 PARTIAL_SUFFIX = ".partial"
+FIFO_POLL_SECONDS = 0.05  # how often an output FIFO with no reader yet is tried again
 
 
 def _exists_hint(path: str, overwrite_option: str | None, symlink: bool) -> str:
@@ -88,6 +90,10 @@ def write_error(name: str, error: OSError) -> OSError | AbortError:
     OSError as an AbortError naming the output."""
     if isinstance(error, BrokenPipeError):
         return error
+    if name == "<stdout>":  # -o -: closed (>&-) says how to fix it, as for any command
+        from mscli.streams import StdoutError, stdout_problem
+
+        return StdoutError(stdout_problem(error))
     return AbortError(f"cannot write {name}: {error.strerror or error}")
 
 
@@ -141,15 +147,37 @@ def open_output(path: str, overwrite: bool) -> OutputFile:
 
 
 def _open_existing(path: str, flags: int, overwrite: bool) -> int:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # a dangling symlink, found since check_target
+        mode = stat.S_IFREG
+    if stat.S_ISFIFO(mode):
+        return _open_fifo(path, flags)
     if overwrite:
         return os.open(path, flags | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:  # a dangling symlink, found since check_target
-        regular = True
-    if regular:
+    if stat.S_ISREG(mode):
         raise UsageError(f"{path!r} exists: {_exists_hint(path, '-y/--overwrite', False)}")
     return os.open(path, flags)
+
+
+def _open_fifo(path: str, flags: int) -> int:
+    """Opening a FIFO for writing waits for its reader, and a blocked open() hears no stop
+    signal (stopping.py acts on another thread): polled instead, so that a stop while no
+    reader has come ends ms (StoppedWaiting) rather than leaving it blocked for good."""
+    from mscli.stopping import STOP_REQUESTED, StoppedWaiting
+
+    while True:
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO:  # ENXIO: no reader yet
+                raise
+            if STOP_REQUESTED.wait(FIFO_POLL_SECONDS):
+                raise StoppedWaiting(f"{path}: stopped before a reader opened this FIFO; "
+                                     "nothing written to it") from None
+            continue
+        os.set_blocking(fd, True)
+        return fd
 
 
 def open_target(target: str, overwrite: bool) -> OutputFile:
