@@ -16,7 +16,7 @@ from mscli.outputs import plan_outputs
 from mscli.select import resolve_stream
 from mscli.session import CaptureOptions, CaptureSession
 from mscli.speakers.plan import is_speaker, plan_play
-from mscli.stopping import StopSignals
+from mscli.stopping import StopSignals, StoppedWaiting
 from mscli.streamcopy import check_copy
 
 
@@ -54,8 +54,6 @@ def capture(args, constraints, devices) -> None:
                   if v is not None}, play=play)
     check_copy(selections, plans, args, options.recorder)
     events = EventLog(CaptureClock())
-    from mscli.stopping import StoppedWaiting
-
     try:
         detail = _record(args, selections, constraints, plans, options, events)
     except StoppedWaiting as stop:  # a stop before the first frame: nothing was captured

@@ -134,6 +134,39 @@ def test_ctrl_c_while_a_source_waits_for_its_sender_stops_at_once(tmp_path, ms_e
     assert not local.exists()
 
 
+def test_a_stop_while_a_source_with_declared_modes_waits_for_its_sender(tmp_path, ms_env):
+    """With its modes in the device file, a listening source is first contacted while the
+    capture opens its devices, its stop signals caught: the stop was held for the source's
+    timeout (30 s) and then lost (exit 5). Now it is a stop before the first frame: exit 0,
+    one warning, nothing recorded."""
+    port = free_port()
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [{
+        "kind": "videoinput", "label": "Net", "modes": [{"width": 320, "height": 240,
+                                                         "frameRate": 30}],
+        "source": {"url": f"tcp://127.0.0.1:{port}", "listen": True, "timeout": 30}}]}))
+    local = tmp_path / "local.mkv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mscli", "capture", "--devices", str(devices), "-c",
+         '{"video": true}', "-o", str(local), "-t", "1"], env=ms_env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(port, "tcp"):
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, err = process.communicate(timeout=40)
+    finally:
+        process.kill()
+    assert time.monotonic() - sent < 10, err  # not the 30 s timeout (margin: a loaded machine)
+    assert process.returncode == 0, err
+    assert err.decode().strip().endswith("stopped while waiting for the stream; nothing recorded")
+    assert b"Traceback" not in err
+    assert not local.exists()
+
+
 @needs_ffmpeg
 def test_the_time_limit_ends_a_wait_for_a_stream_that_never_comes_back(tmp_path, ms):
     """--reconnect -t 3, the sender gone for good after 1.5 s: ms ran until killed, the

@@ -59,6 +59,9 @@ def _listen_options(scheme: str, seconds: float) -> dict[str, str]:
             "tcp": {"listen": "1", "listen_timeout": str(round(seconds * 1000))}}[scheme]
 
 
+STOP_POLL_SECONDS = 0.05  # how often the wait for an opening stream looks for a stop
+
+
 def open_seconds(spec: dict) -> float:
     """How long opening may take: connecting and probing, or waiting for a sender (listen)
     for as long as the source's timeout."""
@@ -73,7 +76,10 @@ def open_stream(spec: dict):
 
     FFmpeg opens on a thread of its own: waiting in it, the main thread would not see a Ctrl-C
     until FFmpeg gave up, as long as a listening source's timeout (up to an hour); waiting for
-    that thread, it sees it at once."""
+    that thread, it sees it at once, and a capture's stop signal too (StoppedWaiting: the
+    capture opens its devices with its signals caught, stopping.py)."""
+    from mscli.stopping import STOP_REQUESTED, StoppedWaiting
+
     outcome: list = []
 
     def run() -> None:
@@ -84,7 +90,12 @@ def open_stream(spec: dict):
 
     opener = threading.Thread(target=run, name="ms-open", daemon=True)
     opener.start()
-    opener.join()
+    main = threading.current_thread() is threading.main_thread()
+    while opener.is_alive():
+        opener.join(STOP_POLL_SECONDS)
+        if main and STOP_REQUESTED.is_set():  # a reconnecting thread's stop is the session's
+            raise StoppedWaiting(f"{quoted(spec['url'])}: stopped while waiting for the stream; "
+                                 "nothing recorded")
     container, error = outcome[0]
     if error is not None:
         raise error
