@@ -81,25 +81,32 @@ class EventFile:
         self.file = open_output(path, overwrite)
         self.error: BaseException | None = None
         self._written = False
+        # A source thread that outlived the capture's wait for it may still emit: once the
+        # file is closed its events are dropped, not a "write to closed file" in that thread.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def write(self, record: dict) -> None:
         from mscli.sinks.files import write_error
 
-        if self.error is not None:
-            return
-        try:
-            self.file.write((json.dumps(record) + "\n").encode())
-            self.file.flush()  # per event: a CI job tailing the log sees it at once
-            self._written = True
-        except OSError as e:
-            self.error = write_error(self.file.name, e)
-            if threading.current_thread() is threading.main_thread():
-                raise self.error from None
+        with self._lock:
+            if self.error is not None or self._closed:
+                return
+            try:
+                self.file.write((json.dumps(record) + "\n").encode())
+                self.file.flush()  # per event: a CI job tailing the log sees it at once
+                self._written = True
+            except OSError as e:
+                self.error = write_error(self.file.name, e)
+        if self.error is not None and threading.current_thread() is threading.main_thread():
+            raise self.error from None
 
     def __enter__(self) -> EventFile:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        with self._lock:
+            self._closed = True
         if exc_type is not None:  # the capture's own error is the one to report
             with contextlib.suppress(Exception):
                 self.file.close() if self._written else self.file.discard()

@@ -340,3 +340,19 @@ def test_live_view_shows_status_and_events_on_a_terminal(ms_env, tmp_path):
     assert "mute video 'Cam'" in during and "unmute video 'Cam'" in during
     assert "stopped" in after
     assert "{" not in during  # the view, not NDJSON
+
+
+def test_an_event_after_the_event_file_closed_is_dropped_quietly(tmp_path):
+    """A source thread that outlived the capture's wait for it may emit after the file is
+    closed: that event is dropped, not a ValueError (write to closed file) in its thread."""
+    from mscli.events import EventFile
+
+    path = tmp_path / "events.ndjson"
+    with EventFile(str(path), overwrite=False) as events:
+        events.write({"event": "mute"})
+    late = []
+    thread = threading.Thread(target=lambda: late.append(events.write({"event": "ended"})))
+    thread.start()
+    thread.join()
+    assert late == [None]
+    assert [json.loads(line)["event"] for line in path.read_text().splitlines()] == ["mute"]
