@@ -1,0 +1,45 @@
+"""Second hostile pass on what does not capture: camera controls at their edges, the id
+secret under racing runs, `devices --watch`, and the DEVICE completion of labels a shell
+would run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mscli.controls import NumericControl
+
+# --- camera controls: values on the edges of a fractional step --------------------------------
+
+# 0.1 + 2 * 0.1 is 0.30000000000000004 in floats: a max on a step that float noise overshoots.
+FRACTIONAL = {"min": 0.1, "max": 0.3, "step": 0.1}
+
+
+@pytest.mark.parametrize("wanted", [0.3, 0.31, 5])
+def test_a_max_on_a_fractional_step_is_a_value_the_control_takes(wanted):
+    assert NumericControl(**FRACTIONAL, value=0.1).settle(wanted) == 0.3
+    assert NumericControl(**FRACTIONAL, value=0.1).on_step(0.3)
+
+
+def fractional_camera(tmp_path, value: float):
+    path = tmp_path / "devices.json"
+    path.write_text(json.dumps({"devices": [{
+        "kind": "videoinput", "label": "Cam",
+        "controls": {"exposureTime": dict(FRACTIONAL, value=value)}}]}))
+    return str(path)
+
+
+def test_a_device_file_may_declare_the_max_of_a_fractional_step(ms, tmp_path):
+    got = ms("caps", "label:Cam", "--devices", fractional_camera(tmp_path, 0.3), "--json")
+    assert got.code == 0, got.err
+    assert got.json()["exposureTime"] == FRACTIONAL
+
+
+@pytest.mark.parametrize("constraint", [0.3, {"exact": 0.3}, {"min": 0.25}])
+def test_resolve_reaches_the_max_of_a_fractional_step(ms, tmp_path, constraint):
+    # It was 0.2 for an ideal, and an "unexpected AttributeError" (exit 1) for exact 0.3.
+    got = ms("resolve", "--devices", fractional_camera(tmp_path, 0.1), "--json",
+             "-c", json.dumps({"video": {"exposureTime": constraint}}))
+    assert got.code == 0, got.err
+    assert got.json()["tracks"][0]["settings"]["exposureTime"] == 0.3
