@@ -5,10 +5,12 @@ would run."""
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
 from mscli.controls import NumericControl
+from test_completion import BASH, SHOW, shell_env, type_tab  # noqa: F401 (a fixture)
 
 # --- camera controls: values on the edges of a fractional step --------------------------------
 
@@ -43,3 +45,23 @@ def test_resolve_reaches_the_max_of_a_fractional_step(ms, tmp_path, constraint):
              "-c", json.dumps({"video": {"exposureTime": constraint}}))
     assert got.code == 0, got.err
     assert got.json()["tracks"][0]["settings"]["exposureTime"] == 0.3
+
+
+# --- bash: completing a label never runs it ---------------------------------------------------
+
+# A label a shell would run or split if a completion inserted it as it is.
+SHELL_TEXT = 'Cam "q" \'s $(touch PWNED) `touch PWNED` \\ !! $HOME {a,b} ~ * 📷'
+
+
+@pytest.mark.parametrize("quote", ["", "'", '"'])
+def test_bash_tab_inserts_a_label_the_shell_hands_back_unchanged(shell_env, tmp_path, quote):
+    # Inside quotes the label was inserted as it is: in "...", its $(...) ran on Enter.
+    (tmp_path / "d.json").write_text(json.dumps(
+        {"devices": [{"kind": "videoinput", "label": SHELL_TEXT}]}))
+    setup = [f"source {shlex.quote(str(BASH))}", "PS1='$ '", SHOW,
+             f"cd {shlex.quote(str(tmp_path))}"]
+    # Keys after the Tab wait for its completion: "" is enough to wait for.
+    words = type_tab(["bash", "--norc", "--noprofile", "-i"], shell_env, setup,
+                     f"ms caps --devices d.json {quote}label:C", "")
+    assert words == f"<ms><caps><--devices><d.json><label:{SHELL_TEXT}>"
+    assert not (tmp_path / "PWNED").exists()
