@@ -4,11 +4,16 @@ would run."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shlex
+import time
+from types import SimpleNamespace
 
 import pytest
 
+from mscli import ids
 from mscli.controls import NumericControl
 from test_completion import BASH, SHOW, shell_env, type_tab  # noqa: F401 (a fixture)
 
@@ -65,3 +70,62 @@ def test_bash_tab_inserts_a_label_the_shell_hands_back_unchanged(shell_env, tmp_
                      f"ms caps --devices d.json {quote}label:C", "")
     assert words == f"<ms><caps><--devices><d.json><label:{SHELL_TEXT}>"
     assert not (tmp_path / "PWNED").exists()
+
+
+# --- the id secret: racing runs agree ---------------------------------------------------------
+
+
+@pytest.fixture
+def truncated_secret(tmp_path, monkeypatch):
+    """A state directory whose secret is too short to keep (a crash cut it): the next run
+    replaces it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / ids.SECRET_NAME).write_bytes(b"abc")
+    (state / ids.SECRET_NAME).chmod(0o600)
+    monkeypatch.setenv("MS_STATE_DIR", str(state))
+    return state
+
+
+def device_id(secret: bytes) -> str:
+    return ids.IdHasher(secret).device_id("videoinput", "key")
+
+
+def test_a_run_that_finds_another_replacing_the_secret_uses_the_other_ones(
+        truncated_secret, monkeypatch):
+    # Each racer replaced it with its own: runs started together printed different ids,
+    # and all but the last printed ids that never came back.
+    theirs = b"s" * ids.SECRET_BYTES
+    other = os.open(truncated_secret, os.O_RDONLY)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another ms, in the middle of replacing it
+
+    def other_run_finishes(seconds):
+        fd = os.open(truncated_secret / "new", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, theirs)
+        os.close(fd)
+        os.replace(truncated_secret / "new", truncated_secret / ids.SECRET_NAME)
+        os.close(other)  # and lets go of the lock
+
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=other_run_finishes)
+    monkeypatch.setattr(ids, "time", clock, raising=False)
+    warnings = []
+    assert ids.IdHasher.for_user(warnings.append).device_id("videoinput", "key") == \
+        device_id(theirs)
+    assert warnings == []
+
+
+def test_a_run_stuck_replacing_the_secret_does_not_hang_the_others(truncated_secret,
+                                                                    monkeypatch):
+    stuck = os.open(truncated_secret, os.O_RDONLY)
+    fcntl.flock(stuck, fcntl.LOCK_EX)  # never let go (stopped with Ctrl-Z)
+    now = [0.0]
+    clock = SimpleNamespace(monotonic=lambda: now[0],
+                            sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
+    monkeypatch.setattr(ids, "time", clock, raising=False)
+    try:
+        got = ids.IdHasher.for_user(lambda message: None).device_id("videoinput", "key")
+    finally:
+        os.close(stuck)
+    assert 0 < now[0] <= 2 * ids.LOCK_WAIT_SECONDS  # waited, but a bounded (fake) while
+    secret = (truncated_secret / ids.SECRET_NAME).read_bytes()
+    assert len(secret) == ids.SECRET_BYTES and got == device_id(secret)
