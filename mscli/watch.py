@@ -17,6 +17,7 @@ from mscli.catalog import load_devices
 from mscli.errors import MediaError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.messages import warn
+from mscli.stopping import STOP_SIGNALS
 
 POLL_SECONDS = 0.05  # virtual: faults are exact to this; real backends every REAL_POLL
 REAL_POLL_SECONDS = 1.0
@@ -37,7 +38,7 @@ class Watcher:
         self.fake = fake
         self.events = events
         self.stop = threading.Event()
-        self._mtime = self._file_mtime()
+        self._stamp = self._file_stamp()
         self._all = load_devices(devices_file, fake)
         self._reported_error = False
 
@@ -58,9 +59,9 @@ class Watcher:
                 previous = current
 
     def _reload(self, virtual: bool) -> None:
-        if virtual and self._file_mtime() == self._mtime:
+        if virtual and self._file_stamp() == self._stamp:
             return
-        self._mtime = self._file_mtime()
+        self._stamp = self._file_stamp()
         try:
             self._all = load_devices(self.devices_file, self.fake)
             self._reported_error = False
@@ -69,13 +70,18 @@ class Watcher:
                 warn(f"{e.message}; keeping the last list")
                 self._reported_error = True
 
-    def _file_mtime(self):
+    def _file_stamp(self):
+        """What tells an edit: the mtime alone can miss one, as it ticks only every few ms
+        on many file systems: a file caught half-written then finished in the same tick
+        kept the stale list (and its warning) until the next edit. The size and the inode
+        (a file moved into place) change with it."""
         if not self.devices_file:
             return None
         try:
-            return os.stat(self.devices_file).st_mtime_ns
+            info = os.stat(self.devices_file)
         except OSError:
             return None
+        return info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev
 
 
 def _change(before: list[dict], after: list[dict]) -> dict:
@@ -88,7 +94,7 @@ def _change(before: list[dict], after: list[dict]) -> dict:
 
 def watch(devices_file: str | None, fake: bool, events_option: str | None,
           print_list) -> None:
-    """Print the list with print_list, then events until SIGINT/SIGTERM (exit 0). An
+    """Print the list with print_list, then events until a stop signal (exit 0). An
     --events file that exists is refused before anything is printed: watch has no -y."""
     if events_option not in (None, "none"):
         from mscli.sinks.files import check_target
@@ -96,7 +102,9 @@ def watch(devices_file: str | None, fake: bool, events_option: str | None,
         check_target(events_option, overwrite=False, overwrite_option=None)
     events = EventLog(CaptureClock())
     watcher = Watcher(devices_file, fake, events)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # The signals that stop a capture, SIGHUP included (the terminal or the ssh session went
+    # away): it killed the watch, exit 129.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, lambda *_: watcher.stop.set())
     print_list(watcher.listed(0.0))
     with contextlib.ExitStack() as stack:

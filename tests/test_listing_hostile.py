@@ -8,6 +8,9 @@ import fcntl
 import json
 import os
 import shlex
+import signal
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -15,6 +18,8 @@ import pytest
 
 from mscli import ids
 from mscli.controls import NumericControl
+from mscli.events import CaptureClock, EventLog
+from mscli.watch import Watcher
 from test_completion import BASH, SHOW, shell_env, type_tab  # noqa: F401 (a fixture)
 
 # --- camera controls: values on the edges of a fractional step --------------------------------
@@ -129,3 +134,49 @@ def test_a_run_stuck_replacing_the_secret_does_not_hang_the_others(truncated_sec
     assert 0 < now[0] <= 2 * ids.LOCK_WAIT_SECONDS  # waited, but a bounded (fake) while
     secret = (truncated_secret / ids.SECRET_NAME).read_bytes()
     assert len(secret) == ids.SECRET_BYTES and got == device_id(secret)
+
+
+# --- devices --watch --------------------------------------------------------------------------
+
+
+def watch_file(path, *labels) -> None:
+    path.write_text(json.dumps({"devices": [
+        {"kind": "videoinput", "label": label} for label in labels]}))
+
+
+def test_watch_sees_an_edit_that_keeps_the_mtime(tmp_path):
+    # File systems whose mtime ticks every few ms: a file caught half-written and finished
+    # in the same tick kept the stale list until the next edit.
+    path = tmp_path / "w.json"
+    watch_file(path, "A")
+    watcher = Watcher(str(path), False, EventLog(CaptureClock()))
+    tick = path.stat().st_mtime_ns + 10**9  # the edit's tick, after the first
+    path.write_text('{"devices": [')  # caught half-written
+    os.utime(path, ns=(tick, tick))
+    warnings = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mscli.watch.warn", warnings.append)
+        watcher._reload(virtual=True)
+        watch_file(path, "A", "B")
+        os.utime(path, ns=(tick, tick))
+        watcher._reload(virtual=True)
+    assert len(warnings) == 1
+    assert [d["label"] for d in watcher.listed(0.0)] == ["A", "B"]
+
+
+def test_sighup_ends_the_watch_as_the_other_stop_signals_do(ms_env, tmp_path):
+    # It killed it (exit 129), where SIGINT and SIGTERM end it with exit 0.
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "A", "faults": [
+        {"at": 0.05, "event": "disconnect"}]}]}))
+    proc = subprocess.Popen([sys.executable, "-m", "mscli", "devices", "--watch",
+                             "--devices", str(path)], env=ms_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        event = proc.stderr.readline()  # the watch runs: its handlers are in place
+    finally:
+        proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=30)
+    assert json.loads(event)["event"] == "devicechange", event + err
+    assert proc.returncode == 0, err
+    assert [d["label"] for d in json.loads(out)] == ["A"]
