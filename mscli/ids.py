@@ -73,6 +73,16 @@ def reset_secret() -> str:
     return path
 
 
+def _make_state_dir(directory: str) -> None:
+    """Create the state directory (private) unless it exists; OSError saying why not."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except FileExistsError:
+        # Something that is not a directory is in the way: say what, not "File exists".
+        os.stat(directory)  # a symlink loop, a dangling link: its own error
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory) from None
+
+
 def _load_or_create_secret(directory: str, warn) -> bytes:
     path = os.path.join(directory, SECRET_NAME)
     try:
@@ -99,7 +109,7 @@ def _one_at_a_time(directory: str):
     Ctrl-Z) must not hang every ms; after LOCK_WAIT_SECONDS this one goes on unlocked."""
     import fcntl
 
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _make_state_dir(directory)
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -175,7 +185,7 @@ def _publish_new_secret(path: str, replace: bool) -> None:
     link() fails if another ms got there first; then both use the winner's secret.
     """
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _make_state_dir(directory)
     tmp = os.path.join(directory, f".{SECRET_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600)

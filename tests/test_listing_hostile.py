@@ -15,6 +15,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from conftest import one_error_line
 
 from mscli import ids
 from mscli.controls import NumericControl
@@ -180,3 +181,26 @@ def test_sighup_ends_the_watch_as_the_other_stop_signals_do(ms_env, tmp_path):
     assert json.loads(event)["event"] == "devicechange", event + err
     assert proc.returncode == 0, err
     assert [d["label"] for d in json.loads(out)] == ["A"]
+
+
+def state_in_the_way(tmp_path, what: str):
+    path = tmp_path / "state"
+    if what == "a file":
+        path.write_text("")
+    else:  # a symlink loop
+        os.symlink(tmp_path / "other", path)
+        os.symlink(path, tmp_path / "other")
+    return path
+
+
+@pytest.mark.parametrize("what, reason", [("a file", "Not a directory"),
+                                          ("a loop", "Too many levels of symbolic links")])
+def test_reset_ids_says_what_is_in_the_way_of_the_state_dir(ms, tmp_path, what, reason):
+    # It said "cannot write STATE/id-secret: File exists".
+    state = state_in_the_way(tmp_path, what)
+    got = ms("devices", "--fake", "--reset-ids", env={"MS_STATE_DIR": str(state)})
+    assert got.code == 1
+    assert one_error_line(got) == (f"ms: AbortError: cannot write {state / ids.SECRET_NAME}: "
+                                   f"{reason}; set MS_STATE_DIR to a writable directory")
+    listed = ms("devices", "--fake", "--json", env={"MS_STATE_DIR": str(state)})
+    assert listed.code == 0 and f"{reason}; set MS_STATE_DIR" in listed.err
