@@ -204,3 +204,13 @@ def test_reset_ids_says_what_is_in_the_way_of_the_state_dir(ms, tmp_path, what, 
                                    f"{reason}; set MS_STATE_DIR to a writable directory")
     listed = ms("devices", "--fake", "--json", env={"MS_STATE_DIR": str(state)})
     assert listed.code == 0 and f"{reason}; set MS_STATE_DIR" in listed.err
+
+
+def test_the_completion_hook_into_a_full_stdout_is_one_line(ms_env):
+    # It was "unexpected OSError: [Errno 28] No space left on device ... report it".
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "mscli", "devices", "--fake", "--complete"],
+                              env=ms_env, stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "ms: AbortError: cannot write to stdout: No space left on device\n"
