@@ -214,3 +214,29 @@ def test_the_completion_hook_into_a_full_stdout_is_one_line(ms_env):
                               timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == "ms: AbortError: cannot write to stdout: No space left on device\n"
+
+
+# --- --reapply: constraints that choose another native mode -----------------------------------
+
+
+def test_reapply_that_chooses_a_larger_native_mode_keeps_the_track(ms_env, tmp_path):
+    # The pattern delivered the frame it had made in the old 320x240 mode after the switch:
+    # "ended" (read-error: cannot scale 320x240 up to 640x480), and the recording stopped.
+    constraints = tmp_path / "c.json"
+    constraints.write_text('{"video": {"width": 320}}')
+    out = tmp_path / "o.y4m"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mscli", "capture", "--fake", "-c", str(constraints),
+         "--reapply", "--no-content", "--stats", "0.1", "-t", "2.5", "-o", str(out)],
+        env=ms_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        first = proc.stderr.readline()  # a stats event: capturing, SIGHUP now reapplies
+        constraints.write_text('{"video": {"frameRate": 10}}')  # 640x480 by default
+        proc.send_signal(signal.SIGHUP)
+    finally:
+        err = first + proc.communicate(timeout=60)[1]
+    events = [json.loads(line) for line in err.splitlines() if line.startswith(b"{")]
+    assert proc.returncode == 0, err
+    assert "ended" not in [e["event"] for e in events], err
+    stopped = next(e for e in events if e["event"] == "stopped")
+    assert stopped["detail"]["tracks"][0]["duration"] >= 2.0, err
