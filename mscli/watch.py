@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import threading
 
 from mscli.catalog import load_devices
-from mscli.errors import MediaError
+from mscli.errors import DeviceFileError, MediaError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.messages import warn
 from mscli.stopping import STOP_SIGNALS
@@ -59,10 +60,17 @@ class Watcher:
                 previous = current
 
     def _reload(self, virtual: bool) -> None:
-        if virtual and self._file_stamp() == self._stamp:
+        stamp = self._file_stamp()
+        if virtual and stamp == self._stamp:
             return
-        self._stamp = self._file_stamp()
+        self._stamp = stamp
         try:
+            if stamp is not None and not stat.S_ISREG(stamp[-1]):
+                # A FIFO put in its place would hold the watch (and a Ctrl-C) for the 10 s a
+                # FIFO is given to deliver: what the watch re-reads is a regular file.
+                raise DeviceFileError(f"device file {self.devices_file!r} is not a regular "
+                                      "file (the watch re-reads the file it was given when "
+                                      "it changes)")
             self._all = load_devices(self.devices_file, self.fake)
             self._reported_error = False
         except MediaError as e:
@@ -81,7 +89,7 @@ class Watcher:
             info = os.stat(self.devices_file)
         except OSError:
             return None
-        return info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev
+        return info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev, info.st_mode
 
 
 def _change(before: list[dict], after: list[dict]) -> dict:

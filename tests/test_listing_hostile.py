@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import SimpleNamespace
 
@@ -240,3 +241,22 @@ def test_reapply_that_chooses_a_larger_native_mode_keeps_the_track(ms_env, tmp_p
     assert "ended" not in [e["event"] for e in events], err
     stopped = next(e for e in events if e["event"] == "stopped")
     assert stopped["detail"]["tracks"][0]["duration"] >= 2.0, err
+
+
+def test_watch_does_not_wait_on_a_fifo_put_in_place_of_the_device_file(tmp_path):
+    # It waited the 10 s a FIFO is given to deliver, and a Ctrl-C with it.
+    path = tmp_path / "w.json"
+    watch_file(path, "A")
+    watcher = Watcher(str(path), False, EventLog(CaptureClock()))
+    path.unlink()
+    os.mkfifo(path)
+    warnings = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mscli.watch.warn", warnings.append)
+        reload = threading.Thread(target=watcher._reload, args=(True,), daemon=True)
+        reload.start()
+        reload.join(5)  # half the FIFO's wait: a reload reads no FIFO at all
+        assert not reload.is_alive()
+    assert warnings == [f"device file {str(path)!r} is not a regular file (the watch re-reads "
+                        "the file it was given when it changes); keeping the last list"]
+    assert [d["label"] for d in watcher.listed(0.0)] == ["A"]
