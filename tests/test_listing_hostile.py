@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import one_error_line
 
-from mscli import ids
+from mscli import ids, render
 from mscli.controls import NumericControl
 from mscli.events import CaptureClock, EventLog
 from mscli.watch import Watcher
@@ -260,3 +260,25 @@ def test_watch_does_not_wait_on_a_fifo_put_in_place_of_the_device_file(tmp_path)
     assert warnings == [f"device file {str(path)!r} is not a regular file (the watch re-reads "
                         "the file it was given when it changes); keeping the last list"]
     assert [d["label"] for d in watcher.listed(0.0)] == ["A"]
+
+
+# --- the human tables: a device's name is text, never terminal codes --------------------------
+
+# What a USB camera's descriptor may call itself: retitle the terminal, clear it, and turn the
+# rest of the row around.
+HOSTILE_NAME = "Cam \x1b]0;owned\x07 \x1b[2J \u202e reversed"
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: render.devices_table([{"deviceId": "d", "kind": "videoinput",
+                                   "label": HOSTILE_NAME, "groupId": "g"}]),
+    lambda: render.caps_tables([{"kind": "videoinput", "label": HOSTILE_NAME,
+                                 "capabilities": {"width": {"min": 1, "max": 2}}}]),
+    lambda: render.resolve_table({"tracks": [{"kind": "video", "label": HOSTILE_NAME,
+                                              "settings": {"width": 2}}]}),
+])
+def test_a_device_name_reaches_the_table_escaped(capsys, draw):
+    draw()
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b]0;owned\\x07" in out and "\\u202e" in out
