@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from mscli import ids, render
 from mscli.controls import NumericControl
 from mscli.events import CaptureClock, EventLog
 from mscli.watch import Watcher
-from test_completion import BASH, SHOW, shell_env, type_tab  # noqa: F401 (a fixture)
+from test_completion import BASH, SHOW, ZSH, needs, shell_env, type_tab  # noqa: F401 (a fixture)
 
 # --- camera controls: values on the edges of a fractional step --------------------------------
 
@@ -74,6 +75,24 @@ def test_bash_tab_inserts_a_label_the_shell_hands_back_unchanged(shell_env, tmp_
              f"cd {shlex.quote(str(tmp_path))}"]
     # Keys after the Tab wait for its completion: "" is enough to wait for.
     words = type_tab(["bash", "--norc", "--noprofile", "-i"], shell_env, setup,
+                     f"ms caps --devices d.json {quote}label:C", "")
+    assert words == f"<ms><caps><--devices><d.json><label:{SHELL_TEXT}>"
+    assert not (tmp_path / "PWNED").exists()
+
+
+@needs("zsh", "zsh")
+@pytest.mark.parametrize("quote", ["", "'", '"'])
+def test_zsh_tab_inserts_a_label_the_shell_hands_back_unchanged(shell_env, tmp_path, quote):
+    # zsh quoted it, but _describe took the label's backslash for an escape and dropped it.
+    (tmp_path / "d.json").write_text(json.dumps(
+        {"devices": [{"kind": "videoinput", "label": SHELL_TEXT}]}))
+    functions = tmp_path / "zfunc"
+    functions.mkdir()
+    shutil.copy(ZSH, functions / "_ms")
+    setup = [f"fpath=({shlex.quote(str(functions))} $fpath)", "PS1='$ '", SHOW,
+             f"autoload -U compinit && compinit -u -d {shlex.quote(str(tmp_path / 'dump'))}",
+             f"cd {shlex.quote(str(tmp_path))}"]
+    words = type_tab(["zsh", "-f", "-i"], shell_env, setup,
                      f"ms caps --devices d.json {quote}label:C", "")
     assert words == f"<ms><caps><--devices><d.json><label:{SHELL_TEXT}>"
     assert not (tmp_path / "PWNED").exists()

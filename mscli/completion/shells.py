@@ -295,6 +295,7 @@ _ms_devices() {
   [[ $prog == '~/'* ]] && prog=$HOME/${prog#??}
   for line in ${(f)"$("$prog" devices --complete $args 2>/dev/null)"}; do
     value=${line%%$'\t'*}
+    value=${value//\\/\\\\}  # _describe takes \ as an escape: a label's own, doubled
     candidates+=("${value//:/\\:}:${line#*$'\t'}")
   done
   _describe -t devices device candidates
