@@ -52,7 +52,9 @@ class NumericControl(NamedTuple):
         x = min(max(wanted, self.min), self.max)
         if self.step > 0:  # a half step goes up, as the V4L2 core rounds
             x = self.min + math.floor((x - self.min) / self.step + 0.5) * self.step
-            if x > self.max:  # the last step may overshoot a max that is not on a step
+            # The last step may overshoot a max that is not on a step; float noise alone
+            # (0.1 + 2 * 0.1 > 0.3) is no overshoot, or a max on a step could not be had.
+            if tidy(x) > self.max:
                 x -= self.step
         return tidy(x)
 

@@ -11,11 +11,13 @@ put in its place would hang every `ms devices`), only as a regular file, and kep
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
 import os
 import stat
+import time
 
 from mscli.errors import AbortError
 
@@ -23,6 +25,7 @@ SECRET_NAME = "id-secret"
 SECRET_BYTES = 32
 MIN_SECRET_BYTES = 16  # shorter: truncated by a crash or by hand, so ids cannot be kept
 ID_HEX_CHARS = 32  # 128 bits: unguessable, and short enough to paste
+LOCK_WAIT_SECONDS = 2.0  # making a secret takes milliseconds; a holder this slow is stuck
 MOVE_HINT = "set MS_STATE_DIR to a writable directory"
 
 
@@ -70,18 +73,57 @@ def reset_secret() -> str:
     return path
 
 
+def _make_state_dir(directory: str) -> None:
+    """Create the state directory (private) unless it exists; OSError saying why not."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except FileExistsError:
+        # Something that is not a directory is in the way: say what, not "File exists".
+        os.stat(directory)  # a symlink loop, a dangling link: its own error
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory) from None
+
+
 def _load_or_create_secret(directory: str, warn) -> bytes:
     path = os.path.join(directory, SECRET_NAME)
     try:
         secret = _read_secret(path, warn)
         if secret is None:
-            _publish_new_secret(path, replace=os.path.lexists(path))
-            secret = _read_secret(path, warn)
+            with _one_at_a_time(directory):
+                # Another ms may have put a good one there while this one waited.
+                secret = _read_secret(path, lambda message: None)
+                if secret is None:
+                    _publish_new_secret(path, replace=os.path.lexists(path))
+                    secret = _read_secret(path, warn)
     except OSError as e:
         # A read-only home must not stop listing; the ids just won't survive this run.
         warn(f"cannot keep device ids stable: {path}: {e.strerror}; {MOVE_HINT}")
         secret = None
     return secret or os.urandom(SECRET_BYTES)
+
+
+@contextlib.contextmanager
+def _one_at_a_time(directory: str):
+    """Hold the state directory's lock while a secret is made. Racing runs that each
+    replaced an unusable secret (truncated, a FIFO) each hashed with their own, so all but
+    the last printed ids that never came back. Bounded: a holder that hangs (stopped with
+    Ctrl-Z) must not hang every ms; after LOCK_WAIT_SECONDS this one goes on unlocked."""
+    import fcntl
+
+    _make_state_dir(directory)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.005)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _read_secret(path: str, warn) -> bytes | None:
@@ -143,7 +185,7 @@ def _publish_new_secret(path: str, replace: bool) -> None:
     link() fails if another ms got there first; then both use the winner's secret.
     """
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _make_state_dir(directory)
     tmp = os.path.join(directory, f".{SECRET_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600)

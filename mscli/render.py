@@ -10,6 +10,7 @@ import sys
 from contextlib import contextmanager
 
 from mscli.controls import CONTROLS
+from mscli.errors import shown
 from mscli.streams import write_out
 
 
@@ -65,10 +66,15 @@ def _scalar(value) -> str:
     return str(value)
 
 
+# Labels go through errors.shown(): a real camera's name is what its USB descriptor says,
+# and an escape code in it must not reach the terminal (clear it, retitle it), nor a
+# bidi override turn the rest of the row around.
+
+
 def devices_table(infos: list[dict]) -> None:
     table = _table(None, ["#", "kind", "label", "deviceId", "groupId"])
     for i, info in enumerate(infos):
-        table.add_row(f"index:{i}", info["kind"], info["label"], info["deviceId"],
+        table.add_row(f"index:{i}", info["kind"], shown(info["label"]), info["deviceId"],
                       info["groupId"])
     with _console() as console:
         console.print(table)
@@ -81,7 +87,8 @@ def caps_tables(entries: list[dict], current: list[dict] | None = None) -> None:
     its controls' current values, shown beside their capability."""
     with _console() as console:
         for i, entry in enumerate(entries):
-            table = _table(f"{entry['label']} ({entry['kind']})", ["property", "capability"])
+            table = _table(f"{shown(entry['label'])} ({entry['kind']})",
+                           ["property", "capability"])
             caps = entry["capabilities"]
             for name, value in caps.items():
                 if name not in CONTROLS:
@@ -123,7 +130,7 @@ def supported_table(names: dict) -> None:
 def resolve_table(result: dict) -> None:
     with _console() as console:
         for track in result["tracks"]:
-            table = _table(f"{track['kind']}: {track['label']}", ["setting", "value"])
+            table = _table(f"{track['kind']}: {shown(track['label'])}", ["setting", "value"])
             for name, value in track["settings"].items():
                 table.add_row(name, _cell(value))
             if "mode" in track:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import threading
 
 from mscli.catalog import load_devices
-from mscli.errors import MediaError
+from mscli.errors import DeviceFileError, MediaError
 from mscli.events import CaptureClock, EventLog, attach_event_writers
 from mscli.messages import warn
+from mscli.stopping import STOP_SIGNALS
 
 POLL_SECONDS = 0.05  # virtual: faults are exact to this; real backends every REAL_POLL
 REAL_POLL_SECONDS = 1.0
@@ -37,7 +39,7 @@ class Watcher:
         self.fake = fake
         self.events = events
         self.stop = threading.Event()
-        self._mtime = self._file_mtime()
+        self._stamp = self._file_stamp()
         self._all = load_devices(devices_file, fake)
         self._reported_error = False
 
@@ -58,10 +60,17 @@ class Watcher:
                 previous = current
 
     def _reload(self, virtual: bool) -> None:
-        if virtual and self._file_mtime() == self._mtime:
+        stamp = self._file_stamp()
+        if virtual and stamp == self._stamp:
             return
-        self._mtime = self._file_mtime()
+        self._stamp = stamp
         try:
+            if stamp is not None and not stat.S_ISREG(stamp[-1]):
+                # A FIFO put in its place would hold the watch (and a Ctrl-C) for the 10 s a
+                # FIFO is given to deliver: what the watch re-reads is a regular file.
+                raise DeviceFileError(f"device file {self.devices_file!r} is not a regular "
+                                      "file (the watch re-reads the file it was given when "
+                                      "it changes)")
             self._all = load_devices(self.devices_file, self.fake)
             self._reported_error = False
         except MediaError as e:
@@ -69,13 +78,18 @@ class Watcher:
                 warn(f"{e.message}; keeping the last list")
                 self._reported_error = True
 
-    def _file_mtime(self):
+    def _file_stamp(self):
+        """What tells an edit: the mtime alone can miss one, as it ticks only every few ms
+        on many file systems: a file caught half-written then finished in the same tick
+        kept the stale list (and its warning) until the next edit. The size and the inode
+        (a file moved into place) change with it."""
         if not self.devices_file:
             return None
         try:
-            return os.stat(self.devices_file).st_mtime_ns
+            info = os.stat(self.devices_file)
         except OSError:
             return None
+        return info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev, info.st_mode
 
 
 def _change(before: list[dict], after: list[dict]) -> dict:
@@ -88,7 +102,7 @@ def _change(before: list[dict], after: list[dict]) -> dict:
 
 def watch(devices_file: str | None, fake: bool, events_option: str | None,
           print_list) -> None:
-    """Print the list with print_list, then events until SIGINT/SIGTERM (exit 0). An
+    """Print the list with print_list, then events until a stop signal (exit 0). An
     --events file that exists is refused before anything is printed: watch has no -y."""
     if events_option not in (None, "none"):
         from mscli.sinks.files import check_target
@@ -96,7 +110,9 @@ def watch(devices_file: str | None, fake: bool, events_option: str | None,
         check_target(events_option, overwrite=False, overwrite_option=None)
     events = EventLog(CaptureClock())
     watcher = Watcher(devices_file, fake, events)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # The signals that stop a capture, SIGHUP included (the terminal or the ssh session went
+    # away): it killed the watch, exit 129.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, lambda *_: watcher.stop.set())
     print_list(watcher.listed(0.0))
     with contextlib.ExitStack() as stack:

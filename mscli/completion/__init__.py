@@ -18,8 +18,6 @@ generators import what they need when called.
 
 from __future__ import annotations
 
-import sys
-
 # The hook: `ms devices --complete [--fake | --devices FILE]`
 
 
@@ -51,9 +49,10 @@ def print_device_candidates(devices_file: str | None, fake: bool) -> None:
     the place for them; the command itself reports them when run)."""
     from mscli.catalog import load_devices
     from mscli.errors import MediaError
+    from mscli.streams import write_out  # a full stdout is one line, as for any command
 
     try:
         devices = load_devices(devices_file, fake, warn=lambda message: None)
     except (MediaError, OSError):
         return
-    sys.stdout.write("".join(f"{value}\t{about}\n" for value, about in device_candidates(devices)))
+    write_out("".join(f"{value}\t{about}\n" for value, about in device_candidates(devices)))

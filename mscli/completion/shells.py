@@ -76,9 +76,10 @@ _ms_output() {
 }
 
 # DEVICE: what `ms devices --complete` prints for the --fake/--devices typed so far (and
-# MS_FAKE/MS_DEVICES, which it reads as ms does). Labels may hold spaces: outside quotes
-# each candidate is escaped here (printf %q); inside them readline adds the closing quote.
-# (-o filenames would escape too, but also the : of a label: it inserts as label\:Desk.)
+# MS_FAKE/MS_DEVICES, which it reads as ms does). Labels may hold spaces, quotes, $(...):
+# each candidate is quoted here for where the cursor is (_ms_quoted); inside quotes
+# readline adds the closing quote. (-o filenames would escape too, but also the : of a
+# label: it inserts as label\:Desk, and it leaves $ and ` live inside double quotes.)
 _ms_devices() {
     local args=() i w prog=${_ms_words[0]} value
     for ((i = 1; i < ${#_ms_words[@]} - 1; i++)); do
@@ -97,11 +98,30 @@ _ms_devices() {
     while IFS=$'\t' read -r value _; do
         [[ -n $value ]] && _ms_offer "$value"
     done < <("$prog" devices --complete "${args[@]}" 2>/dev/null)
-    if [[ -z $_ms_quote ]]; then
-        for ((i = before; i < ${#COMPREPLY[@]}; i++)); do
-            printf -v "COMPREPLY[i]" %q "${COMPREPLY[i]}"
-        done
-    fi
+    for ((i = before; i < ${#COMPREPLY[@]}; i++)); do
+        _ms_quoted "${COMPREPLY[i]}"
+        COMPREPLY[i]=$_ms_text
+    done
+}
+
+# $1 as the line needs it after the quote still open ($_ms_quote), in _ms_text, so that the
+# shell hands ms the text itself and never runs any of it. Outside quotes: printf %q.
+# In '...': a ' closes, is escaped and reopens. In "...": \ $ ` " take a backslash, and !
+# goes outside them ("\!"): inside, the backslash that stops history expansion stays.
+_ms_quoted() {
+    local text=$1 q="'" b='\'
+    case $_ms_quote in
+        "'") text=${text//"$q"/"$q$b$q$q"} ;;
+        '"')
+            text=${text//"$b"/"$b$b"}
+            text=${text//'$'/"$b\$"}
+            text=${text//'`'/"$b\`"}
+            text=${text//'"'/"$b\""}
+            text=${text//'!'/"\"$b!\""}
+            ;;
+        *) printf -v text %q "$text" ;;
+    esac
+    _ms_text=$text
 }
 '''
 
@@ -275,6 +295,7 @@ _ms_devices() {
   [[ $prog == '~/'* ]] && prog=$HOME/${prog#??}
   for line in ${(f)"$("$prog" devices --complete $args 2>/dev/null)"}; do
     value=${line%%$'\t'*}
+    value=${value//\\/\\\\}  # _describe takes \ as an escape: a label's own, doubled
     candidates+=("${value//:/\\:}:${line#*$'\t'}")
   done
   _describe -t devices device candidates

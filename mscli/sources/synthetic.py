@@ -58,9 +58,14 @@ class PatternSource(VirtualCameraSource):
                 index = round(t * native)  # the native frame slot
                 # burned into the picture: the slot, or the slot since the Unix epoch
                 number = index if epoch is None else epoch_number(epoch + t, native)
-                self.track.deliver(content.video(VideoFrame(
-                    generator.frame(number), mode.width, mode.height, index, 1 / native, t,
-                    index)))
+                frame = VideoFrame(generator.frame(number), mode.width, mode.height, index,
+                                   1 / native, t, index)
+                if self.track.mode != mode:
+                    # applyConstraints chose another native mode while this one waited for
+                    # t: the track now takes frames of that mode only (a smaller old one
+                    # cannot be scaled up, and ended the track): make t's frame in it.
+                    continue
+                self.track.deliver(content.video(frame))
             t += 1.0 / script.rate(t, float(native))
 
     def _epoch(self) -> Fraction | None:
