@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,21 @@ def lateness():
     probe = Lateness()
     yield probe
     probe.stop()
+
+
+@pytest.fixture
+def shell_env(ms_env, tmp_path):
+    """An environment whose `ms` is this checkout (via a wrapper on PATH), away from the
+    user's shell configuration."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "ms"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m mscli "$@"\n')
+    wrapper.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in ms_env.items() if k not in ("EDITOR", "VISUAL", "BASH_ENV", "ENV")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{ms_env.get('PATH', os.defpath)}", HOME=str(home),
+               XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
+               TERM="dumb", COLUMNS="200", LC_ALL="C.UTF-8")
+    return env

@@ -23,7 +23,7 @@ from mscli import ids, render
 from mscli.controls import NumericControl
 from mscli.events import CaptureClock, EventLog
 from mscli.watch import Watcher
-from test_completion import BASH, SHOW, ZSH, needs, shell_env, type_tab  # noqa: F401 (a fixture)
+from test_completion import BASH, SHOW, ZSH, needs, type_tab
 
 # --- camera controls: values on the edges of a fractional step --------------------------------
 
