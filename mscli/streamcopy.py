@@ -140,9 +140,14 @@ def _other_video(s: dict, mode, source: str, verb: str) -> str | None:
 
 def _not_native(selection, path: str) -> str | None:
     """Why the track's settings are not the file stream's own, or None."""
-    from mscli.media.probe import probe_audio, probe_video_mode
+    from mscli.media.probe import probe_audio, probe_video_mode, stores_timestamps
 
     s = selection.settings
+    if not stores_timestamps(path, selection.kind):
+        return (f"{path!r} stores no timestamps (a raw elementary stream), so its packets' "
+                "presentation times are unknown until they are decoded; put it in a "
+                f"container first (ffmpeg -r {s.get('frameRate', 30):g} -i FILE -c copy "
+                "FILE.mp4) or give an encoder")
     if selection.kind == "video":
         return _other_video(s, probe_video_mode(path), "the file's stream", "is")
     rate, channels = probe_audio(path)

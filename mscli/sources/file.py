@@ -44,7 +44,7 @@ class FileSource(VirtualCameraSource):
         self.track.batched = self.track.copy  # _copy wakes the writer
         self._batch_due = None
         while True:
-            last_t = offset
+            last_t = None
             with av.open(spec["file"]) as container:
                 items = self._packets(container, offset) if self.track.copy \
                     else self._frames(container, offset)
@@ -64,8 +64,10 @@ class FileSource(VirtualCameraSource):
                     self.track.deliver(content.video(frame) if self.track.kind == "video"
                                        else content.audio(frame))
                     index += 1
-            if not spec.get("loop"):
-                return self.track.source_ended("end-of-file", at=last_t)
+            # A pass with nothing to play would loop forever, never reaching the next frame.
+            if not spec.get("loop") or last_t is None:
+                return self.track.source_ended("end-of-file",
+                                               at=offset if last_t is None else last_t)
             offset = self._pass_end if self.track.copy else last_t + self._frame_duration
 
     def _copy(self, packet, t: float, script) -> bool:
@@ -135,13 +137,15 @@ class FileSource(VirtualCameraSource):
         period = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) if video else 0.0
         first = None
         self._frame_duration = 0.0
+        untimed = 0.0  # where a frame without a pts (a raw elementary stream's) is shown
         for packet in container.demux(stream):
             for frame in packet.decode():
                 seconds = frame.time  # pts x time base, exactly rounded; None without a pts
                 if seconds is None:
-                    continue
+                    seconds = untimed if first is None else max(untimed, first)
                 first = seconds if first is None else first
                 self._frame_duration = period if video else frame.samples / frame.sample_rate
+                untimed = seconds + self._frame_duration
                 yield offset + seconds - first, frame
 
     def _convert(self, frame, t: float, index: int, script):

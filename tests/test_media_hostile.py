@@ -1,0 +1,87 @@
+"""Hostile files behind file-backed devices (second round): what ms plays or copies from a
+file is what the settings say, and what it cannot copy is refused before anything opens."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+
+from tests.conftest import one_error_line
+
+SIZE = (64, 48)
+FRAMES = 12
+RATE = 30
+
+
+def _raw_h264(path) -> None:
+    """An H.264 elementary stream (.h264): packets with no timestamps at all, B-frames in."""
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=RATE)
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        x = np.arange(SIZE[0])[None, :, None]
+        for i in range(FRAMES):
+            picture = np.broadcast_to((x * 4 + i * 9) % 256, (SIZE[1], SIZE[0], 3))
+            frame = av.VideoFrame.from_ndarray(picture.astype(np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+@pytest.fixture(scope="module")
+def raw_h264(tmp_path_factory):
+    path = tmp_path_factory.mktemp("raw") / "clip.h264"
+    _raw_h264(path)
+    with av.open(str(path)) as container:  # what the test is about: nothing is timed
+        assert all(p.pts is None and p.dts is None for p in container.demux() if p.size)
+    return path
+
+
+def _devices(tmp_path, clip, loop: bool = False) -> str:
+    path = tmp_path / "devices.json"
+    path.write_text(json.dumps({"devices": [
+        {"kind": "videoinput", "label": "Clip", "source": {"file": str(clip), "loop": loop}}]}))
+    return str(path)
+
+
+def _decoded_frames(path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_a_raw_h264_file_plays_every_frame(ms, tmp_path, raw_h264):
+    """Its frames have no pts: they were all skipped, and the capture ended at once with
+    exit 0, 'no frame was captured' and no file, the recording lost."""
+    out = tmp_path / "v.mkv"
+    result = ms("capture", "--devices", _devices(tmp_path, raw_h264), "-c", '{"video": true}',
+                "--unpaced", "-o", str(out), "--events", "none")
+    assert result.code == 0, result.err
+    assert _decoded_frames(out) == FRAMES
+
+
+def test_a_looped_raw_h264_file_loops_instead_of_hanging(ms, tmp_path, raw_h264):
+    """Each pass gave no frame and the next pass began at once: --frames never came and ms
+    spun at 100% CPU until killed."""
+    out = tmp_path / "v.mkv"
+    result = ms("capture", "--devices", _devices(tmp_path, raw_h264, loop=True), "-c",
+                '{"video": true}', "--unpaced", "--frames", str(FRAMES * 2 + 5), "-o", str(out),
+                "--events", "none", timeout=30)
+    assert result.code == 0, result.err
+    assert _decoded_frames(out) == FRAMES * 2 + 5
+
+
+def test_copying_a_raw_h264_file_is_refused_naming_why(ms, tmp_path, raw_h264):
+    """Stored packets with no timestamps have no presentation order (B-frames): the copy
+    exited 0 with no file (every packet skipped), or wrote frames out of order once placed.
+    A usage error before any output opens, saying what would fix it."""
+    out = tmp_path / "v.mkv"
+    result = ms("capture", "--devices", _devices(tmp_path, raw_h264), "-c", '{"video": true}',
+                "--video-codec", "copy", "--unpaced", "-o", str(out))
+    assert result.code == 2, result.err
+    line = one_error_line(result)
+    assert line.startswith("ms: UsageError: --video-codec copy: ")
+    assert "stores no timestamps" in line and "give an encoder" in line
+    assert not out.exists()
