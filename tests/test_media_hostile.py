@@ -85,3 +85,27 @@ def test_copying_a_raw_h264_file_is_refused_naming_why(ms, tmp_path, raw_h264):
     assert line.startswith("ms: UsageError: --video-codec copy: ")
     assert "stores no timestamps" in line and "give an encoder" in line
     assert not out.exists()
+
+
+def test_a_looped_copy_of_a_b_frame_clip_has_every_frame_it_counts(ms, tmp_path):
+    """Each loop's next pass was placed by its first decode time where its first shown time
+    belonged: a gap of the reorder delay at every loop, so --frames N stopped on capture time
+    short of N packets (--frames 60 over 24 frames: 58)."""
+    from tests.test_stream_copy import FRAMES as CLIP_FRAMES, _make_clip
+
+    clip = tmp_path / "moving.mkv"
+    _make_clip(clip, "libx264", "yuv420p", moving=True)  # B-frames in a pyramid
+    wanted = CLIP_FRAMES * 2 + CLIP_FRAMES // 2
+    out, events = tmp_path / "v.mkv", tmp_path / "events.ndjson"
+    result = ms("capture", "--devices", _devices(tmp_path, clip, loop=True), "-c",
+                '{"video": true}', "--video-codec", "copy", "--unpaced", "--frames", str(wanted),
+                "-o", str(out), "--events", str(events))
+    assert result.code == 0, result.err
+    with av.open(str(out)) as container:
+        shown = sorted(p.pts for p in container.demux(video=0) if p.size)
+        period = 1 / (container.streams.video[0].time_base * RATE)
+    assert len(shown) == wanted
+    assert all(abs((b - a) - period) < 1 for a, b in zip(shown, shown[1:])), shown
+    stopped = json.loads(events.read_text().splitlines()[-1])
+    assert stopped["event"] == "stopped"
+    assert stopped["detail"]["tracks"][0]["frames"] == wanted

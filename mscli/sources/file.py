@@ -91,7 +91,7 @@ class FileSource(VirtualCameraSource):
     def _packets(self, container, offset: float):
         """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
         packet's decode time is `offset`, every timestamp moved by the same amount. Sets
-        _pass_end when the file ends: where a loop's next pass starts."""
+        _pass_end when the file ends: where a loop's next pass starts (its first dts)."""
         stream = self._stream(container)
         tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
         kind = self.track.kind
@@ -99,6 +99,7 @@ class FileSource(VirtualCameraSource):
         tick_samples = rate * tb  # audio samples per time-base tick
         shift = last_dts = None
         end = None  # the latest moment, in ticks, a packet of this pass is shown until
+        lead = None  # how far, in ticks, the first packet is shown after it is decoded
         for index, packet in enumerate(in_decode_order(container.demux(stream))):
             stamp = packet.dts if packet.dts is not None else packet.pts
             if stamp is not None:
@@ -118,6 +119,7 @@ class FileSource(VirtualCameraSource):
             # A loop's next pass starts after every packet of this one has been shown: a
             # reordered stream's last pts lies beyond its last dts.
             shown = dts if pts is None or pts < dts else pts
+            lead = shown - dts if lead is None else lead
             samples = 0
             if rate:
                 shown += packet.duration or 0
@@ -125,8 +127,14 @@ class FileSource(VirtualCameraSource):
             end = shown if end is None or shown > end else end
             t = dts * tb
             yield t, EncodedPacket(packet, kind, t, index, samples, rate)
-        self._pass_end = offset if end is None else end * tb + (
-            0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30))
+        if end is None:
+            self._pass_end = offset
+            return
+        # The next pass's first packet is shown a frame after this pass's last, so it is
+        # decoded `lead` before that: placing its decode time there instead left a gap of the
+        # reorder delay at each loop (--frames 200 over a 90-frame B-frame clip gave 197).
+        gap = 0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30)
+        self._pass_end = max(end * tb + gap - lead * tb, (last_dts + 1) * tb)
 
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
