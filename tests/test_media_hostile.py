@@ -109,3 +109,52 @@ def test_a_looped_copy_of_a_b_frame_clip_has_every_frame_it_counts(ms, tmp_path)
     stopped = json.loads(events.read_text().splitlines()[-1])
     assert stopped["event"] == "stopped"
     assert stopped["detail"]["tracks"][0]["frames"] == wanted
+
+
+def _late_audio_clip(path, late: float) -> None:
+    """2 s of video, with AAC mono audio from `late` s to the end."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=RATE)
+        video.width, video.height = SIZE
+        video.pix_fmt = "yuv420p"
+        sound = out.add_stream("aac", rate=48000)
+        sound.layout = "mono"
+        for i in range(2 * RATE):
+            frame = av.VideoFrame.from_ndarray(np.full((SIZE[1], SIZE[0], 3), i * 4, np.uint8),
+                                               format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for i in range(int(48000 * (2 - late)) // 1024):
+            tone = np.sin(np.arange(i * 1024, (i + 1) * 1024) * 0.05).astype(np.float32)
+            chunk = av.AudioFrame.from_ndarray(tone[None, :] * 0.3, format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, round(late * 48000) + i * 1024
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+
+
+def _start_times(path) -> dict:
+    with av.open(str(path)) as container:
+        return {s.type: float(s.start_time * s.time_base) for s in container.streams}
+
+
+@pytest.mark.parametrize("codecs", [(), ("--video-codec", "copy", "--audio-codec", "copy")],
+                         ids=["decoded", "copied"])
+def test_a_file_whose_audio_starts_late_keeps_it_late(ms, tmp_path, codecs):
+    """Each device reads its own stream from that stream's first frame: audio that starts
+    1 s into the file was recorded from 0 s, 1 s ahead of its video."""
+    clip = tmp_path / "late.mkv"
+    _late_audio_clip(clip, late=1.0)
+    assert _start_times(clip)["audio"] == pytest.approx(1.0, abs=0.05)
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": [
+        {"kind": kind, "label": kind, "group": "clip", "source": {"file": str(clip)}}
+        for kind in ("videoinput", "audioinput")]}))
+    out = tmp_path / "av.mkv"
+    result = ms("capture", "--devices", str(devices), "-c",
+                '{"video": true, "audio": {"channelCount": 1, "sampleRate": 48000}}',
+                *codecs, "--unpaced", "-o", str(out), "--events", "none")
+    assert result.code == 0, result.err
+    starts = _start_times(out)
+    # A frame of video (a B-frame's reorder delay when copied) or an AAC frame either side.
+    assert starts["audio"] - starts["video"] == pytest.approx(1.0, abs=0.1), starts

@@ -88,11 +88,20 @@ class FileSource(VirtualCameraSource):
         return (container.streams.video if self.track.kind == "video"
                 else container.streams.audio)[0]
 
+    @staticmethod
+    def _delay(container, stream) -> float:
+        """Seconds from the file's start to its stream's: each stream is played by its own
+        reader, and a file whose audio starts 2 s after its video keeps them 2 s apart."""
+        if stream.start_time is None or container.start_time is None:
+            return 0.0
+        return max(0.0, float(stream.start_time * stream.time_base) - container.start_time / 1e6)
+
     def _packets(self, container, offset: float):
         """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
         packet's decode time is `offset`, every timestamp moved by the same amount. Sets
         _pass_end when the file ends: where a loop's next pass starts (its first dts)."""
         stream = self._stream(container)
+        offset += self._delay(container, stream)
         tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
         kind = self.track.kind
         rate = stream.codec_context.sample_rate if kind == "audio" else 0
@@ -139,6 +148,7 @@ class FileSource(VirtualCameraSource):
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
         stream = self._stream(container)
+        offset += self._delay(container, stream)
         video = self.track.kind == "video"
         # Worked out once, and frame.time in floats: Fraction arithmetic per frame cost more
         # Python than the rest of the frame's way to the track.
