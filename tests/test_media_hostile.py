@@ -4,6 +4,8 @@ file is what the settings say, and what it cannot copy is refused before anythin
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import av
 import numpy as np
@@ -158,3 +160,36 @@ def test_a_file_whose_audio_starts_late_keeps_it_late(ms, tmp_path, codecs):
     starts = _start_times(out)
     # A frame of video (a B-frame's reorder delay when copied) or an AAC frame either side.
     assert starts["audio"] - starts["video"] == pytest.approx(1.0, abs=0.1), starts
+
+
+def test_a_looped_copy_whose_file_is_replaced_by_another_codec_ends(ms_env, tmp_path):
+    """The next pass copied the new file's MJPEG packets into the output's H.264 stream:
+    exit 0 and a file that looked whole, a third of its frames undecodable. The track ends
+    at the change, naming it, and the output keeps only what decodes."""
+    from tests.test_stream_copy import FRAMES as CLIP_FRAMES, _make_clip
+
+    PASSES = 5  # what -t allows: the replacement ends the capture well before
+    clip, other = tmp_path / "clip.mkv", tmp_path / "other.mkv"
+    _make_clip(clip, "libx264", "yuv420p")
+    _make_clip(other, "mjpeg", "yuvj420p")
+    out = tmp_path / "v.mkv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mscli", "capture", "--devices",
+         _devices(tmp_path, clip, loop=True), "-c", '{"video": true}', "--video-codec", "copy",
+         "-t", str(PASSES * CLIP_FRAMES / RATE), "-o", str(out), "--stats", "0.05"],
+        env=ms_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with proc:
+        first = proc.stderr.readline()  # the first stats event: the first pass plays
+        assert '"stats"' in first, first
+        other.replace(clip)  # a new file at the path; the first pass keeps reading the old
+        err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    ended = [json.loads(line) for line in err.splitlines() if '"ended"' in line]
+    assert len(ended) == 1, err
+    assert ended[0]["detail"]["reason"].startswith(f"read-error: {clip} changed while it was "
+                                                   "copied: its stream is now mjpeg")
+    with av.open(str(out)) as container:
+        packets = sum(1 for p in container.demux(video=0) if p.size)
+    # Whole passes of the first file (one, unless this machine was slow to replace it).
+    assert packets % CLIP_FRAMES == 0 and CLIP_FRAMES <= packets < PASSES * CLIP_FRAMES
+    assert _decoded_frames(out) == packets

@@ -43,6 +43,7 @@ class FileSource(VirtualCameraSource):
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
         self.track.batched = self.track.copy  # _copy wakes the writer
         self._batch_due = None
+        self._copied_form = None  # what the copy's first pass stored: a loop's must match
         while True:
             last_t = None
             with av.open(spec["file"]) as container:
@@ -101,6 +102,7 @@ class FileSource(VirtualCameraSource):
         packet's decode time is `offset`, every timestamp moved by the same amount. Sets
         _pass_end when the file ends: where a loop's next pass starts (its first dts)."""
         stream = self._stream(container)
+        self._same_form(stream)
         offset += self._delay(container, stream)
         tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
         kind = self.track.kind
@@ -144,6 +146,23 @@ class FileSource(VirtualCameraSource):
         # reorder delay at each loop (--frames 200 over a 90-frame B-frame clip gave 197).
         gap = 0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30)
         self._pass_end = max(end * tb + gap - lead * tb, (last_dts + 1) * tb)
+
+    def _same_form(self, stream) -> None:
+        """ValueError (the track ends with it) when a loop's pass finds the file's stream
+        coded otherwise than the first pass: the file was replaced, and its packets in the
+        output's stream would not decode."""
+        ctx = stream.codec_context
+        shown = (f"{ctx.name} {ctx.width}x{ctx.height}" if self.track.kind == "video"
+                 else f"{ctx.name} {ctx.sample_rate} Hz x {ctx.channels}")
+        form = (shown, bytes(ctx.extradata or b""))
+        if self._copied_form is None:
+            self._copied_form = form
+        elif form != self._copied_form:
+            raise ValueError(f"{self.track.device.source['file']} changed while it was copied: "
+                             f"its stream is now {shown}"
+                             + (f", was {self._copied_form[0]}" if shown != self._copied_form[0]
+                                else " with other codec parameters")
+                             + " (a copy keeps one stream's coding)")
 
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
