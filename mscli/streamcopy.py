@@ -11,8 +11,9 @@ silence, clip: an inter frame after a dropped one does not decode), a device wit
 (they change the pixels; a camera's act before it codes the picture, so they stay), a camera
 mode that is not native to the track or whose format has no stored form, audio processing (echoCancellation, noiseSuppression,
 autoGainControl: they change the samples), --reapply (it may change the settings
-mid-recording), an output that takes decoded frames (y4m, WAV, an image), and a container that
-does not take the codec.
+mid-recording), an output that takes decoded frames (y4m, WAV, an image), a file stream stored
+without timestamps (a raw .h264: its presentation order is unknown until decoded), and a
+container that does not take the codec.
 Content conditions are not measured on a copied track (nothing is decoded), so an --expect on
 them is refused too; the track statistics are counted as usual.
 """
