@@ -11,8 +11,9 @@ silence, clip: an inter frame after a dropped one does not decode), a device wit
 (they change the pixels; a camera's act before it codes the picture, so they stay), a camera
 mode that is not native to the track or whose format has no stored form, audio processing (echoCancellation, noiseSuppression,
 autoGainControl: they change the samples), --reapply (it may change the settings
-mid-recording), an output that takes decoded frames (y4m, WAV, an image), and a container that
-does not take the codec.
+mid-recording), an output that takes decoded frames (y4m, WAV, an image), a file stream stored
+without timestamps (a raw .h264: its presentation order is unknown until decoded), and a
+container that does not take the codec.
 Content conditions are not measured on a copied track (nothing is decoded), so an --expect on
 them is refused too; the track statistics are counted as usual.
 """
@@ -140,9 +141,14 @@ def _other_video(s: dict, mode, source: str, verb: str) -> str | None:
 
 def _not_native(selection, path: str) -> str | None:
     """Why the track's settings are not the file stream's own, or None."""
-    from mscli.media.probe import probe_audio, probe_video_mode
+    from mscli.media.probe import probe_audio, probe_video_mode, stores_timestamps
 
     s = selection.settings
+    if not stores_timestamps(path, selection.kind):
+        return (f"{path!r} stores no timestamps (a raw elementary stream), so its packets' "
+                "presentation times are unknown until they are decoded; put it in a "
+                f"container first (ffmpeg -r {s.get('frameRate', 30):g} -i FILE -c copy "
+                "FILE.mp4) or give an encoder")
     if selection.kind == "video":
         return _other_video(s, probe_video_mode(path), "the file's stream", "is")
     rate, channels = probe_audio(path)

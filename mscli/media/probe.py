@@ -26,17 +26,17 @@ _PROBED: dict[tuple, object] = {}
 
 
 def _once_per_file(probe):
-    """`probe(path)`, run again only for a file that changed (or cannot be stat'ed)."""
+    """`probe(path, ...)`, run again only for a file that changed (or cannot be stat'ed)."""
 
     @functools.wraps(probe)
-    def cached(path: str):
+    def cached(path: str, *args):
         try:
             st = os.stat(path)
         except OSError:
-            return probe(path)  # its own error says why
-        key = (probe.__name__, path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            return probe(path, *args)  # its own error says why
+        key = (probe.__name__, path, *args, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         if key not in _PROBED:
-            _PROBED[key] = probe(path)
+            _PROBED[key] = probe(path, *args)
         return _PROBED[key]
 
     return cached
@@ -62,6 +62,23 @@ def probe_audio(path: str) -> tuple[int, int]:
     _within(frame.sample_rate, 1, MAX_SAMPLE_RATE, "a sample rate")
     _within(channels, 1, MAX_CHANNELS, "a channel count")
     return frame.sample_rate, channels
+
+
+@_once_per_file
+def stores_timestamps(path: str, kind: str) -> bool:
+    """Whether the file's first `kind` stream stores timestamps: a raw elementary stream
+    (H.264 in .h264) stores none, and its packets' presentation order is then unknown
+    until they are decoded. Judged on the first packets that carry data."""
+    import av
+
+    with av.open(path) as container:
+        stream = getattr(container.streams, kind)[0]
+        for count, packet in enumerate(container.demux(stream)):
+            if packet.size and (packet.pts is not None or packet.dts is not None):
+                return True
+            if count >= MAX_PACKETS:
+                break
+    return False
 
 
 def _first_frame(path: str, kind: str):

@@ -43,8 +43,9 @@ class FileSource(VirtualCameraSource):
         next_allowed = 0.0  # a frameRate fault thins the file's frames to the new rate
         self.track.batched = self.track.copy  # _copy wakes the writer
         self._batch_due = None
+        self._copied_form = None  # what the copy's first pass stored: a loop's must match
         while True:
-            last_t = offset
+            last_t = None
             with av.open(spec["file"]) as container:
                 items = self._packets(container, offset) if self.track.copy \
                     else self._frames(container, offset)
@@ -64,8 +65,10 @@ class FileSource(VirtualCameraSource):
                     self.track.deliver(content.video(frame) if self.track.kind == "video"
                                        else content.audio(frame))
                     index += 1
-            if not spec.get("loop"):
-                return self.track.source_ended("end-of-file", at=last_t)
+            # A pass with nothing to play would loop forever, never reaching the next frame.
+            if not spec.get("loop") or last_t is None:
+                return self.track.source_ended("end-of-file",
+                                               at=offset if last_t is None else last_t)
             offset = self._pass_end if self.track.copy else last_t + self._frame_duration
 
     def _copy(self, packet, t: float, script) -> bool:
@@ -86,17 +89,28 @@ class FileSource(VirtualCameraSource):
         return (container.streams.video if self.track.kind == "video"
                 else container.streams.audio)[0]
 
+    @staticmethod
+    def _delay(container, stream) -> float:
+        """Seconds from the file's start to its stream's: each stream is played by its own
+        reader, and a file whose audio starts 2 s after its video keeps them 2 s apart."""
+        if stream.start_time is None or container.start_time is None:
+            return 0.0
+        return max(0.0, float(stream.start_time * stream.time_base) - container.start_time / 1e6)
+
     def _packets(self, container, offset: float):
         """(capture decode time, EncodedPacket) for the track's kind, undecoded: the first
         packet's decode time is `offset`, every timestamp moved by the same amount. Sets
-        _pass_end when the file ends: where a loop's next pass starts."""
+        _pass_end when the file ends: where a loop's next pass starts (its first dts)."""
         stream = self._stream(container)
+        self._same_form(stream)
+        offset += self._delay(container, stream)
         tb = float(stream.time_base)  # floats from here: a Fraction per packet costs CPU
         kind = self.track.kind
         rate = stream.codec_context.sample_rate if kind == "audio" else 0
         tick_samples = rate * tb  # audio samples per time-base tick
         shift = last_dts = None
         end = None  # the latest moment, in ticks, a packet of this pass is shown until
+        lead = None  # how far, in ticks, the first packet is shown after it is decoded
         for index, packet in enumerate(in_decode_order(container.demux(stream))):
             stamp = packet.dts if packet.dts is not None else packet.pts
             if stamp is not None:
@@ -116,6 +130,7 @@ class FileSource(VirtualCameraSource):
             # A loop's next pass starts after every packet of this one has been shown: a
             # reordered stream's last pts lies beyond its last dts.
             shown = dts if pts is None or pts < dts else pts
+            lead = shown - dts if lead is None else lead
             samples = 0
             if rate:
                 shown += packet.duration or 0
@@ -123,25 +138,51 @@ class FileSource(VirtualCameraSource):
             end = shown if end is None or shown > end else end
             t = dts * tb
             yield t, EncodedPacket(packet, kind, t, index, samples, rate)
-        self._pass_end = offset if end is None else end * tb + (
-            0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30))
+        if end is None:
+            self._pass_end = offset
+            return
+        # The next pass's first packet is shown a frame after this pass's last, so it is
+        # decoded `lead` before that: placing its decode time there instead left a gap of the
+        # reorder delay at each loop (--frames 200 over a 90-frame B-frame clip gave 197).
+        gap = 0.0 if rate else 1.0 / float(stream.average_rate or stream.guessed_rate or 30)
+        self._pass_end = max(end * tb + gap - lead * tb, (last_dts + 1) * tb)
+
+    def _same_form(self, stream) -> None:
+        """ValueError (the track ends with it) when a loop's pass finds the file's stream
+        coded otherwise than the first pass: the file was replaced, and its packets in the
+        output's stream would not decode."""
+        ctx = stream.codec_context
+        shown = (f"{ctx.name} {ctx.width}x{ctx.height}" if self.track.kind == "video"
+                 else f"{ctx.name} {ctx.sample_rate} Hz x {ctx.channels}")
+        form = (shown, bytes(ctx.extradata or b""))
+        if self._copied_form is None:
+            self._copied_form = form
+        elif form != self._copied_form:
+            raise ValueError(f"{self.track.device.source['file']} changed while it was copied: "
+                             f"its stream is now {shown}"
+                             + (f", was {self._copied_form[0]}" if shown != self._copied_form[0]
+                                else " with other codec parameters")
+                             + " (a copy keeps one stream's coding)")
 
     def _frames(self, container, offset: float):
         """(capture time, decoded frame) for the track's kind, times from the first frame."""
         stream = self._stream(container)
+        offset += self._delay(container, stream)
         video = self.track.kind == "video"
         # Worked out once, and frame.time in floats: Fraction arithmetic per frame cost more
         # Python than the rest of the frame's way to the track.
         period = 1.0 / float(stream.average_rate or stream.guessed_rate or 30) if video else 0.0
         first = None
         self._frame_duration = 0.0
+        untimed = 0.0  # where a frame without a pts (a raw elementary stream's) is shown
         for packet in container.demux(stream):
             for frame in packet.decode():
                 seconds = frame.time  # pts x time base, exactly rounded; None without a pts
                 if seconds is None:
-                    continue
+                    seconds = untimed if first is None else max(untimed, first)
                 first = seconds if first is None else first
                 self._frame_duration = period if video else frame.samples / frame.sample_rate
+                untimed = seconds + self._frame_duration
                 yield offset + seconds - first, frame
 
     def _convert(self, frame, t: float, index: int, script):
