@@ -105,7 +105,7 @@ complete -c ms -n '__ms_in devices' -l devices -r -F -d 'use the virtual devices
 complete -c ms -n '__ms_in devices' -l json -d 'print JSON on stdout (the default when stdout is not a terminal)'
 complete -c ms -n '__ms_in devices' -l reset-ids -d 'forget the secret behind deviceIds: every id changes'
 complete -c ms -n '__ms_in devices' -l watch -d 'after the list, print a devicechange event (stderr) each time it changes, until Ctrl-C'
-complete -c ms -n '__ms_in devices' -l events -r -F -a 'none' -d 'write events as NDJSON to FILE, or none; default: stderr (NDJSON, or readable on a terminal)'
+complete -c ms -n '__ms_in devices' -l events -r -F -a 'none' -d 'write events as NDJSON to FILE (- for stdout), or none; default: stderr (NDJSON, or readable on a terminal)'
 
 # ms caps
 complete -c ms -n '__ms_in caps' -s h -l help -d 'show this help message and exit'
@@ -159,7 +159,7 @@ complete -c ms -n '__ms_in capture' -l bitrate -r -f -d 'e.g. 2M, 128k'
 complete -c ms -n '__ms_in capture' -s t -l duration -r -f -d 'stop after this much capture time'
 complete -c ms -n '__ms_in capture' -l frames -r -f -d 'stop after N video frames'
 complete -c ms -n '__ms_in capture' -l unpaced -d 'virtual and file sources run as fast as the outputs take frames (timestamps stay at the nominal rate); real devices ignore it'
-complete -c ms -n '__ms_in capture' -l events -r -F -a 'none' -d 'write events as NDJSON to FILE, or none; default: stderr (NDJSON, or readable on a terminal)'
+complete -c ms -n '__ms_in capture' -l events -r -F -a 'none' -d 'write events as NDJSON to FILE (- for stdout), or none; default: stderr (NDJSON, or readable on a terminal)'
 complete -c ms -n '__ms_in capture' -l stats -r -f -d 'emit a stats event per track every SECONDS: the spec\'s track statistics (delivered, discarded, total frames; audio latency), also in the stopped event'
 complete -c ms -n '__ms_in capture' -l reapply -d 'on SIGHUP, re-read the constraints file and apply it to the live tracks (applyConstraints)'
 complete -c ms -n '__ms_in capture' -l reconnect -d 'when a device goes away and comes back, go on recording from it (removetrack, then addtrack; one output, one timeline); when a URL output\'s server goes away, retry it with backoff (0.5, 1, 2, 4, then every 8 s) while the other outputs go on'

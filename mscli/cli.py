@@ -293,8 +293,8 @@ def _add_content_options(parser) -> None:
 
 def _add_events_option(parser) -> None:
     parser.add_argument("--events", metavar="FILE|none",
-                        help="write events as NDJSON to FILE, or none; default: stderr "
-                             "(NDJSON, or readable on a terminal)")
+                        help="write events as NDJSON to FILE (- for stdout), or none; "
+                             "default: stderr (NDJSON, or readable on a terminal)")
 
 
 def _add_constraints_option(parser: argparse.ArgumentParser) -> None:

@@ -76,9 +76,9 @@ class EventFile:
     written. An event file ms created and wrote nothing to goes away with a failed start."""
 
     def __init__(self, path: str, overwrite: bool):
-        from mscli.sinks.files import open_output
+        from mscli.sinks.files import open_target
 
-        self.file = open_output(path, overwrite)
+        self.file = open_target(path, overwrite)  # - is stdout, as for -o and --report
         self.error: BaseException | None = None
         self._written = False
         # A source thread that outlived the capture's wait for it may still emit: once the

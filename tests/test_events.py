@@ -356,3 +356,15 @@ def test_an_event_after_the_event_file_closed_is_dropped_quietly(tmp_path):
     thread.join()
     assert late == [None]
     assert [json.loads(line)["event"] for line in path.read_text().splitlines()] == ["mute"]
+
+
+def test_events_to_dash_go_to_stdout_not_to_a_file_named_dash(ms, tmp_path, monkeypatch):
+    """--events - is stdout, as -o - and --report - are: it made a file called '-' in the
+    working directory (and a second run then said "'-' exists")."""
+    monkeypatch.chdir(tmp_path)
+    result = ms("capture", "--fake", "-c", '{"video": true}', "--unpaced", "--frames", "3",
+                "-o", "null", "--events", "-")
+    assert result.code == 0, result.err
+    events = [json.loads(line)["event"] for line in result.out.splitlines()]
+    assert events[-1] == "stopped"
+    assert not (tmp_path / "-").exists()
