@@ -62,13 +62,14 @@ _ms_output() {
     esac
 }
 
-# DEVICE: what `ms devices --complete` prints for the --fake/--devices typed so far (and
-# MS_FAKE/MS_DEVICES, which it reads as ms does). Labels may hold spaces, quotes, $(...):
+# DEVICE: what `ms devices --complete=$1` prints (inputs, or speakers) for the
+# --fake/--devices typed so far (and MS_FAKE/MS_DEVICES, which it reads as ms does).
+# Labels may hold spaces, quotes, $(...):
 # each candidate is quoted here for where the cursor is (_ms_quoted); inside quotes
 # readline adds the closing quote. (-o filenames would escape too, but also the : of a
 # label: it inserts as label\:Desk, and it leaves $ and ` live inside double quotes.)
 _ms_devices() {
-    local args=() i w prog=${_ms_words[0]} value
+    local args=() i w prog=${_ms_words[0]} value which=${1:-inputs}
     for ((i = 1; i < ${#_ms_words[@]} - 1; i++)); do
         w=${_ms_words[i]}
         case $w in
@@ -84,7 +85,7 @@ _ms_devices() {
     local before=${#COMPREPLY[@]}
     while IFS=$'\t' read -r value _; do
         [[ -n $value ]] && _ms_offer "$value"
-    done < <("$prog" devices --complete "${args[@]}" 2>/dev/null)
+    done < <("$prog" devices --complete="$which" "${args[@]}" 2>/dev/null)
     for ((i = before; i < ${#COMPREPLY[@]}; i++)); do
         _ms_quoted "${COMPREPLY[i]}"
         COMPREPLY[i]=$_ms_text
@@ -123,7 +124,7 @@ _ms_value() {
         capture:--devices) _ms_files ;;
         capture:-o|capture:--output) _ms_output; _ms_offer speaker ;;
         capture:--play) _ms_files ;;
-        capture:--speaker) _ms_devices ;;
+        capture:--speaker) _ms_devices speaker ;;
         capture:-f|capture:--format) _ms_offer matroska webm mp4 mov nut y4m wav ogg opus flac png jpg ;;
         capture:--video-codec) : ;;
         capture:--audio-codec) : ;;
@@ -146,7 +147,7 @@ _ms_value() {
 # Positional argument number $2 (from 0) of command $1.
 _ms_positional() {
     case $1:$2 in
-        caps:0) _ms_devices ;;
+        caps:0) _ms_devices inputs ;;
         schema:0) _ms_offer constraints devices ;;
     esac
 }

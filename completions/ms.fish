@@ -39,8 +39,8 @@ function __ms_positional
     test "$command" = "$argv[1]" -a $count = $argv[2] -a $skip = 0
 end
 
-# DEVICE: what `ms devices --complete` prints (VALUE, tab, description) for the
-# --fake/--devices typed so far; fish escapes the spaces in labels.
+# DEVICE: what `ms devices --complete=$argv[1]` prints (VALUE, tab, description: inputs,
+# or speakers) for the --fake/--devices typed so far; fish escapes the spaces in labels.
 function __ms_devices
     set -l words (commandline -opc)
     set -l args
@@ -57,7 +57,9 @@ function __ms_devices
         test -n "$file"; and set -a args --devices (string replace -r -- '^~/' "$HOME/" $file)
     end
     set -l program (string replace -r -- '^~/' "$HOME/" $words[1])
-    command $program devices --complete $args 2>/dev/null
+    set -l which $argv[1]
+    test -n "$which"; or set which inputs
+    command $program devices --complete=$which $args 2>/dev/null
 end
 
 # Options that take a value, per command (for __ms_positional).
@@ -117,7 +119,7 @@ complete -c ms -n '__ms_in caps' -l modes -d 'also show the native modes behind 
 complete -c ms -n '__ms_in caps' -l fake -d 'use the built-in virtual devices (a camera, a microphone, a speaker); also MS_FAKE=1'
 complete -c ms -n '__ms_in caps' -l devices -r -F -d 'use the virtual devices described in FILE (JSON); also MS_DEVICES=FILE'
 complete -c ms -n '__ms_in caps' -l json -d 'print JSON on stdout (the default when stdout is not a terminal)'
-complete -c ms -n '__ms_positional caps 0' -a '(__ms_devices)'
+complete -c ms -n '__ms_positional caps 0' -a '(__ms_devices inputs)'
 
 # ms supported
 complete -c ms -n '__ms_in supported' -s h -l help -d 'show this help message and exit'
@@ -149,7 +151,7 @@ complete -c ms -n '__ms_in capture' -l fake -d 'use the built-in virtual devices
 complete -c ms -n '__ms_in capture' -l devices -r -F -d 'use the virtual devices described in FILE (JSON); also MS_DEVICES=FILE'
 complete -c ms -n '__ms_in capture' -s o -l output -r -F -a 'speaker' -d 'PATH (format from the extension: .mkv .webm .mp4 .mov .nut .y4m .wav .ogg .opus .flac .png .jpg), - for stdout, null to discard, speaker or speaker:DEVICE to play the audio track, a URL to publish (udp:// tcp:// rtp:// MPEG-TS, rtmp:// FLV, rtsp:// RECORD; protocol options in its query; whip+http(s):// WebRTC, the webrtc extra), or KIND=OUT to send one track kind (video=, audio=); repeatable'
 complete -c ms -n '__ms_in capture' -l play -r -F -d 'play FILE\'s audio on the default speaker (or --speaker) in real time while capturing: the far end of an echo or latency test'
-complete -c ms -n '__ms_in capture' -l speaker -r -f -d 'the speaker --play plays on: a deviceId, label:TEXT or index:N'
+complete -c ms -n '__ms_in capture' -l speaker -r -f -a '(__ms_devices speaker)' -d 'the speaker --play plays on: a deviceId, label:TEXT or index:N'
 complete -c ms -n '__ms_in capture' -s f -l format -r -f -a 'matroska webm mp4 mov nut y4m wav ogg opus flac png jpg' -d 'container for -o - (matroska, nut, y4m, wav, ...) or to override an extension'
 complete -c ms -n '__ms_in capture' -s y -l overwrite -d 'replace existing output files'
 complete -c ms -n '__ms_in capture' -l video-codec -r -f -d 'e.g. libx264, libvpx-vp9, ffv1; copy stores a file-backed device\'s packets, or a V4L2 camera\'s MJPEG/H.264 (mkv, mp4, nut; H.264 not mkv) or YUYV as rawvideo (nut, mkv), as they are (native settings only; no content checks; faults that change or drop frames refused)'

@@ -94,7 +94,8 @@ def build_parser() -> Parser:
                               "it changes, until Ctrl-C")
     _add_events_option(devices)
     # For the shell completions only (mscli/completion/): DEVICE candidates, one a line.
-    devices.add_argument("--complete", action="store_true", help=argparse.SUPPRESS)
+    devices.add_argument("--complete", nargs="?", const="inputs", choices=("inputs", "speaker"),
+                         help=argparse.SUPPRESS)
     devices.set_defaults(run=cmd_devices)
 
     caps = command("caps", "Show what an input device can do (getCapabilities), or what a "
@@ -220,7 +221,7 @@ def _add_speaker_options(group) -> None:
     group.add_argument("--play", metavar="FILE",
                        help="play FILE's audio on the default speaker (or --speaker) in real "
                             "time while capturing: the far end of an echo or latency test")
-    group.add_argument("--speaker", metavar="DEVICE",
+    group.add_argument("--speaker", metavar="SPEAKER",
                        help="the speaker --play plays on: a deviceId, label:TEXT or index:N")
 
 
@@ -341,7 +342,7 @@ def cmd_devices(args) -> None:
     if args.complete:  # runs on every Tab press: no tables, no warnings, no heavy imports
         from mscli.completion import print_device_candidates
 
-        return print_device_candidates(args.devices_file, args.fake)
+        return print_device_candidates(args.devices_file, args.fake, args.complete)
     if args.reset_ids:
         from mscli.ids import reset_secret
 

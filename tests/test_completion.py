@@ -153,6 +153,15 @@ def test_hook_reads_the_device_file_and_skips_ambiguous_labels(ms, spaced_file):
     assert {d["deviceId"] for d in listed if d["kind"] != "audiooutput"} <= set(candidates)
 
 
+def test_hook_for_a_speaker_lists_the_speakers_only(ms, fake_devices):
+    """--speaker takes a speaker: it was offered the camera and the microphone."""
+    candidates = _candidates(ms("devices", "--complete=speaker", "--fake"))
+    index, speaker = next((i, d) for i, d in enumerate(fake_devices)
+                          if d["kind"] == "audiooutput")
+    assert set(candidates) == {speaker["deviceId"], f"label:{speaker['label']}",
+                               f"index:{index}"}
+
+
 def test_hook_follows_ms_devices_from_the_environment(ms):
     assert _candidates(ms("devices", "--complete", env={"MS_FAKE": "1"})) == \
         _candidates(ms("devices", "--complete", "--fake"))
@@ -195,6 +204,13 @@ def bash_complete(env, line: str, word: str | None = None) -> list[str]:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     return [w for w in proc.stdout.split("\n") if w]
+
+
+def test_bash_speaker_values_are_speakers(shell_env, fake_devices):
+    speaker = next(d for d in fake_devices if d["kind"] == "audiooutput")
+    got = bash_complete(shell_env, "ms capture --fake --play x.wav --speaker ")
+    assert speaker["deviceId"] in got and "label:Fake\\ Speaker" in got
+    assert not any(d["deviceId"] in got for d in fake_devices if d["kind"] != "audiooutput")
 
 
 def test_bash_script_is_valid_bash():
@@ -382,6 +398,8 @@ def test_fish_completes(shell_env, fake_devices, spaced_file):
         {"label:Desk Camera HD", "label:Desk Mic"}
     assert set(fish_complete(shell_env, "ms schema ")) == {"constraints", "devices"}
     assert "none" in fish_complete(shell_env, "ms capture --events n")
+    speaker = next(d for d in fake_devices if d["kind"] == "audiooutput")
+    assert speaker["deviceId"] in fish_complete(shell_env, "ms capture --fake --speaker ")
 
 
 @needs("fish", "fish")

@@ -18,20 +18,20 @@ generators import what they need when called.
 
 from __future__ import annotations
 
-# The hook: `ms devices --complete [--fake | --devices FILE]`
+# The hook: `ms devices --complete[=speaker] [--fake | --devices FILE]`
 
 
-def device_candidates(devices) -> list[tuple[str, str]]:
-    """(value, description) for every way to name each input device on the command line:
-    its deviceId, `label:TEXT` (only where the label is unique and fits on one line) and
-    `index:N` (N in `ms devices` order, speakers included). Speakers themselves are left
-    out: DEVICE is completed for `ms caps`, which takes inputs only."""
+def device_candidates(devices, which: str = "inputs") -> list[tuple[str, str]]:
+    """(value, description) for every way to name each device of `which` kind on the command
+    line: its deviceId, `label:TEXT` (only where the label is unique and fits on one line)
+    and `index:N` (N in `ms devices` order, every kind counted). `which`: "inputs" (DEVICE
+    of `ms caps`) or "speaker" (--speaker)."""
     from mscli.devices import AUDIO_OUTPUT
 
     labels = [d.label for d in devices]
     out = []
     for index, d in enumerate(devices):
-        if d.kind == AUDIO_OUTPUT:
+        if (d.kind == AUDIO_OUTPUT) != (which == "speaker"):
             continue
         label = d.label
         plain = label.isprintable() and "\t" not in label
@@ -43,7 +43,7 @@ def device_candidates(devices) -> list[tuple[str, str]]:
     return out
 
 
-def print_device_candidates(devices_file: str | None, fake: bool) -> None:
+def print_device_candidates(devices_file: str | None, fake: bool, which: str = "inputs") -> None:
     """One `VALUE<TAB>DESCRIPTION` line per candidate, and nothing else: no warnings about
     a backend that cannot load, no error for an unreadable device file (a Tab press is not
     the place for them; the command itself reports them when run)."""
@@ -55,4 +55,5 @@ def print_device_candidates(devices_file: str | None, fake: bool) -> None:
         devices = load_devices(devices_file, fake, warn=lambda message: None)
     except (MediaError, OSError):
         return
-    write_out("".join(f"{value}\t{about}\n" for value, about in device_candidates(devices)))
+    write_out("".join(f"{value}\t{about}\n"
+                      for value, about in device_candidates(devices, which)))

@@ -10,12 +10,14 @@ class Values(NamedTuple):
 
     files: bool = False  # file names
     words: tuple[str, ...] = ()  # fixed words (choices, formats, `none`)
-    device: bool = False  # DEVICE: deviceId, label:TEXT, index:N from `ms devices --complete`
+    # DEVICE: deviceId, label:TEXT, index:N from `ms devices --complete=WHICH`: "inputs" or
+    # "speaker"s; "" for none
+    device: str = ""
     kind_prefix: bool = False  # also KIND=FILE (video=, audio=), as -o takes
 
     @property
     def anything(self) -> bool:
-        return self.files or bool(self.words) or self.device
+        return self.files or bool(self.words) or bool(self.device)
 
 
 class Option(NamedTuple):
@@ -70,7 +72,8 @@ VALUES = {
     "C": lambda: Values(files=True),  # constraints: a file, - or inline JSON
     "OUT": lambda: Values(files=True, kind_prefix=True, words=("speaker",)),
     "FORMAT": lambda: Values(words=_formats()),
-    "DEVICE": lambda: Values(device=True),
+    "DEVICE": lambda: Values(device="inputs"),
+    "SPEAKER": lambda: Values(device="speaker"),
     "CODEC": Values,  # free text: nothing to offer
     "N": Values,
     "RATE": Values,

@@ -75,13 +75,14 @@ _ms_output() {
     esac
 }
 
-# DEVICE: what `ms devices --complete` prints for the --fake/--devices typed so far (and
-# MS_FAKE/MS_DEVICES, which it reads as ms does). Labels may hold spaces, quotes, $(...):
+# DEVICE: what `ms devices --complete=$1` prints (inputs, or speakers) for the
+# --fake/--devices typed so far (and MS_FAKE/MS_DEVICES, which it reads as ms does).
+# Labels may hold spaces, quotes, $(...):
 # each candidate is quoted here for where the cursor is (_ms_quoted); inside quotes
 # readline adds the closing quote. (-o filenames would escape too, but also the : of a
 # label: it inserts as label\:Desk, and it leaves $ and ` live inside double quotes.)
 _ms_devices() {
-    local args=() i w prog=${_ms_words[0]} value
+    local args=() i w prog=${_ms_words[0]} value which=${1:-inputs}
     for ((i = 1; i < ${#_ms_words[@]} - 1; i++)); do
         w=${_ms_words[i]}
         case $w in
@@ -97,7 +98,7 @@ _ms_devices() {
     local before=${#COMPREPLY[@]}
     while IFS=$'\t' read -r value _; do
         [[ -n $value ]] && _ms_offer "$value"
-    done < <("$prog" devices --complete "${args[@]}" 2>/dev/null)
+    done < <("$prog" devices --complete="$which" "${args[@]}" 2>/dev/null)
     for ((i = before; i < ${#COMPREPLY[@]}; i++)); do
         _ms_quoted "${COMPREPLY[i]}"
         COMPREPLY[i]=$_ms_text
@@ -187,7 +188,7 @@ def _bash_words(words) -> str:
 def _bash_action(values: Values) -> str:
     parts = []
     if values.device:
-        parts.append("_ms_devices")
+        parts.append(f"_ms_devices {values.device}")
     if values.files:
         parts.append("_ms_output" if values.kind_prefix else "_ms_files")
     if values.words:
@@ -241,7 +242,7 @@ def _zsh_action(values: Values | None) -> str:
     if values is None or not values.anything:
         return " "
     if values.device:
-        return "_ms_devices"
+        return f"{{_ms_devices {values.device}}}"
     if values.kind_prefix:
         return "_ms_output"
     if values.files and values.words:
@@ -277,11 +278,12 @@ def _zsh_positional_specs(positionals) -> list[str]:
 
 
 ZSH_HELPERS = r'''
-# DEVICE: what `ms devices --complete` prints for the --fake/--devices typed so far (and
-# MS_FAKE/MS_DEVICES, which it reads as ms does). compadd quotes the spaces in labels.
+# DEVICE: what `ms devices --complete=$1` prints (inputs, or speakers) for the
+# --fake/--devices typed so far (and MS_FAKE/MS_DEVICES, which it reads as ms does).
+# compadd quotes the spaces in labels.
 _ms_devices() {
   local -a args candidates
-  local i line value file prog=${(Q)_ms_prog}
+  local i line value file prog=${(Q)_ms_prog} which=${1:-inputs}
   for (( i = 1; i < CURRENT; i++ )); do
     file=
     case $words[i] in
@@ -293,7 +295,7 @@ _ms_devices() {
     [[ -n $file ]] && args+=(--devices "$file")
   done
   [[ $prog == '~/'* ]] && prog=$HOME/${prog#??}
-  for line in ${(f)"$("$prog" devices --complete $args 2>/dev/null)"}; do
+  for line in ${(f)"$("$prog" devices --complete=$which $args 2>/dev/null)"}; do
     value=${line%%$'\t'*}
     value=${value//\\/\\\\}  # _describe takes \ as an escape: a label's own, doubled
     candidates+=("${value//:/\\:}:${line#*$'\t'}")
@@ -416,8 +418,8 @@ function __ms_positional
     test "$command" = "$argv[1]" -a $count = $argv[2] -a $skip = 0
 end
 
-# DEVICE: what `ms devices --complete` prints (VALUE, tab, description) for the
-# --fake/--devices typed so far; fish escapes the spaces in labels.
+# DEVICE: what `ms devices --complete=$argv[1]` prints (VALUE, tab, description: inputs,
+# or speakers) for the --fake/--devices typed so far; fish escapes the spaces in labels.
 function __ms_devices
     set -l words (commandline -opc)
     set -l args
@@ -434,7 +436,9 @@ function __ms_devices
         test -n "$file"; and set -a args --devices (string replace -r -- '^~/' "$HOME/" $file)
     end
     set -l program (string replace -r -- '^~/' "$HOME/" $words[1])
-    command $program devices --complete $args 2>/dev/null
+    set -l which $argv[1]
+    test -n "$which"; or set which inputs
+    command $program devices --complete=$which $args 2>/dev/null
 end
 '''
 
@@ -455,6 +459,8 @@ def _fish_values(values: Values | None) -> str:
     if values is None:
         return ""
     out = " -r" + (" -F" if values.files else " -f")
+    if values.device:
+        out += " -a " + _fish_quote(f"(__ms_devices {values.device})")
     if values.words:
         out += " -a " + _fish_quote(" ".join(values.words))
     return out
@@ -487,7 +493,8 @@ def fish_script(cli: CLI) -> str:
             values = positional.values
             condition = _fish_quote(f"__ms_positional {command.name} {index}")
             if values.device:
-                lines.append(f"complete -c ms -n {condition} -a '(__ms_devices)'")
+                lines.append(f"complete -c ms -n {condition} -a "
+                             f"{_fish_quote(f'(__ms_devices {values.device})')}")
             if values.files:
                 lines.append(f"complete -c ms -n {condition} -F")
             if values.words:
