@@ -39,3 +39,25 @@ def test_a_limit_between_two_samples_ends_the_tone_at_the_limit(ms, tmp_path, ra
         pytest.fail("the capture did not end at its -t limit")
     assert result.code == 0, result.err
     assert wav_format(out) == (rate, 1, round(seconds * rate))
+
+
+@pytest.mark.parametrize("rate", [1, 2])
+def test_the_tone_at_a_rate_shorter_than_its_click_still_plays(rate):
+    # At 1 Hz the 2-sample click was longer than the whole second: the samples after second 0
+    # failed ('could not broadcast input array from shape (0,)'), which ended the track with a
+    # read error and left the recording empty.
+    from mscli.media.tone import ToneGenerator
+
+    tone = ToneGenerator(rate, 2)
+    samples = tone.samples(0, 3 * rate)
+    assert samples.shape == (3 * rate, 2)
+    assert abs(int(samples[rate, 0])) > 0.45 * 32767  # the click of second 1
+
+
+def test_a_microphone_at_1_hz_records_its_samples(ms, tmp_path):
+    out = tmp_path / "a.wav"
+    result = ms("capture", "--devices", wide_mic(tmp_path, [1]), "-c", '{"audio": true}',
+                "-t", "3", "-o", str(out), "--events", "none", "--unpaced", timeout=20)
+    assert result.code == 0, result.err
+    assert "ended" not in result.err
+    assert wav_format(out) == (1, 1, 3)
