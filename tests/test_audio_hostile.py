@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import types
 import wave
 
 import pytest
@@ -61,3 +62,54 @@ def test_a_microphone_at_1_hz_records_its_samples(ms, tmp_path):
     assert result.code == 0, result.err
     assert "ended" not in result.err
     assert wav_format(out) == (1, 1, 3)
+
+
+def virtual_speaker(tmp_path, clock):
+    from mscli.audioproc.farend import Playback
+    from mscli.speakers.virtual import VirtualSpeaker
+    from mscli.virtual import parse_device_file
+
+    [device] = parse_device_file({"devices": [
+        {"kind": "audiooutput", "label": "S", "sink": {"file": "p.wav"}}]}, tmp_path)
+    device.device_id = "s"
+    return VirtualSpeaker(device, Playback(), clock, 8000, 1, overwrite=False)
+
+
+def test_a_virtual_speaker_plays_what_was_handed_over_only_up_to_the_capture_end(tmp_path):
+    # --play hands its chunks 0.2 s ahead: a capture of 1 s left a 1.2 s sink WAV and
+    # `stopped` said the speaker played 1.207 s; one of 0.2 s of audio in a 1 s capture
+    # left a 0.2 s WAV, not the capture's length the README promises.
+    import numpy as np
+
+    clock = types.SimpleNamespace(now=lambda: 0.1)
+    speaker = virtual_speaker(tmp_path, clock)
+    for k in range(30):  # 10 ms chunks from 0 to 0.3 s, handed over early
+        speaker.play(np.full((80, 1), k + 1, np.int16), k * 0.01)
+    speaker.end(0.205)  # the capture stopped at 0.205 s
+    speaker.play(np.full((80, 1), 99, np.int16), 0.3)  # too late: not played
+    speaker.close()
+    assert speaker.samples == 1640
+    with wave.open(str(tmp_path / "p.wav")) as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    assert len(data) == 1640 and data[-1] == 21
+
+
+@pytest.mark.parametrize("file_seconds, played", [(0.1, 0.1), (2.0, 0.6)])
+def test_a_played_file_leaves_a_sink_as_long_as_the_capture(ms, tmp_path, file_seconds,
+                                                            played):
+    import numpy as np
+
+    with wave.open(str(tmp_path / "far.wav"), "wb") as w:
+        w.setparams((1, 2, 48000, 0, "NONE", ""))
+        w.writeframes(np.full(round(48000 * file_seconds), 1000, "<i2").tobytes())
+    (tmp_path / "room.json").write_text(json.dumps({"devices": [
+        {"kind": "audioinput", "label": "Mic", "source": "tone"},
+        {"kind": "audiooutput", "label": "Speaker", "sink": {"file": "played.wav"}}]}))
+    events = tmp_path / "events.ndjson"
+    result = ms("capture", "--devices", str(tmp_path / "room.json"), "-c", '{"audio": true}',
+                "-t", "0.6", "--play", str(tmp_path / "far.wav"), "-o", "null",
+                "--events", str(events), timeout=30)
+    assert result.code == 0, result.err
+    stopped = [json.loads(line) for line in events.read_text().splitlines()][-1]
+    assert stopped["detail"]["speakers"][0]["seconds"] == played
+    assert wav_format(tmp_path / "played.wav") == (48000, 1, 28800)  # the capture's 0.6 s

@@ -21,8 +21,9 @@ def open_speaker(device, playback, clock, rate: int, channels: int, overwrite: b
         return PortAudioSpeaker(device, playback, clock, rate, channels, burst)
     from mscli.speakers.virtual import VirtualSpeaker
 
-    return VirtualSpeaker(device, playback, *speaker_format(device.audio or VIRTUAL_SPEAKER,
-                                                            rate, channels), overwrite)
+    caps = device.audio or VIRTUAL_SPEAKER
+    return VirtualSpeaker(device, playback, clock, *speaker_format(caps, rate, channels),
+                          overwrite)
 
 
 class SpeakerOutput:
@@ -41,6 +42,10 @@ class SpeakerOutput:
         """The writer has nothing more: what the resampler held back plays, then silence."""
         self._play(*self.feed.flush())
         self.speaker.finish()
+
+    def end(self, time: float) -> None:
+        """The capture ended at capture time `time`."""
+        self.speaker.end(time)
 
     def _play(self, data: np.ndarray, time: float) -> None:
         if len(data):
