@@ -11,6 +11,8 @@ import wave
 
 import pytest
 
+from conftest import one_error_line
+
 
 def wide_mic(tmp_path, rates) -> str:
     """A device file: a tone microphone of the sample rates `rates`, 1 to 8 channels."""
@@ -113,3 +115,22 @@ def test_a_played_file_leaves_a_sink_as_long_as_the_capture(ms, tmp_path, file_s
     stopped = [json.loads(line) for line in events.read_text().splitlines()][-1]
     assert stopped["detail"]["speakers"][0]["seconds"] == played
     assert wav_format(tmp_path / "played.wav") == (48000, 1, 28800)  # the capture's 0.6 s
+
+
+def test_a_processing_binding_that_does_not_load_is_one_not_readable_line(ms, ms_env,
+                                                                          tmp_path):
+    # pywebrtc-audio found but failing to import (a shared library missing): the capture
+    # said 'unexpected ImportError ... report it', exit 1.
+    broken = tmp_path / "site" / "pywebrtc_audio"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        'raise ImportError("libwebrtc-audio-processing.so.1: cannot open shared object")\n')
+    out = tmp_path / "a.wav"
+    result = ms("capture", "--fake", "-c", '{"audio": {"noiseSuppression": true}}', "-t",
+                "0.3", "-o", str(out), "--events", "none",
+                env={"PYTHONPATH": f"{broken.parent}:{ms_env['PYTHONPATH']}"})
+    assert result.code == 5, result.err
+    line = one_error_line(result)
+    assert line.startswith("ms: NotReadableError: noiseSuppression: ")
+    assert "pywebrtc-audio" in line and "cannot open shared object" in line
+    assert not out.exists()
