@@ -134,3 +134,22 @@ def test_a_processing_binding_that_does_not_load_is_one_not_readable_line(ms, ms
     assert line.startswith("ms: NotReadableError: noiseSuppression: ")
     assert "pywebrtc-audio" in line and "cannot open shared object" in line
     assert not out.exists()
+
+
+def test_play_takes_a_regular_file_only(ms, tmp_path):
+    # A FIFO without a writer held ms in the check for good (a FIFO with one lost what the
+    # check read); a URL to a server that accepts and stays silent held it as long as the
+    # server liked. A regular file only, refused at once.
+    import os
+
+    fifo = tmp_path / "far.wav"
+    os.mkfifo(fifo)
+    for path, says in ((str(fifo), "not a regular file (a FIFO, a device)"),
+                       ("/dev/zero", "not a regular file"),
+                       (str(tmp_path), "is a directory"),
+                       ("http://127.0.0.1:9/far.wav", "give a local file (download it first)"),
+                       (str(tmp_path / "missing.wav"), "No such file or directory")):
+        result = ms("capture", "--fake", "-c", '{"audio": true}', "-t", "0.3", "--play", path,
+                    "-o", "null", "--events", "none", timeout=20)
+        assert result.code == 2, (path, result.err)
+        assert says in one_error_line(result), path
