@@ -153,3 +153,19 @@ def test_play_takes_a_regular_file_only(ms, tmp_path):
                     "-o", "null", "--events", "none", timeout=20)
         assert result.code == 2, (path, result.err)
         assert says in one_error_line(result), path
+
+
+def test_a_wav_takes_a_chunk_without_samples_as_nothing(tmp_path):
+    # An empty chunk made the WAV writer fail with 'unexpected TypeError: memoryview: cannot
+    # cast view with zeros in shape' (reached by the tone's empty chunk at an odd -t limit);
+    # the recorder of every other container skips one.
+    import numpy as np
+
+    from mscli.sinks.wav import WavWriter
+
+    with open(tmp_path / "a.wav", "wb") as out:
+        writer = WavWriter(out, 8000, 2)
+        writer.write(np.zeros((0, 2), np.int16))
+        writer.write(np.ones((3, 2), np.int16))
+        writer.close()
+    assert wav_format(tmp_path / "a.wav") == (8000, 2, 3)
