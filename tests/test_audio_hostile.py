@@ -169,3 +169,19 @@ def test_a_wav_takes_a_chunk_without_samples_as_nothing(tmp_path):
         writer.write(np.ones((3, 2), np.int16))
         writer.close()
     assert wav_format(tmp_path / "a.wav") == (8000, 2, 3)
+
+
+def test_a_speaker_that_resamples_plays_the_tracks_last_samples_before_it_ends(ms, tmp_path):
+    # The speaker ends at the capture's end (above) only after the resampler gave back what
+    # it held: 11025 Hz into an 8 kHz speaker played 0.998 s of a 1 s capture otherwise.
+    (tmp_path / "room.json").write_text(json.dumps({"devices": [
+        {"kind": "audioinput", "label": "Mic", "sampleRate": [11025], "source": "tone"},
+        {"kind": "audiooutput", "label": "Speaker", "sampleRate": [8000],
+         "sink": {"file": "played.wav"}}]}))
+    events = tmp_path / "events.ndjson"
+    result = ms("capture", "--devices", str(tmp_path / "room.json"), "-c", '{"audio": true}',
+                "-t", "0.5", "-o", "speaker", "--events", str(events), timeout=30)
+    assert result.code == 0, result.err
+    stopped = [json.loads(line) for line in events.read_text().splitlines()][-1]
+    assert stopped["detail"]["speakers"][0]["seconds"] == 0.5
+    assert wav_format(tmp_path / "played.wav") == (8000, 1, 4000)
