@@ -68,9 +68,16 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
             raise UsageError(f"the {kind} track has no output: add -o {kind}=FILE "
                              f"or leave {kind} out of the constraints")
     refuse_shared(plans, play)
-    for option, path in [*files, *speaker_files(plans, play)]:
-        if path != "-":
-            check_target(path, overwrite)
+    sinks = speaker_files(plans, play)
+    for option, path in [*files, *sinks]:
+        try:
+            if path != "-":
+                check_target(path, overwrite)
+        except UsageError as e:
+            if (option, path) not in sinks:
+                raise
+            # A sink's path is in the device file, not on the command line: say whose it is.
+            raise UsageError(f"{option} {e}") from None
         named.append((f"{option} {path}", path))
     _refuse_one_file_twice(named)
     return plans

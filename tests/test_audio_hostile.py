@@ -185,3 +185,19 @@ def test_a_speaker_that_resamples_plays_the_tracks_last_samples_before_it_ends(m
     stopped = [json.loads(line) for line in events.read_text().splitlines()][-1]
     assert stopped["detail"]["speakers"][0]["seconds"] == 0.5
     assert wav_format(tmp_path / "played.wav") == (8000, 1, 4000)
+
+
+def test_a_sink_that_cannot_be_written_says_it_is_the_speakers(ms, tmp_path):
+    # The sink's path comes from the device file: "'/…/played.wav' exists" alone did not say
+    # which output of the command line it was.
+    (tmp_path / "played.wav").write_bytes(b"keep")
+    (tmp_path / "room.json").write_text(json.dumps({"devices": [
+        {"kind": "audioinput", "label": "Mic", "source": "tone"},
+        {"kind": "audiooutput", "label": "Speaker", "sink": {"file": "played.wav"}}]}))
+    result = ms("capture", "--devices", str(tmp_path / "room.json"), "-c", '{"audio": true}',
+                "-t", "0.3", "-o", "speaker", "--events", "none")
+    assert result.code == 2
+    line = one_error_line(result)
+    assert line.startswith("ms: UsageError: -o speaker: the sink of speaker 'Speaker', ")
+    assert "played.wav' exists: give -y/--overwrite" in line
+    assert (tmp_path / "played.wav").read_bytes() == b"keep"
