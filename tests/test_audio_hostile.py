@@ -201,3 +201,19 @@ def test_a_sink_that_cannot_be_written_says_it_is_the_speakers(ms, tmp_path):
     assert line.startswith("ms: UsageError: -o speaker: the sink of speaker 'Speaker', ")
     assert "played.wav' exists: give -y/--overwrite" in line
     assert (tmp_path / "played.wav").read_bytes() == b"keep"
+
+
+def test_a_speaker_routed_by_kind_is_the_speaker(ms, tmp_path):
+    # -o audio=speaker (as -o video=- -o audio=FILE routes a file) said "cannot tell the
+    # format of 'speaker' from its name: add an extension".
+    events = tmp_path / "events.ndjson"
+    result = ms("capture", "--fake", "-c", '{"audio": true, "video": true}', "-t", "0.3",
+                "-o", "audio=speaker:label:Fake Speaker", "-o", f"video={tmp_path / 'v.y4m'}",
+                "--events", str(events))
+    assert result.code == 0, result.err
+    stopped = [json.loads(line) for line in events.read_text().splitlines()][-1]
+    assert stopped["detail"]["speakers"][0]["label"] == "Fake Speaker"
+    refused = ms("capture", "--fake", "-c", '{"audio": true, "video": true}', "-t", "0.3",
+                 "-o", "video=speaker", "--events", "none")
+    assert refused.code == 2
+    assert "a speaker plays audio: give -o audio=speaker" in one_error_line(refused)
