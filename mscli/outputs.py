@@ -41,11 +41,14 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
                          "or -o null to discard")
     plans, routed, named = [], set(), []
     for spec in specs:
-        if is_speaker(spec):
-            plans.append(_speaker_plan(spec, track_kinds, devices))
+        kind, target = (None, spec) if is_speaker(spec) else _split(spec)
+        if is_speaker(target):  # -o audio=speaker is -o speaker
+            if kind not in (None, "audio"):
+                raise UsageError(f"-o {spec}: a speaker plays audio: give -o audio={target} "
+                                 f"or -o {target}")
+            plans.append(_speaker_plan(target, track_kinds, devices))
             routed.add("audio")
             continue
-        kind, target = _split(spec)
         if kind is not None and kind not in track_kinds:
             raise UsageError(f"-o {spec}: the constraints request no {kind} track")
         kinds = (kind,) if kind else tuple(k for k in KINDS if k in track_kinds)
@@ -68,9 +71,16 @@ def plan_outputs(specs: list[str], track_kinds: list[str], format_override: str 
             raise UsageError(f"the {kind} track has no output: add -o {kind}=FILE "
                              f"or leave {kind} out of the constraints")
     refuse_shared(plans, play)
-    for option, path in [*files, *speaker_files(plans, play)]:
-        if path != "-":
-            check_target(path, overwrite)
+    sinks = speaker_files(plans, play)
+    for option, path in [*files, *sinks]:
+        try:
+            if path != "-":
+                check_target(path, overwrite)
+        except UsageError as e:
+            if (option, path) not in sinks:
+                raise
+            # A sink's path is in the device file, not on the command line: say whose it is.
+            raise UsageError(f"{option} {e}") from None
         named.append((f"{option} {path}", path))
     _refuse_one_file_twice(named)
     return plans

@@ -174,6 +174,7 @@ class CaptureSession:
         finally:
             self._stop_sources()
         self._write(self._take_all())  # what the sources queued before they stopped
+        self._end_speakers(reason)
         self._close_outputs()
         detail = {"tracks": [t.stats() for t in self.tracks], "reason": reason}
         speakers = self._speakers()
@@ -324,6 +325,15 @@ class CaptureSession:
             track.source.join(JOIN_SECONDS)
         if self.player is not None:
             self.player.stop()
+
+    def _end_speakers(self, reason: str) -> None:
+        """Speakers end where the tracks did: a played file is handed over ahead of time."""
+        end = self.stop_time if reason == "signal" else None
+        if end is None:
+            end = self.until if reason == "limit" and self.until is not None \
+                else self.clock.now()
+        for speaker in self._speakers():
+            speaker.output.end(end)
 
     def _close_outputs(self) -> None:
         """Close every output even if one fails; report the first failure. An output that

@@ -233,9 +233,11 @@ def test_a_virtual_speakers_wav_starts_at_capture_time_zero(tmp_path):
         {"kind": "audiooutput", "label": "S", "sink": {"file": "p.wav"}}]}, tmp_path)]
     device.device_id = "s"
     playback = Playback()
-    speaker = VirtualSpeaker(device, playback, 8000, 1, overwrite=False)
+    clock = types.SimpleNamespace(now=lambda: 0.6)  # both chunks are due
+    speaker = VirtualSpeaker(device, playback, clock, 8000, 1, overwrite=False)
     speaker.play(ramp(1, 80), 0.5)  # nothing played for the first half second
     speaker.play(ramp(81, 80), 0.51)
+    speaker.end(0.52)
     speaker.close()
     with wave.open(str(tmp_path / "p.wav")) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), np.int16)
@@ -348,7 +350,7 @@ def test_play_is_checked_before_anything_opens(devices, tmp_path):
     text.write_text("not audio\n")
     with pytest.raises(UsageError, match="--play .*notes.txt: "):
         plan_play(str(text), None, devices, paced=True)
-    with pytest.raises(UsageError, match="--play .*missing.wav: .*No such file"):
+    with pytest.raises(UsageError, match="--play .*missing.wav'?: .*No such file"):
         plan_play(str(tmp_path / "missing.wav"), None, devices, paced=True)
 
 

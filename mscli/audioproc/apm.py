@@ -45,13 +45,29 @@ MAX_CHANNELS = 16
 FAR_END_AHEAD = 0.005
 
 
+def _binding(settings: dict):
+    """The binding, imported; NotReadableError when it is found but does not load (a shared
+    library missing, a wheel built for another Python): caps offered the processing."""
+    try:
+        import pywebrtc_audio
+    except ImportError as e:
+        from mscli.audioproc import PACKAGE, SETTINGS
+        from mscli.errors import NotReadableError
+
+        asked = [name for name in SETTINGS if settings.get(name) is True]
+        raise NotReadableError(
+            f"{' and '.join(asked)}: the audio processing module {PACKAGE} is installed but "
+            f"does not load ({e}); reinstall it (pip install --force-reinstall {PACKAGE}) or "
+            "ask for the processing off") from None
+    return pywebrtc_audio
+
+
 class Modules:
     """The binding's modules one track's settings ask for, at one rate; 10 ms blocks in."""
 
     def __init__(self, settings: dict, rate: int, channels: int,
                  playback: Callable[[], object] = lambda: None):
-        import pywebrtc_audio as webrtc
-
+        webrtc = _binding(settings)
         self.rate, self.channels = rate, channels
         self.size = rate // 100
         self._playback = playback

@@ -31,7 +31,7 @@ class ToneGenerator:
         sr = self.sample_rate
         n = np.arange(sr)
         second = TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * n / sr)
-        click = max(2, round(sr * CLICK_SECONDS))
+        click = min(sr, max(2, round(sr * CLICK_SECONDS)))  # a second holds the click
         self._unclicked = np.round(second[:click] * FULL_SCALE).astype(np.int16)  # for second 0
         second[:click // 2] = CLICK_LEVEL
         second[click // 2:click] = -CLICK_LEVEL

@@ -77,6 +77,8 @@ class WavWriter:
             raise ValueError(f"frame is {frame.sample_rate} Hz, the WAV is {self.sample_rate} Hz")
         if data.ndim != 2 or data.shape[1] != self.channels:
             raise ValueError(f"expected (n, {self.channels}) samples, got {data.shape}")
+        if not len(data):  # nothing to write (the recorder skips such a frame too)
+            return
         if data.dtype != np.dtype("<i2") or not data.flags.c_contiguous:
             data = np.ascontiguousarray(data, "<i2")
         try:

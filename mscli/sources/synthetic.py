@@ -109,6 +109,9 @@ class ToneSource(SourceThread):
             count = max(1, round(rate * AUDIO_CHUNK_SECONDS))
             if self.until is not None:
                 count = min(count, round(self.until * rate) - start)
+                if count < 1:  # the limit falls between samples (0.5 s at 11025 Hz): done
+                    self.track.source_finished()
+                    return
             if not self.wait_until((start + count) / rate):  # a chunk exists once recorded
                 return
             self.progress = (start + count) / rate

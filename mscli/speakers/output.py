@@ -21,8 +21,9 @@ def open_speaker(device, playback, clock, rate: int, channels: int, overwrite: b
         return PortAudioSpeaker(device, playback, clock, rate, channels, burst)
     from mscli.speakers.virtual import VirtualSpeaker
 
-    return VirtualSpeaker(device, playback, *speaker_format(device.audio or VIRTUAL_SPEAKER,
-                                                            rate, channels), overwrite)
+    caps = device.audio or VIRTUAL_SPEAKER
+    return VirtualSpeaker(device, playback, clock, *speaker_format(caps, rate, channels),
+                          overwrite)
 
 
 class SpeakerOutput:
@@ -33,14 +34,24 @@ class SpeakerOutput:
         self.via = via
         self.speaker = open_speaker(device, playback, clock, rate, channels, overwrite, burst)
         self.feed = Feed(rate, channels, self.speaker.rate, self.speaker.channels)
+        self._finished = False
 
     def write(self, data: np.ndarray, time: float) -> None:
         self._play(*self.feed.push(data, time))
 
     def finish(self) -> None:
         """The writer has nothing more: what the resampler held back plays, then silence."""
+        if self._finished:
+            return
+        self._finished = True
         self._play(*self.feed.flush())
         self.speaker.finish()
+
+    def end(self, time: float) -> None:
+        """The capture ended at capture time `time`: the writer's last samples, held back by
+        the resampler, play before the speaker ends there."""
+        self.finish()
+        self.speaker.end(time)
 
     def _play(self, data: np.ndarray, time: float) -> None:
         if len(data):

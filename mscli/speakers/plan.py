@@ -9,10 +9,12 @@ error. A virtual speaker's `sink` file is an output like -o's (exists without -y
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import NamedTuple
 
 from mscli.devices import AUDIO_OUTPUT
-from mscli.errors import NotFoundError, UsageError
+from mscli.errors import NotFoundError, UsageError, quoted
 
 PREFIX = "speaker"
 
@@ -95,6 +97,7 @@ def plan_play(path: str | None, selector: str | None, devices, paced: bool) -> P
         return None
     if not paced:
         raise UsageError("--play plays in real time while capturing: drop --unpaced")
+    _refuse_unregular(path)
     from mscli.media.probe import probe_audio
 
     try:
@@ -103,6 +106,22 @@ def plan_play(path: str | None, selector: str | None, devices, paced: bool) -> P
         raise UsageError(f"--play {path}: {e}; give a file with audio FFmpeg decodes") \
             from None
     return PlayPlan(path, find_speaker(devices, selector, "--speaker"), rate, channels)
+
+
+def _refuse_unregular(path: str) -> None:
+    """--play opens its file twice, to check it and to play it: a FIFO waits for a writer
+    (for good, with none) and loses what the check read; a URL waits as long as its server
+    keeps the connection silent. A regular file only."""
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        hint = "a local file (download it first)" if "://" in path else "a media file"
+        raise UsageError(f"--play {quoted(path)}: {e.strerror}; give {hint}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"--play {quoted(path)}: is a directory; give a media file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--play {quoted(path)}: not a regular file (a FIFO, a device): "
+                         "--play reads its file twice; give a media file")
 
 
 def refuse_shared(plans, play: PlayPlan | None) -> None:

@@ -127,6 +127,9 @@ class PortAudioSpeaker:
     def finish(self) -> None:
         self._finished = True
 
+    def end(self, time: float) -> None:
+        """The capture's end: nothing to do, closing drops what is still queued."""
+
     # --- PortAudio's thread -----------------------------------------------------------------
 
     def _callback(self, outdata, frames, time_info, status) -> None:
