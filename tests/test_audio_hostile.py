@@ -66,6 +66,18 @@ def test_a_microphone_at_1_hz_records_its_samples(ms, tmp_path):
     assert wav_format(out) == (1, 1, 3)
 
 
+@pytest.mark.parametrize("name", ["a.opus", "a.mkv"])
+def test_audio_the_encoder_never_coded_is_an_error_not_a_silent_file(ms, tmp_path, name):
+    """3 Hz for 2 s is 6 samples: the encoder's resampler held them all and no packet was
+    written; ms exited 0 and left a file nothing could read."""
+    out = tmp_path / name
+    result = ms("capture", "--devices", wide_mic(tmp_path, [3]), "-c", '{"audio": true}',
+                "-t", "2", "-o", str(out), "--events", "none", "--unpaced", timeout=20)
+    assert result.code == 1
+    assert "coded none of its 6 samples at 3 Hz" in one_error_line(result)
+    assert not out.exists() and (tmp_path / f"{name}.partial").exists()
+
+
 def virtual_speaker(tmp_path, clock):
     from mscli.audioproc.farend import Playback
     from mscli.speakers.virtual import VirtualSpeaker

@@ -227,6 +227,7 @@ class Recorder:
         self._last_video_pts: int | None = None
         self.video_frames = 0
         self.audio_samples = 0
+        self._audio_packets = 0  # coded: none from samples that went in is a broken file
         self.dropped_video = 0
         self.audio_filled = 0  # samples of silence put in gaps of the audio pts
         self.audio_trimmed = 0  # samples cut where audio pts overlapped
@@ -537,6 +538,8 @@ class Recorder:
             packets = stream.encode(av_frame)
         except (av.FFmpegError, OSError) as e:
             raise self._write_failure(e, f"cannot write {self.name}") from None
+        if stream is self.audio_stream:
+            self._audio_packets += len(packets)
         self._mux(packets)
 
     def _mux(self, packets) -> None:
@@ -576,13 +579,24 @@ class Recorder:
             for stream in (self.video_stream, self.audio_stream):
                 if stream is not None and stream not in self._copies:
                     packets = stream.encode(None)
+                    if stream is self.audio_stream:
+                        self._audio_packets += len(packets)
                     if packets:
                         self.container.mux(packets)
+            self._check_audio_coded()
             self.container.close()
         except (av.FFmpegError, OSError) as e:
             raise self._write_failure(e, f"cannot finish {self.name}") from None
         except ValueError:  # the target stream was closed by its owner
             pass
+
+    def _check_audio_coded(self) -> None:
+        """Samples in, no packet out (a few Hz: the encoder's resampler held them) is a file
+        nothing can read: an error, not a recording."""
+        if self.audio_samples and not self._audio_packets and self.audio_stream not in self._copies:
+            raise AbortError(f"cannot finish {self.name}: the {self.audio_stream.name} encoder "
+                             f"coded none of its {self.audio_samples} samples at "
+                             f"{self.audio_spec.sample_rate} Hz; record longer or at 8000 Hz+")
 
     def __enter__(self) -> Recorder:
         return self
