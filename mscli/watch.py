@@ -104,7 +104,7 @@ def watch(devices_file: str | None, fake: bool, events_option: str | None,
           print_list) -> None:
     """Print the list with print_list, then events until a stop signal (exit 0). An
     --events file that exists is refused before anything is printed: watch has no -y."""
-    if events_option not in (None, "none"):
+    if events_option not in (None, "none", "-"):  # - is stdout (events.EventFile)
         from mscli.sinks.files import check_target
 
         check_target(events_option, overwrite=False, overwrite_option=None)

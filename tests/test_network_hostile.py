@@ -104,32 +104,44 @@ def test_a_usable_address_passes(target):
     assert protocol_of(target, target) == target.partition(":")[0]
 
 
-def test_ctrl_c_while_a_source_waits_for_its_sender_stops_at_once(tmp_path, ms_env):
-    """A listening source waits as long as its timeout (here 30 s) for a sender: FFmpeg's wait
-    kept the Ctrl-C from the main thread all that time, and it was lost (exit 5, "Connection
-    timed out"). Now it ends ms at once, before anything is recorded."""
+def _signal_while_listening(tmp_path, ms_env, sig, modes=None, preexec_fn=None):
+    """Starts a capture from a source listening on a free port (timeout 30 s), sends `sig`
+    once it listens; (exit code, stderr, seconds from the signal to the exit, local.mkv)."""
     port = free_port()
+    device = {"kind": "videoinput", "label": "Net", "source": {
+        "url": f"tcp://127.0.0.1:{port}", "listen": True, "timeout": 30}}
+    if modes is not None:
+        device["modes"] = modes
     devices = tmp_path / "devices.json"
-    devices.write_text(json.dumps({"devices": [{"kind": "videoinput", "label": "Net", "source": {
-        "url": f"tcp://127.0.0.1:{port}", "listen": True, "timeout": 30}}]}))
+    devices.write_text(json.dumps({"devices": [device]}))
     local = tmp_path / "local.mkv"
     process = subprocess.Popen(
         [sys.executable, "-m", "mscli", "capture", "--devices", str(devices), "-c",
          '{"video": true}', "-o", str(local), "-t", "1"], env=ms_env,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        preexec_fn=preexec_fn)
     try:
         deadline = time.monotonic() + 20
         while not _listening(port, "tcp"):
             assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         sent = time.monotonic()
         _, err = process.communicate(timeout=40)
     finally:
         process.kill()
-    assert time.monotonic() - sent < 10, err  # not the 30 s timeout (margin: a loaded machine)
-    assert process.returncode == 130, err
+    return process.returncode, err, time.monotonic() - sent, local
+
+
+def test_ctrl_c_while_a_source_waits_for_its_sender_stops_at_once(tmp_path, ms_env):
+    """A listening source waits as long as its timeout (here 30 s) for a sender: FFmpeg's wait
+    kept the Ctrl-C from the main thread all that time, and it was lost (exit 5, "Connection
+    timed out"). Now it ends ms at once, before anything is recorded."""
+    code, err, seconds, local = _signal_while_listening(
+        tmp_path, ms_env, signal.SIGINT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    assert seconds < 10, err  # not the 30 s timeout (margin: a loaded machine)
+    assert code == 130, err
     assert b"Traceback" not in err
     assert not local.exists()
 
@@ -139,29 +151,10 @@ def test_a_stop_while_a_source_with_declared_modes_waits_for_its_sender(tmp_path
     capture opens its devices, its stop signals caught: the stop was held for the source's
     timeout (30 s) and then lost (exit 5). Now it is a stop before the first frame: exit 0,
     one warning, nothing recorded."""
-    port = free_port()
-    devices = tmp_path / "devices.json"
-    devices.write_text(json.dumps({"devices": [{
-        "kind": "videoinput", "label": "Net", "modes": [{"width": 320, "height": 240,
-                                                         "frameRate": 30}],
-        "source": {"url": f"tcp://127.0.0.1:{port}", "listen": True, "timeout": 30}}]}))
-    local = tmp_path / "local.mkv"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mscli", "capture", "--devices", str(devices), "-c",
-         '{"video": true}', "-o", str(local), "-t", "1"], env=ms_env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while not _listening(port, "tcp"):
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        _, err = process.communicate(timeout=40)
-    finally:
-        process.kill()
-    assert time.monotonic() - sent < 10, err  # not the 30 s timeout (margin: a loaded machine)
-    assert process.returncode == 0, err
+    code, err, seconds, local = _signal_while_listening(
+        tmp_path, ms_env, signal.SIGTERM, modes=[{"width": 320, "height": 240, "frameRate": 30}])
+    assert seconds < 10, err  # not the 30 s timeout (margin: a loaded machine)
+    assert code == 0, err
     assert err.decode().strip().endswith("stopped while waiting for the stream; nothing recorded")
     assert b"Traceback" not in err
     assert not local.exists()
